@@ -1,0 +1,117 @@
+"""Who is making this request, and CSRF for requests that ride on a cookie."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.accounts import service
+from app.accounts.models import User
+from app.accounts.service import SignedIn
+from app.config import Settings
+from app.core.errors import Forbidden, NotAuthenticated
+from app.core.security import CSRF_FIELD, CSRF_HEADER, PasswordHasher, Signer, new_token
+from app.db import SessionDep
+
+SESSION_COOKIE = "kindred_session"
+ANON_COOKIE = "kindred_anon"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(slots=True)
+class Auth:
+    signed_in: SignedIn | None
+    csrf_token: str
+    via: str | None = None  # "session", "bearer" or None
+    new_anon_cookie: str | None = None
+    clear_session_cookie: bool = False
+
+    @property
+    def user(self) -> User | None:
+        return self.signed_in.user if self.signed_in else None
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_hasher(request: Request) -> PasswordHasher:
+    return request.app.state.hasher  # type: ignore[no-any-return]
+
+
+def get_signer(request: Request) -> Signer:
+    return request.app.state.signer  # type: ignore[no-any-return]
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+HasherDep = Annotated[PasswordHasher, Depends(get_hasher)]
+SignerDep = Annotated[Signer, Depends(get_signer)]
+
+
+async def resolve_auth(request: Request, session: SessionDep) -> Auth:
+    state = request.app.state
+    header = request.headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
+        signed_in = await service.user_for_api_token(session, header[7:].strip())
+        if signed_in is None:
+            raise NotAuthenticated(
+                "The access token is invalid or has expired.",
+                code="invalid_token",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        auth = Auth(signed_in=signed_in, csrf_token="", via="bearer")
+    else:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        signed_in = (
+            await service.user_for_session(session, state.settings, cookie) if cookie else None
+        )
+        anon = request.cookies.get(ANON_COOKIE)
+        binding = cookie if signed_in else anon
+        new_anon = None
+        if not binding:
+            binding = new_anon = new_token(16)
+        auth = Auth(
+            signed_in=signed_in,
+            csrf_token=state.signer.sign("csrf", binding),
+            via="session" if signed_in else None,
+            new_anon_cookie=new_anon,
+            clear_session_cookie=bool(cookie and not signed_in),
+        )
+        if request.method not in SAFE_METHODS:
+            await _check_csrf(request, auth, has_cookies=bool(cookie or anon))
+    request.state.auth = auth
+    return auth
+
+
+async def _check_csrf(request: Request, auth: Auth, *, has_cookies: bool) -> None:
+    if not has_cookies and request.url.path.startswith("/api/"):
+        # no ambient credentials to abuse: a script calling the API without a cookie
+        return
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if not sent or not has_cookies or not hmac.compare_digest(sent, auth.csrf_token):
+        raise Forbidden(
+            "This form has expired or did not come from this site. "
+            "Please reload the page and try again.",
+            code="csrf_failed",
+        )
+
+
+AuthDep = Annotated[Auth, Depends(resolve_auth)]
+
+
+async def require_user(auth: AuthDep) -> User:
+    if auth.user is None:
+        raise NotAuthenticated("Please sign in to do that.")
+    return auth.user
+
+
+CurrentUser = Annotated[User, Depends(require_user)]

@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.accounts import service
+from app.accounts.deps import SESSION_COOKIE, AuthDep, CurrentUser, HasherDep, SettingsDep
+from app.accounts.schemas import PasswordChangeIn, ProfileUpdateIn, RegisterIn
+from app.config import Settings
+from app.core.errors import NotAuthenticated
+from app.core.forms import read_form
+from app.core.templating import render
+from app.core.urls import safe_next
+from app.db import SessionDep
+from app.discussions.service import recent_posts_by
+from app.moderation.permissions import Action, check_permission
+
+router = APIRouter(include_in_schema=False)
+
+
+def _signed_in_redirect(settings: Settings, token: str, target: str) -> RedirectResponse:
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_absolute_days * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
+    )
+    return response
+
+
+@router.get("/login")
+async def login_form(request: Request, auth: AuthDep, next: str = "/") -> Response:
+    if auth.user is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return render(request, "accounts/login.html", {"next": safe_next(next), "errors": {},
+                                                   "values": {}})
+
+
+@router.post("/login")
+async def login(
+    request: Request, auth: AuthDep, session: SessionDep, hasher: HasherDep,
+    settings: SettingsDep,
+) -> Response:
+    form = await request.form()
+    login_name = str(form.get("username", ""))[:320]
+    password = str(form.get("password", ""))[:256]
+    target = safe_next(str(form.get("next", "/")))
+    try:
+        user = await service.authenticate(session, hasher, login=login_name, password=password)
+    except NotAuthenticated as exc:
+        return render(
+            request, "accounts/login.html",
+            {"next": target, "errors": {"form": exc.detail}, "values": {"username": login_name}},
+            status_code=401,
+        )
+    if auth.signed_in and auth.signed_in.session_id and request.cookies.get(SESSION_COOKIE):
+        await service.end_session(session, request.cookies[SESSION_COOKIE])
+    token = await service.start_session(
+        session, settings, user=user, user_agent=request.headers.get("user-agent", "")
+    )
+    return _signed_in_redirect(settings, token, target)
+
+
+@router.post("/logout")
+async def logout(request: Request, auth: AuthDep, session: SessionDep) -> Response:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        await service.end_session(session, cookie)
+    response = RedirectResponse("/?notice=signed-out", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/register")
+async def register_form(request: Request, auth: AuthDep, next: str = "/") -> Response:
+    if auth.user is not None:
+        return RedirectResponse("/", status_code=303)
+    return render(request, "accounts/register.html", {"next": safe_next(next), "errors": {},
+                                                      "values": {}})
+
+
+@router.post("/register")
+async def register(
+    request: Request, auth: AuthDep, session: SessionDep, hasher: HasherDep,
+    settings: SettingsDep,
+) -> Response:
+    form = await read_form(request, RegisterIn, ("username", "email", "password"))
+    target = safe_next(str((await request.form()).get("next", "/")))
+    values = {k: v for k, v in form.values.items() if k != "password"}
+    if not form.ok:
+        return render(request, "accounts/register.html",
+                      {"next": target, "errors": form.errors, "values": values}, 422)
+    assert form.model is not None
+    from app.core.errors import Conflict, Invalid
+
+    try:
+        user = await service.register(
+            session, hasher, username=form.model.username, email=form.model.email,
+            password=form.model.password,
+        )
+    except (Conflict, Invalid) as exc:
+        if exc.code == "taken":  # lost a race at flush: the transaction must roll back
+            raise
+        return render(request, "accounts/register.html",
+                      {"next": target, "errors": {exc.field or "form": exc.detail},
+                       "values": values}, exc.status_code)
+    token = await service.start_session(
+        session, settings, user=user, user_agent=request.headers.get("user-agent", "")
+    )
+    return _signed_in_redirect(settings, token, target if target != "/" else "/?notice=welcome")
+
+
+@router.get("/users/{username}")
+async def profile(request: Request, username: str, auth: AuthDep, session: SessionDep) -> Response:
+    check_permission(auth.user, Action.read)
+    user = await service.access_user(session, username)
+    posts = await recent_posts_by(session, author=user, limit=10)
+    return render(request, "accounts/profile.html", {"member": user, "posts": posts})
+
+
+@router.get("/settings")
+async def settings_page(request: Request, user: CurrentUser) -> Response:
+    return render(request, "accounts/settings.html", {"errors": {}, "values": {"bio": user.bio}})
+
+
+@router.post("/settings/profile")
+async def update_profile(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+    check_permission(user, Action.edit_own_profile)
+    form = await read_form(request, ProfileUpdateIn, ("bio",))
+    if not form.ok or form.model is None:
+        return render(request, "accounts/settings.html",
+                      {"errors": form.errors, "values": form.values}, 422)
+    await service.update_profile(session, user=user, bio=form.model.bio)
+    return RedirectResponse("/settings?notice=profile-saved", status_code=303)
+
+
+@router.post("/settings/password")
+async def change_password(
+    request: Request, user: CurrentUser, auth: AuthDep, session: SessionDep, hasher: HasherDep
+) -> Response:
+    check_permission(user, Action.edit_own_profile)
+    form = await read_form(request, PasswordChangeIn, ("current_password", "new_password"))
+    values = {"bio": user.bio}
+    if not form.ok or form.model is None:
+        return render(request, "accounts/settings.html", {"errors": form.errors, "values": values},
+                      422)
+    from app.core.errors import Invalid
+
+    assert auth.signed_in is not None
+    try:
+        await service.change_password(
+            session, hasher, user=user, current_password=form.model.current_password,
+            new_password=form.model.new_password, signed_in=auth.signed_in,
+        )
+    except Invalid as exc:
+        return render(request, "accounts/settings.html",
+                      {"errors": {exc.field or "form": exc.detail}, "values": values}, 422)
+    return RedirectResponse("/settings?notice=password-changed", status_code=303)

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from app.core.validation import user_text
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,30}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+RESERVED_USERNAMES = frozenset(
+    {
+        "admin", "administrator", "moderator", "moderators", "mod", "mods", "staff",
+        "support", "help", "kindred", "system", "root", "owner", "team", "official",
+        "security", "abuse", "postmaster", "webmaster", "nurse", "doctor", "anonymous",
+        "deleted", "everyone", "here", "all", "api", "login", "logout", "register",
+        "settings", "me", "null", "undefined", "mentor", "mentors",
+    }
+)
+PASSWORD_MIN = 8
+PASSWORD_MAX = 256
+
+
+def check_username(value: str) -> str:
+    if not USERNAME_RE.match(value):
+        raise ValueError("use 3 to 30 letters, digits, '_', '.' or '-'")
+    if value.lower() in RESERVED_USERNAMES:
+        raise ValueError("this name is reserved; please choose another")
+    return value
+
+
+def check_email(value: str) -> str:
+    value = value.strip()
+    if len(value) > 254 or not EMAIL_RE.match(value):
+        raise ValueError("enter an e-mail address such as name@example.org")
+    return value
+
+
+def check_password(value: str) -> str:
+    if len(value) < PASSWORD_MIN:
+        raise ValueError(f"use at least {PASSWORD_MIN} characters")
+    if len(value) > PASSWORD_MAX:
+        raise ValueError(f"use at most {PASSWORD_MAX} characters")
+    return value
+
+
+Username = Annotated[str, Field(max_length=30), AfterValidator(check_username)]
+Email = Annotated[str, Field(max_length=320), AfterValidator(check_email)]
+Password = Annotated[str, Field(max_length=PASSWORD_MAX), AfterValidator(check_password)]
+Bio = user_text(max_length=1000, allow_blank=True)
+
+
+class Strict(BaseModel):
+    # unknown fields (role, status, ...) are refused, never applied
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class RegisterIn(Strict):
+    username: Username
+    email: Email
+    password: Password
+
+
+class TokenIn(Strict):
+    username: str = Field(min_length=1, max_length=320, description="username or e-mail")
+    password: str = Field(min_length=1, max_length=PASSWORD_MAX)
+    name: str = Field(default="", max_length=100, description="a label for this token")
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: datetime
+
+
+class ProfileUpdateIn(Strict):
+    bio: Bio
+
+
+class PasswordChangeIn(Strict):
+    current_password: str = Field(min_length=1, max_length=PASSWORD_MAX)
+    new_password: Password
+
+
+class PublicUserOut(BaseModel):
+    username: str
+    role: str
+    badge: str | None
+    bio: str
+    joined_at: datetime
+    post_count: int
+
+
+class MeOut(PublicUserOut):
+    id: int
+    email: str

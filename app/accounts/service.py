@@ -1,0 +1,243 @@
+"""Accounts: registration, sign-in, sessions, API tokens, profiles and roles.
+
+Services take the session first, flush and never commit: the request owns the transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import ApiToken, Role, User, UserSession
+from app.config import Settings
+from app.core.errors import Conflict, Invalid, NotAuthenticated, NotFound
+from app.core.security import PasswordHasher, new_token, token_digest
+from app.db import utcnow
+
+BAD_CREDENTIALS = "Wrong username or password."
+
+
+def username_key(username: str) -> str:
+    return username.lower()
+
+
+def email_key(email: str) -> str:
+    return email.strip().lower()
+
+
+async def get_user_by_username(session: AsyncSession, username: str) -> User | None:
+    return await session.scalar(select(User).where(User.username_key == username_key(username)))
+
+
+async def access_user(session: AsyncSession, username: str) -> User:
+    user = await get_user_by_username(session, username)
+    if user is None:
+        raise NotFound(f"There is no member called {username!r}.")
+    return user
+
+
+async def register(
+    session: AsyncSession,
+    hasher: PasswordHasher,
+    *,
+    username: str,
+    email: str,
+    password: str,
+    role: Role = Role.member,
+) -> User:
+    taken = await session.execute(
+        select(User.username_key, User.email_key).where(
+            (User.username_key == username_key(username)) | (User.email_key == email_key(email))
+        )
+    )
+    for row in taken:
+        if row.username_key == username_key(username):
+            raise Conflict("That username is taken.", code="username_taken", field="username")
+        raise Conflict(
+            "An account with that e-mail address already exists.",
+            code="email_taken",
+            field="email",
+        )
+    if password.lower() == username.lower():
+        raise Invalid("The password must differ from the username.", field="password")
+    user = User(
+        username=username,
+        username_key=username_key(username),
+        email=email.strip(),
+        email_key=email_key(email),
+        password_hash=await hasher.hash(password),
+        role=role.value,
+    )
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError:
+        # a concurrent registration won the race for the name or address
+        raise Conflict("That username or e-mail address is taken.", code="taken") from None
+    return user
+
+
+async def authenticate(
+    session: AsyncSession, hasher: PasswordHasher, *, login: str, password: str
+) -> User:
+    """The same answer, after the same work, for an unknown name and a wrong password."""
+    key = login.strip().lower()
+    user = await session.scalar(
+        select(User).where((User.username_key == key) | (User.email_key == key))
+    )
+    ok = await hasher.verify(password, user.password_hash if user else None)
+    if not ok or user is None:
+        raise NotAuthenticated(BAD_CREDENTIALS, code="bad_credentials")
+    return user
+
+
+# -- browser sessions ------------------------------------------------------------------
+
+
+async def start_session(
+    session: AsyncSession, settings: Settings, *, user: User, user_agent: str = ""
+) -> str:
+    """A new session with a fresh random id (rotated at every sign-in); returns the token."""
+    token = new_token(16)  # 128 bits
+    session.add(
+        UserSession(
+            id=token_digest(token),
+            user_id=user.id,
+            expires_at=utcnow() + timedelta(days=settings.session_absolute_days),
+            user_agent=user_agent[:255],
+        )
+    )
+    await session.flush()
+    return token
+
+
+async def end_session(session: AsyncSession, token: str) -> None:
+    await session.execute(delete(UserSession).where(UserSession.id == token_digest(token)))
+
+
+@dataclass(slots=True)
+class SignedIn:
+    user: User
+    session_id: str | None = None
+    token_id: int | None = None
+
+
+async def user_for_session(
+    session: AsyncSession, settings: Settings, token: str
+) -> SignedIn | None:
+    """The member behind a session cookie, if the session is alive. Expired sessions (idle
+    or absolute) are deleted; `last_seen_at` is written at most every few minutes."""
+    digest = token_digest(token)
+    row = (
+        await session.execute(
+            select(User, UserSession.last_seen_at, UserSession.expires_at)
+            .join(UserSession, UserSession.user_id == User.id)
+            .where(UserSession.id == digest)
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    user, last_seen, expires = row
+    now = utcnow()
+    if now >= expires or now - last_seen > timedelta(days=settings.session_idle_days):
+        await session.execute(delete(UserSession).where(UserSession.id == digest))
+        return None
+    if now - last_seen > timedelta(seconds=settings.session_touch_seconds):
+        await session.execute(
+            update(UserSession).where(UserSession.id == digest).values(last_seen_at=now)
+        )
+    return SignedIn(user=user, session_id=digest)
+
+
+async def end_other_sessions(
+    session: AsyncSession, *, user: User, keep_session_id: str | None, keep_token_id: int | None
+) -> None:
+    await session.execute(
+        delete(UserSession).where(
+            UserSession.user_id == user.id, UserSession.id != (keep_session_id or "")
+        )
+    )
+    await session.execute(
+        delete(ApiToken).where(ApiToken.user_id == user.id, ApiToken.id != (keep_token_id or 0))
+    )
+
+
+# -- API tokens ---------------------------------------------------------------------------
+
+
+async def issue_api_token(
+    session: AsyncSession, settings: Settings, *, user: User, name: str = ""
+) -> tuple[str, datetime]:
+    token = "kdr_" + new_token(32)
+    expires_at = utcnow() + timedelta(days=settings.api_token_days)
+    session.add(
+        ApiToken(token_hash=token_digest(token), user_id=user.id, name=name, expires_at=expires_at)
+    )
+    await session.flush()
+    return token, expires_at
+
+
+async def user_for_api_token(session: AsyncSession, token: str) -> SignedIn | None:
+    row = (
+        await session.execute(
+            select(User, ApiToken.id, ApiToken.expires_at)
+            .join(ApiToken, ApiToken.user_id == User.id)
+            .where(ApiToken.token_hash == token_digest(token))
+        )
+    ).one_or_none()
+    if row is None or utcnow() >= row.expires_at:
+        return None
+    return SignedIn(user=row.User, token_id=row.id)
+
+
+async def revoke_api_token(session: AsyncSession, token_id: int) -> None:
+    await session.execute(delete(ApiToken).where(ApiToken.id == token_id))
+
+
+# -- profile ------------------------------------------------------------------------------
+
+
+async def update_profile(session: AsyncSession, *, user: User, bio: str) -> User:
+    user.bio = bio
+    await session.flush()
+    return user
+
+
+async def change_password(
+    session: AsyncSession,
+    hasher: PasswordHasher,
+    *,
+    user: User,
+    current_password: str,
+    new_password: str,
+    signed_in: SignedIn,
+) -> None:
+    """Requires the current password; every other session and token of the member ends."""
+    if not await hasher.verify(current_password, user.password_hash):
+        raise Invalid("The current password is not right.", field="current_password")
+    if new_password.lower() == user.username.lower():
+        raise Invalid("The password must differ from the username.", field="new_password")
+    user.password_hash = await hasher.hash(new_password)
+    user.password_changed_at = utcnow()
+    await end_other_sessions(
+        session,
+        user=user,
+        keep_session_id=signed_in.session_id,
+        keep_token_id=signed_in.token_id,
+    )
+    await session.flush()
+
+
+async def set_role(session: AsyncSession, *, username: str, role: Role) -> User:
+    user = await access_user(session, username)
+    user.role = role.value
+    await session.flush()
+    return user
+
+
+async def count_users(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(User)) or 0)

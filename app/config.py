@@ -1,0 +1,85 @@
+"""Settings: the only place KINDRED_* environment variables are read.
+
+Nothing reads settings at import time; the app factory and the CLI call `get_settings()`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "dev", "development", "kindred"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KINDRED_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    var_dir: Path = Path("var")
+    database_url: str = ""
+    db_pool_size: int = Field(default=0, ge=0, description="0 picks a default per database")
+    secret_key: SecretStr | None = None
+    base_url: str = "http://127.0.0.1:8000"
+    site_name: str = "Kindred"
+
+    session_idle_days: int = Field(default=14, ge=1)
+    session_absolute_days: int = Field(default=60, ge=1)
+    session_touch_seconds: int = Field(default=600, ge=1)
+    api_token_days: int = Field(default=90, ge=1)
+
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    discussion_page_size: int = Field(default=20, ge=1, le=200)
+    group_page_size: int = Field(default=25, ge=1, le=200)
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        if self.env == "production":
+            key = self.secret_key.get_secret_value() if self.secret_key else ""
+            if len(key) < 32 or key.lower() in PLACEHOLDER_SECRETS:
+                raise ValueError(
+                    "KINDRED_SECRET_KEY must be set to a random value of 32+ characters "
+                    "in production (python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                )
+            if not self.database_url:
+                raise ValueError("KINDRED_DATABASE_URL must be set in production")
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.env == "development"
+
+    @property
+    def cookie_secure(self) -> bool:
+        # Local development is served over plain http on loopback; everywhere else cookies
+        # travel only over TLS.
+        return self.env == "production"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.var_dir / 'kindred.db').as_posix()}"
+
+    def resolved_secret_key(self) -> str:
+        """The signing key; outside production a random one is kept in var/ so restarts
+        do not sign everybody out."""
+        if self.secret_key:
+            return self.secret_key.get_secret_value()
+        path = self.var_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,123 @@
+"""Jinja2 pages: autoescaped everywhere; the only markup let through is post HTML that was
+sanitized when written (marked with `|safe` in exactly one component)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_DIR = ROOT / "templates"
+STATIC_DIR = ROOT / "static"
+
+
+def _static_version() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(STATIC_DIR.rglob("*")):
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+# ?notice=KEY after a redirect picks one of these; no text from the address reaches the page
+NOTICES = {
+    "signed-out": "You are signed out.",
+    "welcome": "Welcome to the community! Your account is ready.",
+    "profile-saved": "Your profile is saved.",
+    "password-changed": "Your password is changed; your other sessions were signed out.",
+    "discussion-deleted": "The discussion was deleted.",
+}
+
+
+def format_datetime(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(UTC).strftime("%-d %b %Y, %H:%M UTC")
+
+
+def format_date(value: datetime | None) -> str:
+    return "" if value is None else value.astimezone(UTC).strftime("%-d %B %Y")
+
+
+def iso(value: datetime | None) -> str:
+    return "" if value is None else value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def timeago(value: datetime | None, now: datetime | None = None) -> str:
+    if value is None:
+        return ""
+    seconds = int(((now or datetime.now(UTC)) - value).total_seconds())
+    if seconds < 60:
+        return "just now"
+    for unit, size in (("year", 31_536_000), ("month", 2_592_000), ("day", 86_400),
+                       ("hour", 3_600), ("minute", 60)):
+        if seconds >= size:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''} ago"
+    return "just now"
+
+
+def plural(n: int, singular: str, plural_form: str | None = None) -> str:
+    return f"{n:,} {singular if n == 1 else (plural_form or singular + 's')}"
+
+
+class Templates:
+    def __init__(self, *, auto_reload: bool, site_name: str) -> None:
+        self.env = Environment(
+            loader=FileSystemLoader(TEMPLATE_DIR),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            auto_reload=auto_reload,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters.update(
+            datetime=format_datetime, date=format_date, iso=iso, timeago=timeago
+        )
+        self.env.globals.update(
+            site_name=site_name, static_version=_static_version(), plural=plural
+        )
+
+    def render(self, name: str, context: dict[str, Any]) -> str:
+        return self.env.get_template(name).render(context)
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    from app.accounts.deps import ANON_COOKIE, SESSION_COOKIE
+
+    auth = getattr(request.state, "auth", None)
+    ctx: dict[str, Any] = {
+        "request": request,
+        "viewer": auth.user if auth else None,
+        "csrf_token": auth.csrf_token if auth else "",
+        "notice": NOTICES.get(request.query_params.get("notice", "")),
+    }
+    if context:
+        ctx.update(context)
+    templates: Templates = request.app.state.templates
+    response = HTMLResponse(templates.render(name, ctx), status_code=status_code)
+    response.headers["cache-control"] = "no-store" if ctx["viewer"] else "no-cache"
+    if auth is not None:
+        secure = request.app.state.settings.cookie_secure
+        if auth.new_anon_cookie:
+            response.set_cookie(
+                ANON_COOKIE, auth.new_anon_cookie, httponly=True, samesite="lax",
+                secure=secure, max_age=60 * 60 * 24 * 30,
+            )
+        if auth.clear_session_cookie:
+            response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=secure)
+    return response
+
+
+def render_error_page(request: Request, status_code: int, detail: str) -> HTMLResponse:
+    return render(
+        request, "errors/error.html", {"status_code": status_code, "detail": detail}, status_code
+    )

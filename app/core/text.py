@@ -1,0 +1,28 @@
+"""Small text helpers shared by every domain."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_NON_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def slugify(text: str, max_length: int = 80, fallback: str = "discussion") -> str:
+    """ASCII slug for readable addresses; the id in the address is what identifies."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = _NON_SLUG.sub("-", ascii_text.lower()).strip("-")
+    if len(slug) > max_length:
+        slug = slug[:max_length].rsplit("-", 1)[0] or slug[:max_length]
+    return slug.strip("-") or fallback
+
+
+def has_visible_text(text: str) -> bool:
+    """False for strings made only of white space and invisible format characters."""
+    for ch in text:
+        if ch.isspace():
+            continue
+        if unicodedata.category(ch) in ("Cf", "Cc", "Zs", "Zl", "Zp", "Mn"):
+            continue
+        return True
+    return False

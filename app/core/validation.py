@@ -1,0 +1,40 @@
+"""The one place where text typed by people is checked before it is stored."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field
+
+from app.core.text import has_visible_text
+
+
+# ids are 32-bit integers in the database; larger numbers are refused before any query
+MAX_ID = 2_147_483_647
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def check_storable(value: str) -> str:
+    # PostgreSQL cannot store NUL in text, and lone surrogates are not Unicode text at all:
+    # refuse both on every database alike instead of failing at the INSERT.
+    if "\x00" in value:
+        raise ValueError("contains a NUL character, which cannot be stored")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("contains an invalid Unicode character (a lone surrogate)") from None
+    return value
+
+
+def check_not_blank(value: str) -> str:
+    if not has_visible_text(value):
+        raise ValueError("must not be empty")
+    return value
+
+
+def user_text(*, max_length: int, allow_blank: bool = False) -> Any:
+    """The type of a field of free text, stored exactly as typed (no stripping)."""
+    checks: list[Any] = [Field(max_length=max_length), AfterValidator(check_storable)]
+    if not allow_blank:
+        checks.append(AfterValidator(check_not_blank))
+    return Annotated[str, *checks]

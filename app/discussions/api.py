@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+from fastapi.responses import JSONResponse
+
+from app.accounts.deps import AuthDep, CurrentUser, SettingsDep
+from app.accounts.models import Role, User
+from app.core.validation import MAX_ID
+from app.db import SessionDep
+from app.discussions import service
+from app.discussions.models import Discussion, Post
+from app.discussions.schemas import (
+    AuthorOut,
+    DiscussionOut,
+    DiscussionPageOut,
+    PostOut,
+    PostPatchIn,
+    ReactionIn,
+    ReactionStateOut,
+    ReplyIn,
+    RevisionOut,
+)
+from app.discussions.service import PostView, discussion_url
+from app.groups.models import Group
+from app.moderation.permissions import Action, check_permission
+
+router = APIRouter(prefix="/api/v1", tags=["discussions"])
+
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+PageQuery = Annotated[int, Query(ge=1, le=1_000_000)]
+
+
+def author_out(username: str, role: str) -> AuthorOut:
+    return AuthorOut(username=username, role=role, badge=Role(role).badge)
+
+
+def discussion_out(discussion: Discussion, group: Group, author: User) -> DiscussionOut:
+    return DiscussionOut(
+        id=discussion.id, title=discussion.title, slug=discussion.slug, group=group.slug,
+        author=author_out(author.username, author.role), reply_count=discussion.reply_count,
+        created_at=discussion.created_at, last_activity_at=discussion.last_activity_at,
+        url=discussion_url(discussion.id, discussion.slug),
+    )
+
+
+def post_out(view: PostView, discussion: Discussion) -> PostOut:
+    return PostOut(
+        id=view.id, discussion_id=discussion.id, author=author_out(view.author, view.author_role),
+        reply_to=view.reply_to_id, depth=view.depth, is_opening=view.is_opening,
+        body=None if view.deleted else view.body_md,
+        body_html=None if view.deleted else view.body_html,
+        created_at=view.created_at, edited_at=view.edited_at, deleted=view.deleted,
+        reactions=view.counts, my_reactions=sorted(view.mine),
+        url=f"/posts/{view.id}",
+    )
+
+
+async def _post_view(session: SessionDep, post: Post) -> PostView:
+    author = await session.get_one(User, post.author_id)
+    return PostView(
+        id=post.id, reply_to_id=post.reply_to_id, root_id=post.root_id, depth=post.depth,
+        is_opening=post.is_opening, body_md=post.body_md, body_html=post.body_html,
+        created_at=post.created_at, edited_at=post.edited_at, deleted_at=post.deleted_at,
+        helpful_count=post.helpful_count, hug_count=post.hug_count, author_id=post.author_id,
+        author=author.username, author_role=author.role,
+    )
+
+
+@router.get("/discussions/{discussion_id}", response_model=DiscussionPageOut)
+async def get_discussion(
+    discussion_id: IdPath, session: SessionDep, auth: AuthDep, settings: SettingsDep,
+    page: PageQuery = 1,
+) -> DiscussionPageOut:
+    check_permission(auth.user, Action.read)
+    discussion, group = await service.access_discussion(session, discussion_id)
+    loaded = await service.load_discussion_page(
+        session, discussion=discussion, group=group, page=page,
+        page_size=settings.discussion_page_size, viewer=auth.user,
+    )
+    author = await session.get_one(User, discussion.author_id)
+    posts = ([loaded.opening] if loaded.opening else []) + loaded.replies
+    return DiscussionPageOut(
+        discussion=discussion_out(discussion, group, author), page=loaded.page,
+        pages=loaded.pages, posts=[post_out(p, discussion) for p in posts],
+    )
+
+
+@router.get("/discussions/{discussion_id}/posts", response_model=list[PostOut])
+async def list_posts(
+    discussion_id: IdPath, session: SessionDep, auth: AuthDep, settings: SettingsDep,
+    page: PageQuery = 1,
+) -> list[PostOut]:
+    check_permission(auth.user, Action.read)
+    discussion, group = await service.access_discussion(session, discussion_id)
+    loaded = await service.load_discussion_page(
+        session, discussion=discussion, group=group, page=page,
+        page_size=settings.discussion_page_size, viewer=auth.user,
+    )
+    posts = ([loaded.opening] if loaded.opening else []) + loaded.replies
+    return [post_out(p, discussion) for p in posts]
+
+
+@router.post("/discussions/{discussion_id}/posts", status_code=201, response_model=PostOut)
+async def create_reply(
+    discussion_id: IdPath, data: ReplyIn, session: SessionDep, user: CurrentUser
+) -> Response:
+    discussion, _group = await service.access_discussion(session, discussion_id)
+    written = await service.reply(
+        session, author=user, discussion=discussion, body=data.body, reply_to_id=data.reply_to,
+        client_key=data.client_key,
+    )
+    body = post_out(await _post_view(session, written.post), discussion)
+    # a replayed submit answers 200 with the post the first one created
+    return JSONResponse(body.model_dump(mode="json"), status_code=201 if written.created else 200)
+
+
+async def _visible_post(session: SessionDep, post_id: int) -> tuple[Post, Discussion]:
+    post = await service.access_post(session, post_id)
+    discussion, _group = await service.access_discussion(session, post.discussion_id)
+    return post, discussion
+
+
+@router.get("/posts/{post_id}", response_model=PostOut)
+async def get_post(post_id: IdPath, session: SessionDep, auth: AuthDep) -> PostOut:
+    check_permission(auth.user, Action.read)
+    post, discussion = await _visible_post(session, post_id)
+    return post_out(await _post_view(session, post), discussion)
+
+
+@router.patch("/posts/{post_id}", response_model=PostOut)
+async def edit_post(
+    post_id: IdPath, data: PostPatchIn, session: SessionDep, user: CurrentUser
+) -> PostOut:
+    post, discussion = await _visible_post(session, post_id)
+    await service.edit_post(
+        session, editor=user, post=post, body=data.body, title=data.title, reason=data.reason
+    )
+    return post_out(await _post_view(session, post), discussion)
+
+
+@router.delete("/posts/{post_id}", status_code=204)
+async def delete_post(post_id: IdPath, session: SessionDep, user: CurrentUser) -> Response:
+    post, _discussion = await _visible_post(session, post_id)
+    await service.delete_post(session, actor=user, post=post)
+    return Response(status_code=204)
+
+
+@router.get("/posts/{post_id}/history", response_model=list[RevisionOut])
+async def post_history(post_id: IdPath, session: SessionDep, user: CurrentUser) -> list[RevisionOut]:
+    post, _discussion = await _visible_post(session, post_id)
+    revisions = await service.post_history(session, viewer=user, post=post)
+    return [
+        RevisionOut(editor=r.editor_name, title=r.title, body=r.body_md, reason=r.reason,
+                    created_at=r.created_at)
+        for r in revisions
+    ]
+
+
+@router.get("/posts/{post_id}/reactions", response_model=dict[str, list[str]])
+async def list_reactions(post_id: IdPath, session: SessionDep, auth: AuthDep) -> dict[str, list[str]]:
+    check_permission(auth.user, Action.read)
+    post, _discussion = await _visible_post(session, post_id)
+    return await service.reactors(session, post=post)
+
+
+@router.post("/posts/{post_id}/reactions", response_model=ReactionStateOut)
+async def react(
+    post_id: IdPath, data: ReactionIn, session: SessionDep, user: CurrentUser
+) -> ReactionStateOut:
+    post, _discussion = await _visible_post(session, post_id)
+    kind = service.parse_reaction_kind(data.kind)
+    active, counts = await service.set_reaction(
+        session, user=user, post=post, kind=kind, active=data.active
+    )
+    return ReactionStateOut(post_id=post.id, kind=kind.value, active=active, counts=counts)
+
+

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.core.validation import Id, user_text
+
+TITLE_MAX = 200
+BODY_MAX = 20_000
+
+Title = user_text(max_length=TITLE_MAX)
+Body = user_text(max_length=BODY_MAX)
+ClientKey = user_text(max_length=64)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DiscussionCreateIn(Strict):
+    title: Title
+    body: Body
+    client_key: ClientKey | None = Field(
+        default=None, description="idempotency key: the same key creates one discussion"
+    )
+
+
+class ReplyIn(Strict):
+    body: Body
+    reply_to: Id | None = Field(default=None, description="the post answered, if not the question")
+    client_key: ClientKey | None = None
+
+
+class PostPatchIn(Strict):
+    body: Body
+    title: Title | None = Field(default=None, description="only for a discussion's first post")
+    reason: str = Field(default="", max_length=500)
+
+
+class ReactionIn(Strict):
+    kind: str = Field(pattern="^(helpful|hug)$")
+    active: bool | None = Field(default=None, description="omit to toggle")
+
+
+class AuthorOut(BaseModel):
+    username: str
+    role: str
+    badge: str | None
+
+
+class PostOut(BaseModel):
+    id: int
+    discussion_id: int
+    author: AuthorOut
+    reply_to: int | None
+    depth: int
+    is_opening: bool
+    body: str | None
+    body_html: str | None
+    created_at: datetime
+    edited_at: datetime | None
+    deleted: bool
+    reactions: dict[str, int]
+    my_reactions: list[str] = []
+    url: str
+
+
+class DiscussionOut(BaseModel):
+    id: int
+    title: str
+    slug: str
+    group: str
+    author: AuthorOut
+    reply_count: int
+    created_at: datetime
+    last_activity_at: datetime
+    url: str
+
+
+class DiscussionPageOut(BaseModel):
+    discussion: DiscussionOut
+    page: int
+    pages: int
+    posts: list[PostOut]
+
+
+class ReactionStateOut(BaseModel):
+    post_id: int
+    kind: str
+    active: bool
+    counts: dict[str, int]
+
+
+class RevisionOut(BaseModel):
+    editor: str
+    title: str | None
+    body: str
+    reason: str
+    created_at: datetime

@@ -1,0 +1,581 @@
+"""Discussions and threaded replies: start, reply, edit (with history), soft delete, react,
+and the page of a discussion read as plain rows (no ORM objects on the hot path)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import Role, User
+from app.core.errors import Forbidden, Invalid, NotFound
+from app.core.markdown import render_markdown
+from app.core.text import slugify
+from app.db import utcnow
+from app.discussions.models import Discussion, Post, PostRevision, Reaction, ReactionKind
+from app.groups.models import Group
+from app.moderation.permissions import Action, can, check_permission
+
+# Indentation stops here; deeper replies say whom they answer instead.
+MAX_INDENT = 3
+
+
+def discussion_url(discussion_id: int, slug: str) -> str:
+    return f"/discussions/{discussion_id}/{slug}"
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+async def access_discussion(session: AsyncSession, discussion_id: int) -> tuple[Discussion, Group]:
+    row = (
+        await session.execute(
+            select(Discussion, Group)
+            .join(Group, Group.id == Discussion.group_id)
+            .where(Discussion.id == discussion_id, Discussion.deleted_at.is_(None))
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound("There is no discussion at this address.")
+    return row[0], row[1]
+
+
+async def access_post(session: AsyncSession, post_id: int) -> Post:
+    post = await session.get(Post, post_id)
+    if post is None:
+        raise NotFound("There is no post at this address.")
+    return post
+
+
+@dataclass(slots=True)
+class PostView:
+    id: int
+    reply_to_id: int | None
+    root_id: int | None
+    depth: int
+    is_opening: bool
+    body_md: str
+    body_html: str
+    created_at: datetime
+    edited_at: datetime | None
+    deleted_at: datetime | None
+    helpful_count: int
+    hug_count: int
+    author_id: int
+    author: str
+    author_role: str
+    indent: int = 0
+    in_reply_to: str | None = None
+    mine: set[str] = field(default_factory=set)
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
+    def badge(self) -> str | None:
+        return Role(self.author_role).badge
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {"helpful": self.helpful_count, "hug": self.hug_count}
+
+
+@dataclass(slots=True)
+class DiscussionPage:
+    discussion: Discussion
+    group: Group
+    opening: PostView | None
+    replies: list[PostView]
+    page: int
+    pages: int
+
+    @property
+    def url(self) -> str:
+        return discussion_url(self.discussion.id, self.discussion.slug)
+
+
+_POST_COLUMNS = (
+    Post.id,
+    Post.reply_to_id,
+    Post.root_id,
+    Post.depth,
+    Post.is_opening,
+    Post.body_md,
+    Post.body_html,
+    Post.created_at,
+    Post.edited_at,
+    Post.deleted_at,
+    Post.helpful_count,
+    Post.hug_count,
+    Post.author_id,
+    User.username,
+    User.role,
+)
+
+
+def pages_for(discussion: Discussion, page_size: int) -> int:
+    return max(1, math.ceil(discussion.top_level_count / page_size))
+
+
+async def load_discussion_page(
+    session: AsyncSession,
+    *,
+    discussion: Discussion,
+    group: Group,
+    page: int,
+    page_size: int,
+    viewer: User | None,
+) -> DiscussionPage:
+    """The question and one page of top-level replies with every reply under them, in
+    thread order. Three statements whatever the discussion's size."""
+    pages = pages_for(discussion, page_size)
+    if page > pages:
+        raise NotFound(f"This discussion has {pages} page{'s' if pages != 1 else ''}.")
+    top_ids = (
+        select(Post.id)
+        .where(
+            Post.discussion_id == discussion.id,
+            Post.reply_to_id.is_(None),
+            Post.is_opening.is_(False),
+        )
+        .order_by(Post.id)
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+        .scalar_subquery()
+    )
+    query = (
+        select(*_POST_COLUMNS)
+        .join(User, User.id == Post.author_id)
+        .where(
+            Post.discussion_id == discussion.id,
+            or_(Post.is_opening.is_(True), Post.id.in_(top_ids), Post.root_id.in_(top_ids)),
+        )
+        .order_by(Post.id)
+    )
+    views = [PostView(*row) for row in (await session.execute(query)).all()]
+    if viewer is not None and views:
+        mine = await session.execute(
+            select(Reaction.post_id, Reaction.kind).where(
+                Reaction.user_id == viewer.id, Reaction.post_id.in_([v.id for v in views])
+            )
+        )
+        by_id = {v.id: v for v in views}
+        for post_id, kind in mine:
+            by_id[post_id].mine.add(kind)
+    opening = next((v for v in views if v.is_opening), None)
+    return DiscussionPage(
+        discussion=discussion,
+        group=group,
+        opening=opening,
+        replies=thread_order([v for v in views if not v.is_opening]),
+        page=page,
+        pages=pages,
+    )
+
+
+def thread_order(posts: list[PostView]) -> list[PostView]:
+    """Depth-first order, oldest first among siblings, with capped indentation."""
+    children: dict[int | None, list[PostView]] = {}
+    by_id = {p.id: p for p in posts}
+    for post in posts:  # posts arrive sorted by id, so siblings stay oldest-first
+        parent = post.reply_to_id if post.reply_to_id in by_id else None
+        children.setdefault(parent, []).append(post)
+    ordered: list[PostView] = []
+    stack = list(reversed(children.get(None, [])))
+    while stack:
+        post = stack.pop()
+        post.indent = min(post.depth, MAX_INDENT)
+        if post.depth > MAX_INDENT and post.reply_to_id in by_id:
+            post.in_reply_to = by_id[post.reply_to_id].author
+        ordered.append(post)
+        stack.extend(reversed(children.get(post.id, [])))
+    return ordered
+
+
+async def page_of_post(session: AsyncSession, *, post: Post, page_size: int) -> int:
+    """Which page of its discussion a post is on (the question is on every page)."""
+    if post.is_opening:
+        return 1
+    top_id = post.root_id or post.id
+    before = await session.scalar(
+        select(func.count()).where(
+            Post.discussion_id == post.discussion_id,
+            Post.reply_to_id.is_(None),
+            Post.is_opening.is_(False),
+            Post.id < top_id,
+        )
+    )
+    return int(before or 0) // page_size + 1
+
+
+# -- writing ------------------------------------------------------------------------------
+
+
+async def _insert_post(session: AsyncSession, values: dict[str, Any]) -> int | None:
+    """Insert a post; None when the same author already sent the same client key (a double
+    submit), decided by the unique constraint so concurrent duplicates cannot both land."""
+    dialect = session.get_bind().dialect.name
+    if values.get("client_key") is None:
+        return int((await session.execute(insert(Post).values(**values).returning(Post.id))).scalar_one())
+    builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        builder(Post)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[Post.author_id, Post.client_key])
+        .returning(Post.id)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def _existing_post_for_key(session: AsyncSession, author: User, key: str) -> Post | None:
+    return await session.scalar(
+        select(Post).where(Post.author_id == author.id, Post.client_key == key)
+    )
+
+
+@dataclass(slots=True)
+class Written:
+    post: Post
+    discussion: Discussion
+    created: bool
+
+
+async def start_discussion(
+    session: AsyncSession,
+    *,
+    author: User,
+    group: Group,
+    title: str,
+    body: str,
+    client_key: str | None = None,
+) -> Written:
+    check_permission(author, Action.start_discussion)
+    if client_key:
+        existing = await _existing_post_for_key(session, author, client_key)
+        if existing is not None:
+            discussion = await session.get_one(Discussion, existing.discussion_id)
+            return Written(existing, discussion, created=False)
+    now = utcnow()
+    discussion = Discussion(
+        group_id=group.id,
+        author_id=author.id,
+        title=title,
+        slug=slugify(title),
+        created_at=now,
+        last_activity_at=now,
+    )
+    session.add(discussion)
+    await session.flush()
+    post_id = await _insert_post(
+        session,
+        dict(
+            discussion_id=discussion.id,
+            author_id=author.id,
+            is_opening=True,
+            depth=0,
+            body_md=body,
+            body_html=render_markdown(body),
+            client_key=client_key,
+            created_at=now,
+        ),
+    )
+    if post_id is None:  # lost a race with the same submit: keep the first, drop ours
+        await session.delete(discussion)
+        existing = await _existing_post_for_key(session, author, client_key or "")
+        assert existing is not None
+        return Written(existing, await session.get_one(Discussion, existing.discussion_id), False)
+    await session.execute(
+        update(Group)
+        .where(Group.id == group.id)
+        .values(discussion_count=Group.discussion_count + 1, last_activity_at=now)
+    )
+    await session.execute(
+        update(User).where(User.id == author.id).values(post_count=User.post_count + 1)
+    )
+    return Written(await session.get_one(Post, post_id), discussion, created=True)
+
+
+async def reply(
+    session: AsyncSession,
+    *,
+    author: User,
+    discussion: Discussion,
+    body: str,
+    reply_to_id: int | None = None,
+    client_key: str | None = None,
+) -> Written:
+    check_permission(author, Action.reply)
+    if client_key:
+        existing = await _existing_post_for_key(session, author, client_key)
+        if existing is not None:
+            return Written(existing, discussion, created=False)
+    depth, root_id = 0, None
+    if reply_to_id is not None:
+        parent = (
+            await session.execute(
+                select(Post.discussion_id, Post.is_opening, Post.depth, Post.root_id).where(
+                    Post.id == reply_to_id
+                )
+            )
+        ).one_or_none()
+        if parent is None or parent.discussion_id != discussion.id:
+            raise Invalid(
+                "reply_to must be a post in this discussion.", field="reply_to", code="bad_reply_to"
+            )
+        if parent.is_opening:
+            reply_to_id = None  # answering the question is answering the discussion
+        else:
+            depth, root_id = parent.depth + 1, parent.root_id or reply_to_id
+    now = utcnow()
+    post_id = await _insert_post(
+        session,
+        dict(
+            discussion_id=discussion.id,
+            author_id=author.id,
+            reply_to_id=reply_to_id,
+            root_id=root_id,
+            depth=depth,
+            body_md=body,
+            body_html=render_markdown(body),
+            client_key=client_key,
+            created_at=now,
+        ),
+    )
+    if post_id is None:
+        existing = await _existing_post_for_key(session, author, client_key or "")
+        assert existing is not None
+        return Written(existing, discussion, created=False)
+    # counters move in the database, so concurrent replies never lose an increment
+    await session.execute(
+        update(Discussion)
+        .where(Discussion.id == discussion.id)
+        .values(
+            reply_count=Discussion.reply_count + 1,
+            top_level_count=Discussion.top_level_count + (1 if reply_to_id is None else 0),
+            last_activity_at=now,
+        )
+    )
+    await session.execute(
+        update(Group).where(Group.id == discussion.group_id).values(last_activity_at=now)
+    )
+    await session.execute(
+        update(User).where(User.id == author.id).values(post_count=User.post_count + 1)
+    )
+    post = await session.get_one(Post, post_id)
+    await session.refresh(discussion)
+    return Written(post, discussion, created=True)
+
+
+def check_edit_post(user: User, post: Post) -> None:
+    if post.deleted_at is not None:
+        raise Invalid("A deleted post cannot be edited.", code="post_deleted")
+    if post.author_id == user.id:
+        check_permission(user, Action.edit_own_post)
+    else:
+        check_permission(user, Action.edit_any_post)
+
+
+async def edit_post(
+    session: AsyncSession,
+    *,
+    editor: User,
+    post: Post,
+    body: str,
+    title: str | None = None,
+    reason: str = "",
+) -> Post:
+    """Change a post, keeping what it said before as a revision moderators can read."""
+    check_edit_post(editor, post)
+    discussion = await session.get_one(Discussion, post.discussion_id)
+    if title is not None and not post.is_opening:
+        raise Invalid("Only a discussion's first post has a title.", field="title")
+    title_changed = title is not None and title != discussion.title
+    if body == post.body_md and not title_changed:
+        return post
+    session.add(
+        PostRevision(
+            post_id=post.id,
+            editor_id=editor.id,
+            editor_name=editor.username,
+            title=discussion.title if post.is_opening else None,
+            body_md=post.body_md,
+            reason=reason,
+        )
+    )
+    post.body_md = body
+    post.body_html = render_markdown(body)
+    post.edit_count += 1
+    post.edited_at = utcnow()
+    if title_changed and title is not None:
+        discussion.title = title
+        discussion.slug = slugify(title)
+    await session.flush()
+    return post
+
+
+async def delete_post(session: AsyncSession, *, actor: User, post: Post) -> Post:
+    """Soft delete: the text leaves the page, the place in the thread stays."""
+    if post.deleted_at is not None:
+        return post
+    if post.author_id == actor.id:
+        check_permission(actor, Action.delete_own_post)
+    else:
+        check_permission(actor, Action.delete_any_post)
+    post.deleted_at = utcnow()
+    post.deleted_by_id = actor.id
+    if post.is_opening:
+        await session.execute(
+            update(Discussion)
+            .where(Discussion.id == post.discussion_id)
+            .values(deleted_at=post.deleted_at)
+        )
+        await session.execute(
+            update(Group)
+            .where(Group.id == select(Discussion.group_id).where(
+                Discussion.id == post.discussion_id).scalar_subquery())
+            .values(discussion_count=Group.discussion_count - 1)
+        )
+    else:
+        await session.execute(
+            update(Discussion)
+            .where(Discussion.id == post.discussion_id)
+            .values(reply_count=Discussion.reply_count - 1)
+        )
+    await session.execute(
+        update(User).where(User.id == post.author_id, User.post_count > 0)
+        .values(post_count=User.post_count - 1)
+    )
+    await session.flush()
+    return post
+
+
+async def post_history(session: AsyncSession, *, viewer: User, post: Post) -> list[PostRevision]:
+    check_permission(viewer, Action.read_post_history)
+    rows = await session.scalars(
+        select(PostRevision).where(PostRevision.post_id == post.id).order_by(PostRevision.id.desc())
+    )
+    return list(rows.all())
+
+
+# -- reactions ----------------------------------------------------------------------------
+
+
+def parse_reaction_kind(kind: str) -> ReactionKind:
+    try:
+        return ReactionKind(kind)
+    except ValueError:
+        raise Invalid("Reactions are 'helpful' or 'hug'.", field="kind") from None
+
+
+_COUNTER = {ReactionKind.helpful: Post.helpful_count, ReactionKind.hug: Post.hug_count}
+
+
+async def set_reaction(
+    session: AsyncSession, *, user: User, post: Post, kind: ReactionKind, active: bool | None
+) -> tuple[bool, dict[str, int]]:
+    """Add, remove or (active=None) toggle a reaction; counts stay exact under concurrency
+    because the row insert/delete decides and the counter moves in the database."""
+    check_permission(user, Action.react)
+    if post.deleted_at is not None:
+        raise Invalid("You cannot react to a deleted post.", code="post_deleted")
+    if post.author_id == user.id:
+        raise Forbidden("You cannot react to your own post.", code="own_post")
+    exists = await session.scalar(
+        select(Reaction.post_id).where(
+            Reaction.post_id == post.id, Reaction.user_id == user.id, Reaction.kind == kind.value
+        )
+    )
+    want = (exists is None) if active is None else active
+    column = _COUNTER[kind]
+    if want and exists is None:
+        dialect = session.get_bind().dialect.name
+        builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        added = await session.execute(
+            builder(Reaction)
+            .values(post_id=post.id, user_id=user.id, kind=kind.value, created_at=utcnow())
+            .on_conflict_do_nothing()
+            .returning(Reaction.post_id)
+        )
+        if added.scalar_one_or_none() is not None:
+            await session.execute(
+                update(Post).where(Post.id == post.id).values({column: column + 1})
+            )
+    elif not want and exists is not None:
+        removed = await session.execute(
+            delete(Reaction)
+            .where(
+                Reaction.post_id == post.id,
+                Reaction.user_id == user.id,
+                Reaction.kind == kind.value,
+            )
+            .returning(Reaction.post_id)
+        )
+        if removed.scalar_one_or_none() is not None:
+            await session.execute(
+                update(Post).where(Post.id == post.id).values({column: column - 1})
+            )
+    await session.refresh(post)
+    return want, {"helpful": post.helpful_count, "hug": post.hug_count}
+
+
+async def reactors(session: AsyncSession, *, post: Post) -> dict[str, list[str]]:
+    rows = await session.execute(
+        select(Reaction.kind, User.username)
+        .join(User, User.id == Reaction.user_id)
+        .where(Reaction.post_id == post.id)
+        .order_by(Reaction.created_at)
+    )
+    out: dict[str, list[str]] = {"helpful": [], "hug": []}
+    for kind, username in rows:
+        out[kind].append(username)
+    return out
+
+
+def can_edit(user: User | None, post: PostView | Post) -> bool:
+    if user is None or post.deleted_at is not None:
+        return False
+    if post.author_id == user.id:
+        return can(user, Action.edit_own_post)
+    return can(user, Action.edit_any_post)
+
+
+
+
+@dataclass(slots=True)
+class AuthoredPost:
+    id: int
+    discussion_id: int
+    title: str
+    slug: str
+    body_md: str
+    created_at: datetime
+    is_opening: bool
+
+    @property
+    def excerpt(self) -> str:
+        text = " ".join(self.body_md.split())
+        return text if len(text) <= 160 else text[:157] + "…"
+
+
+async def recent_posts_by(session: AsyncSession, *, author: User, limit: int = 10) -> list[AuthoredPost]:
+    rows = await session.execute(
+        select(
+            Post.id, Post.discussion_id, Discussion.title, Discussion.slug, Post.body_md,
+            Post.created_at, Post.is_opening,
+        )
+        .join(Discussion, Discussion.id == Post.discussion_id)
+        .where(
+            Post.author_id == author.id,
+            Post.deleted_at.is_(None),
+            Discussion.deleted_at.is_(None),
+        )
+        .order_by(Post.created_at.desc(), Post.id.desc())
+        .limit(limit)
+    )
+    return [AuthoredPost(*row) for row in rows.all()]

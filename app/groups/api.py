@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.accounts.deps import AuthDep, CurrentUser, SettingsDep
+from app.db import SessionDep
+from app.discussions.schemas import DiscussionCreateIn, DiscussionOut
+from app.discussions.service import discussion_url, start_discussion
+from app.groups import service
+from app.groups.models import Group
+from app.groups.schemas import DiscussionListOut, DiscussionSummaryOut, GroupIn, GroupOut
+from app.moderation.permissions import Action, check_permission
+
+router = APIRouter(prefix="/api/v1", tags=["groups"])
+
+
+def group_out(group: Group) -> GroupOut:
+    return GroupOut(
+        slug=group.slug, name=group.name, description=group.description,
+        discussion_count=group.discussion_count, last_activity_at=group.last_activity_at,
+        url=f"/groups/{group.slug}",
+    )
+
+
+@router.get("/groups", response_model=list[GroupOut])
+async def list_groups(session: SessionDep, auth: AuthDep) -> list[GroupOut]:
+    check_permission(auth.user, Action.read)
+    return [group_out(g) for g in await service.list_groups(session)]
+
+
+@router.post("/groups", status_code=201, response_model=GroupOut)
+async def create_group(data: GroupIn, session: SessionDep, user: CurrentUser) -> GroupOut:
+    check_permission(user, Action.manage_groups)
+    group = await service.create_group(
+        session, slug=data.slug, name=data.name, description=data.description
+    )
+    return group_out(group)
+
+
+@router.get("/groups/{slug}", response_model=GroupOut)
+async def get_group(slug: str, session: SessionDep, auth: AuthDep) -> GroupOut:
+    check_permission(auth.user, Action.read)
+    return group_out(await service.access_group(session, slug))
+
+
+@router.get("/groups/{slug}/discussions", response_model=DiscussionListOut)
+async def group_discussions(
+    slug: str,
+    session: SessionDep,
+    auth: AuthDep,
+    settings: SettingsDep,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int | None, Query(ge=1, le=100)] = None,
+) -> DiscussionListOut:
+    check_permission(auth.user, Action.read)
+    group = await service.access_group(session, slug)
+    listing = await service.list_discussions(
+        session, group=group, limit=limit or settings.group_page_size, cursor=cursor
+    )
+    return DiscussionListOut(
+        items=[
+            DiscussionSummaryOut(
+                id=d.id, title=d.title, author=d.author, group=d.group_slug,
+                reply_count=d.reply_count, created_at=d.created_at,
+                last_activity_at=d.last_activity_at, url=discussion_url(d.id, d.slug),
+            )
+            for d in listing.items
+        ],
+        next_cursor=listing.next_cursor,
+    )
+
+
+@router.post("/groups/{slug}/discussions", status_code=201, response_model=DiscussionOut)
+async def create_discussion(
+    slug: str, data: DiscussionCreateIn, session: SessionDep, user: CurrentUser
+) -> DiscussionOut:
+    from app.discussions.api import discussion_out
+
+    group = await service.access_group(session, slug)
+    written = await start_discussion(
+        session, author=user, group=group, title=data.title, body=data.body,
+        client_key=data.client_key,
+    )
+    return discussion_out(written.discussion, group, user)

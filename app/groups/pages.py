@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.accounts.deps import AuthDep, CurrentUser, SettingsDep
+from app.core.forms import read_form
+from app.core.security import new_token
+from app.core.templating import render
+from app.db import SessionDep
+from app.discussions.schemas import DiscussionCreateIn
+from app.discussions.service import discussion_url, start_discussion
+from app.groups import service
+from app.moderation.permissions import Action, check_permission
+
+router = APIRouter(include_in_schema=False)
+
+Cursor = Annotated[str | None, Query(max_length=200)]
+
+
+@router.get("/")
+async def home(request: Request, session: SessionDep, auth: AuthDep) -> Response:
+    check_permission(auth.user, Action.read)
+    groups = await service.list_groups(session)
+    recent = await service.list_discussions(session, group=None, limit=10)
+    return render(request, "groups/home.html", {"groups": groups, "recent": recent.items})
+
+
+@router.get("/groups")
+async def groups_index(request: Request, session: SessionDep, auth: AuthDep) -> Response:
+    check_permission(auth.user, Action.read)
+    return render(request, "groups/index.html", {"groups": await service.list_groups(session)})
+
+
+@router.get("/groups/{slug}")
+async def group_page(
+    request: Request, slug: str, session: SessionDep, auth: AuthDep, settings: SettingsDep,
+    cursor: Cursor = None,
+) -> Response:
+    check_permission(auth.user, Action.read)
+    group = await service.access_group(session, slug)
+    listing = await service.list_discussions(
+        session, group=group, limit=settings.group_page_size, cursor=cursor
+    )
+    return render(request, "groups/group.html",
+                  {"group": group, "listing": listing, "is_first_page": not cursor})
+
+
+@router.get("/groups/{slug}/new")
+async def new_discussion_form(
+    request: Request, slug: str, session: SessionDep, user: CurrentUser
+) -> Response:
+    check_permission(user, Action.start_discussion)
+    group = await service.access_group(session, slug)
+    return render(request, "discussions/new.html",
+                  {"group": group, "errors": {}, "values": {"client_key": new_token(12)}})
+
+
+@router.post("/groups/{slug}/new")
+async def new_discussion(
+    request: Request, slug: str, session: SessionDep, user: CurrentUser
+) -> Response:
+    group = await service.access_group(session, slug)
+    form = await read_form(request, DiscussionCreateIn, ("title", "body", "client_key"),
+                           optional=("client_key",))
+    if not form.ok or form.model is None:
+        return render(request, "discussions/new.html",
+                      {"group": group, "errors": form.errors, "values": form.values}, 422)
+    data = form.model
+    written = await start_discussion(
+        session, author=user, group=group, title=data.title, body=data.body,
+        client_key=data.client_key,
+    )
+    return RedirectResponse(
+        discussion_url(written.discussion.id, written.discussion.slug), status_code=303
+    )

@@ -1,0 +1,71 @@
+"""The app factory: settings in, a configured FastAPI app out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app.config import Settings, get_settings
+from app.core.errors import install_error_handlers
+from app.core.security import (
+    BodySizeLimitMiddleware,
+    PasswordHasher,
+    SecurityHeadersMiddleware,
+    Signer,
+)
+from app.core.templating import STATIC_DIR, Templates
+from app.db import Database
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    db = database or Database(settings.resolved_database_url, settings.db_pool_size)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if database is None:
+            await db.dispose()
+
+    app = FastAPI(
+        title="Kindred",
+        version="0.1.0",
+        description="Patient-community discussion forum. JSON API under /api/v1.",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.hasher = PasswordHasher(fast=settings.env == "test")
+    app.state.signer = Signer(settings.resolved_secret_key())
+    app.state.templates = Templates(
+        auto_reload=settings.is_development, site_name=settings.site_name
+    )
+
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.env == "production")
+
+    from app.accounts import api as accounts_api
+    from app.accounts import pages as accounts_pages
+    from app.discussions import api as discussions_api
+    from app.discussions import pages as discussions_pages
+    from app.groups import api as groups_api
+    from app.groups import pages as groups_pages
+
+    for module in (
+        accounts_api, groups_api, discussions_api, accounts_pages, groups_pages,
+        discussions_pages,
+    ):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,18 @@
+"""Every domain's models, imported in one place for alembic and the test database."""
+
+from app.accounts.models import ApiToken, User, UserSession
+from app.db import Base
+from app.discussions.models import Discussion, Post, PostRevision, Reaction
+from app.groups.models import Group
+
+__all__ = [
+    "ApiToken",
+    "Base",
+    "Discussion",
+    "Group",
+    "Post",
+    "PostRevision",
+    "Reaction",
+    "User",
+    "UserSession",
+]
