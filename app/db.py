@@ -122,5 +122,3 @@ def after_commit(session: AsyncSession, hook: Any) -> None:
 # scope="function": commit before the response is sent, so a client never sees success for
 # a write that then fails to commit.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-
-

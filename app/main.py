@@ -58,7 +58,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from app.groups import pages as groups_pages
 
     for module in (
-        accounts_api, groups_api, discussions_api, accounts_pages, groups_pages,
+        accounts_api,
+        groups_api,
+        discussions_api,
+        accounts_pages,
+        groups_pages,
         discussions_pages,
     ):
         app.include_router(module.router)

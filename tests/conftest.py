@@ -138,7 +138,9 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], database_url: str) -> Any:
+def app(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], database_url: str
+) -> Any:
     db = TestDatabase(database_url, sessionmaker, database_url.startswith("sqlite"))
     return create_app(settings, database=db)  # type: ignore[arg-type]
 
@@ -196,13 +198,20 @@ async def client(make_client: Any) -> Client:
 def make_user(app: Any) -> Any:
     counter = iter(range(1, 1_000_000))
 
-    async def factory(username: str | None = None, role: Role = Role.member,
-                      password: str = "correct horse battery") -> User:
+    async def factory(
+        username: str | None = None,
+        role: Role = Role.member,
+        password: str = "correct horse battery",
+    ) -> User:
         name = username or f"user{next(counter)}_{uuid.uuid4().hex[:6]}"
         async with app.state.db.sessionmaker() as s:
             user = await accounts.register(
-                s, app.state.hasher, username=name, email=f"{name}@example.org",
-                password=password, role=role,
+                s,
+                app.state.hasher,
+                username=name,
+                email=f"{name}@example.org",
+                password=password,
+                role=role,
             )
             await s.commit()
         return user
@@ -235,8 +244,12 @@ async def group(app: Any) -> Any:
     from app.groups.service import create_group
 
     async with app.state.db.sessionmaker() as s:
-        g = await create_group(s, slug="blood-disorders", name="Blood Cancers & Disorders",
-                               description="Neutropenia, anemia and more.")
+        g = await create_group(
+            s,
+            slug="blood-disorders",
+            name="Blood Cancers & Disorders",
+            description="Neutropenia, anemia and more.",
+        )
         await s.commit()
     return g
 

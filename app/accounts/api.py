@@ -74,14 +74,21 @@ async def update_me(data: ProfileUpdateIn, user: CurrentUser, session: SessionDe
 
 @router.post("/me/password", status_code=204)
 async def change_password(
-    data: PasswordChangeIn, user: CurrentUser, auth: AuthDep, session: SessionDep,
+    data: PasswordChangeIn,
+    user: CurrentUser,
+    auth: AuthDep,
+    session: SessionDep,
     hasher: HasherDep,
 ) -> Response:
     check_permission(user, Action.edit_own_profile)
     assert auth.signed_in is not None
     await service.change_password(
-        session, hasher, user=user, current_password=data.current_password,
-        new_password=data.new_password, signed_in=auth.signed_in,
+        session,
+        hasher,
+        user=user,
+        current_password=data.current_password,
+        new_password=data.new_password,
+        signed_in=auth.signed_in,
     )
     return Response(status_code=204)
 
@@ -90,5 +97,3 @@ async def change_password(
 async def user_profile(username: str, session: SessionDep, auth: AuthDep) -> PublicUserOut:
     check_permission(auth.user, Action.read)
     return public_user(await service.access_user(session, username))
-
-

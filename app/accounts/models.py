@@ -30,9 +30,7 @@ ROLE_BADGES = {
 class User(Base):
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint(
-            "role IN ('member', 'mentor', 'moderator', 'admin')", name="role_known"
-        ),
+        CheckConstraint("role IN ('member', 'mentor', 'moderator', 'admin')", name="role_known"),
         CheckConstraint("post_count >= 0", name="post_count_not_negative"),
     )
 

@@ -36,13 +36,17 @@ def _signed_in_redirect(settings: Settings, token: str, target: str) -> Redirect
 async def login_form(request: Request, auth: AuthDep, next: str = "/") -> Response:
     if auth.user is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return render(request, "accounts/login.html", {"next": safe_next(next), "errors": {},
-                                                   "values": {}})
+    return render(
+        request, "accounts/login.html", {"next": safe_next(next), "errors": {}, "values": {}}
+    )
 
 
 @router.post("/login")
 async def login(
-    request: Request, auth: AuthDep, session: SessionDep, hasher: HasherDep,
+    request: Request,
+    auth: AuthDep,
+    session: SessionDep,
+    hasher: HasherDep,
     settings: SettingsDep,
 ) -> Response:
     form = await request.form()
@@ -53,7 +57,8 @@ async def login(
         user = await service.authenticate(session, hasher, login=login_name, password=password)
     except NotAuthenticated as exc:
         return render(
-            request, "accounts/login.html",
+            request,
+            "accounts/login.html",
             {"next": target, "errors": {"form": exc.detail}, "values": {"username": login_name}},
             status_code=401,
         )
@@ -79,35 +84,49 @@ async def logout(request: Request, auth: AuthDep, session: SessionDep) -> Respon
 async def register_form(request: Request, auth: AuthDep, next: str = "/") -> Response:
     if auth.user is not None:
         return RedirectResponse("/", status_code=303)
-    return render(request, "accounts/register.html", {"next": safe_next(next), "errors": {},
-                                                      "values": {}})
+    return render(
+        request, "accounts/register.html", {"next": safe_next(next), "errors": {}, "values": {}}
+    )
 
 
 @router.post("/register")
 async def register(
-    request: Request, auth: AuthDep, session: SessionDep, hasher: HasherDep,
+    request: Request,
+    auth: AuthDep,
+    session: SessionDep,
+    hasher: HasherDep,
     settings: SettingsDep,
 ) -> Response:
     form = await read_form(request, RegisterIn, ("username", "email", "password"))
     target = safe_next(str((await request.form()).get("next", "/")))
     values = {k: v for k, v in form.values.items() if k != "password"}
     if not form.ok:
-        return render(request, "accounts/register.html",
-                      {"next": target, "errors": form.errors, "values": values}, 422)
+        return render(
+            request,
+            "accounts/register.html",
+            {"next": target, "errors": form.errors, "values": values},
+            422,
+        )
     assert form.model is not None
     from app.core.errors import Conflict, Invalid
 
     try:
         user = await service.register(
-            session, hasher, username=form.model.username, email=form.model.email,
+            session,
+            hasher,
+            username=form.model.username,
+            email=form.model.email,
             password=form.model.password,
         )
     except (Conflict, Invalid) as exc:
         if exc.code == "taken":  # lost a race at flush: the transaction must roll back
             raise
-        return render(request, "accounts/register.html",
-                      {"next": target, "errors": {exc.field or "form": exc.detail},
-                       "values": values}, exc.status_code)
+        return render(
+            request,
+            "accounts/register.html",
+            {"next": target, "errors": {exc.field or "form": exc.detail}, "values": values},
+            exc.status_code,
+        )
     token = await service.start_session(
         session, settings, user=user, user_agent=request.headers.get("user-agent", "")
     )
@@ -132,8 +151,9 @@ async def update_profile(request: Request, user: CurrentUser, session: SessionDe
     check_permission(user, Action.edit_own_profile)
     form = await read_form(request, ProfileUpdateIn, ("bio",))
     if not form.ok or form.model is None:
-        return render(request, "accounts/settings.html",
-                      {"errors": form.errors, "values": form.values}, 422)
+        return render(
+            request, "accounts/settings.html", {"errors": form.errors, "values": form.values}, 422
+        )
     await service.update_profile(session, user=user, bio=form.model.bio)
     return RedirectResponse("/settings?notice=profile-saved", status_code=303)
 
@@ -146,17 +166,26 @@ async def change_password(
     form = await read_form(request, PasswordChangeIn, ("current_password", "new_password"))
     values = {"bio": user.bio}
     if not form.ok or form.model is None:
-        return render(request, "accounts/settings.html", {"errors": form.errors, "values": values},
-                      422)
+        return render(
+            request, "accounts/settings.html", {"errors": form.errors, "values": values}, 422
+        )
     from app.core.errors import Invalid
 
     assert auth.signed_in is not None
     try:
         await service.change_password(
-            session, hasher, user=user, current_password=form.model.current_password,
-            new_password=form.model.new_password, signed_in=auth.signed_in,
+            session,
+            hasher,
+            user=user,
+            current_password=form.model.current_password,
+            new_password=form.model.new_password,
+            signed_in=auth.signed_in,
         )
     except Invalid as exc:
-        return render(request, "accounts/settings.html",
-                      {"errors": {exc.field or "form": exc.detail}, "values": values}, 422)
+        return render(
+            request,
+            "accounts/settings.html",
+            {"errors": {exc.field or "form": exc.detail}, "values": values},
+            422,
+        )
     return RedirectResponse("/settings?notice=password-changed", status_code=303)

@@ -6,17 +6,48 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from app.core.validation import user_text
+from app.core.validation import Storable
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,30}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 RESERVED_USERNAMES = frozenset(
     {
-        "admin", "administrator", "moderator", "moderators", "mod", "mods", "staff",
-        "support", "help", "kindred", "system", "root", "owner", "team", "official",
-        "security", "abuse", "postmaster", "webmaster", "nurse", "doctor", "anonymous",
-        "deleted", "everyone", "here", "all", "api", "login", "logout", "register",
-        "settings", "me", "null", "undefined", "mentor", "mentors",
+        "admin",
+        "administrator",
+        "moderator",
+        "moderators",
+        "mod",
+        "mods",
+        "staff",
+        "support",
+        "help",
+        "kindred",
+        "system",
+        "root",
+        "owner",
+        "team",
+        "official",
+        "security",
+        "abuse",
+        "postmaster",
+        "webmaster",
+        "nurse",
+        "doctor",
+        "anonymous",
+        "deleted",
+        "everyone",
+        "here",
+        "all",
+        "api",
+        "login",
+        "logout",
+        "register",
+        "settings",
+        "me",
+        "null",
+        "undefined",
+        "mentor",
+        "mentors",
     }
 )
 PASSWORD_MIN = 8
@@ -49,7 +80,7 @@ def check_password(value: str) -> str:
 Username = Annotated[str, Field(max_length=30), AfterValidator(check_username)]
 Email = Annotated[str, Field(max_length=320), AfterValidator(check_email)]
 Password = Annotated[str, Field(max_length=PASSWORD_MAX), AfterValidator(check_password)]
-Bio = user_text(max_length=1000, allow_blank=True)
+Bio = Annotated[str, Field(max_length=1000), Storable]
 
 
 class Strict(BaseModel):
@@ -71,7 +102,7 @@ class TokenIn(Strict):
 
 class TokenOut(BaseModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 (a scheme name, not a secret)
     expires_at: datetime
 
 

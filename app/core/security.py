@@ -102,7 +102,10 @@ class SecurityHeadersMiddleware:
             (b"referrer-policy", b"strict-origin-when-cross-origin"),
             (b"x-frame-options", b"DENY"),
             (b"cross-origin-opener-policy", b"same-origin"),
-            (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+            (
+                b"permissions-policy",
+                b"camera=(), microphone=(), geolocation=(), interest-cohort=()",
+            ),
         ]
         if hsts:
             headers.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))

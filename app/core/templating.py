@@ -55,8 +55,13 @@ def timeago(value: datetime | None, now: datetime | None = None) -> str:
     seconds = int(((now or datetime.now(UTC)) - value).total_seconds())
     if seconds < 60:
         return "just now"
-    for unit, size in (("year", 31_536_000), ("month", 2_592_000), ("day", 86_400),
-                       ("hour", 3_600), ("minute", 60)):
+    for unit, size in (
+        ("year", 31_536_000),
+        ("month", 2_592_000),
+        ("day", 86_400),
+        ("hour", 3_600),
+        ("minute", 60),
+    ):
         if seconds >= size:
             n = seconds // size
             return f"{n} {unit}{'s' if n != 1 else ''} ago"
@@ -109,8 +114,12 @@ def render(
         secure = request.app.state.settings.cookie_secure
         if auth.new_anon_cookie:
             response.set_cookie(
-                ANON_COOKIE, auth.new_anon_cookie, httponly=True, samesite="lax",
-                secure=secure, max_age=60 * 60 * 24 * 30,
+                ANON_COOKIE,
+                auth.new_anon_cookie,
+                httponly=True,
+                samesite="lax",
+                secure=secure,
+                max_age=60 * 60 * 24 * 30,
             )
         if auth.clear_session_cookie:
             response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=secure)

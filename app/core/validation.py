@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
 from app.core.text import has_visible_text
-
 
 # ids are 32-bit integers in the database; larger numbers are refused before any query
 MAX_ID = 2_147_483_647
@@ -32,9 +31,5 @@ def check_not_blank(value: str) -> str:
     return value
 
 
-def user_text(*, max_length: int, allow_blank: bool = False) -> Any:
-    """The type of a field of free text, stored exactly as typed (no stripping)."""
-    checks: list[Any] = [Field(max_length=max_length), AfterValidator(check_storable)]
-    if not allow_blank:
-        checks.append(AfterValidator(check_not_blank))
-    return Annotated[str, *checks]
+Storable = AfterValidator(check_storable)
+NotBlank = AfterValidator(check_not_blank)

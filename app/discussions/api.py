@@ -38,21 +38,33 @@ def author_out(username: str, role: str) -> AuthorOut:
 
 def discussion_out(discussion: Discussion, group: Group, author: User) -> DiscussionOut:
     return DiscussionOut(
-        id=discussion.id, title=discussion.title, slug=discussion.slug, group=group.slug,
-        author=author_out(author.username, author.role), reply_count=discussion.reply_count,
-        created_at=discussion.created_at, last_activity_at=discussion.last_activity_at,
+        id=discussion.id,
+        title=discussion.title,
+        slug=discussion.slug,
+        group=group.slug,
+        author=author_out(author.username, author.role),
+        reply_count=discussion.reply_count,
+        created_at=discussion.created_at,
+        last_activity_at=discussion.last_activity_at,
         url=discussion_url(discussion.id, discussion.slug),
     )
 
 
 def post_out(view: PostView, discussion: Discussion) -> PostOut:
     return PostOut(
-        id=view.id, discussion_id=discussion.id, author=author_out(view.author, view.author_role),
-        reply_to=view.reply_to_id, depth=view.depth, is_opening=view.is_opening,
+        id=view.id,
+        discussion_id=discussion.id,
+        author=author_out(view.author, view.author_role),
+        reply_to=view.reply_to_id,
+        depth=view.depth,
+        is_opening=view.is_opening,
         body=None if view.deleted else view.body_md,
         body_html=None if view.deleted else view.body_html,
-        created_at=view.created_at, edited_at=view.edited_at, deleted=view.deleted,
-        reactions=view.counts, my_reactions=sorted(view.mine),
+        created_at=view.created_at,
+        edited_at=view.edited_at,
+        deleted=view.deleted,
+        reactions=view.counts,
+        my_reactions=sorted(view.mine),
         url=f"/posts/{view.id}",
     )
 
@@ -60,43 +72,69 @@ def post_out(view: PostView, discussion: Discussion) -> PostOut:
 async def _post_view(session: SessionDep, post: Post) -> PostView:
     author = await session.get_one(User, post.author_id)
     return PostView(
-        id=post.id, reply_to_id=post.reply_to_id, root_id=post.root_id, depth=post.depth,
-        is_opening=post.is_opening, body_md=post.body_md, body_html=post.body_html,
-        created_at=post.created_at, edited_at=post.edited_at, deleted_at=post.deleted_at,
-        helpful_count=post.helpful_count, hug_count=post.hug_count, author_id=post.author_id,
-        author=author.username, author_role=author.role,
+        id=post.id,
+        reply_to_id=post.reply_to_id,
+        root_id=post.root_id,
+        depth=post.depth,
+        is_opening=post.is_opening,
+        body_md=post.body_md,
+        body_html=post.body_html,
+        created_at=post.created_at,
+        edited_at=post.edited_at,
+        deleted_at=post.deleted_at,
+        helpful_count=post.helpful_count,
+        hug_count=post.hug_count,
+        author_id=post.author_id,
+        author=author.username,
+        author_role=author.role,
     )
 
 
 @router.get("/discussions/{discussion_id}", response_model=DiscussionPageOut)
 async def get_discussion(
-    discussion_id: IdPath, session: SessionDep, auth: AuthDep, settings: SettingsDep,
+    discussion_id: IdPath,
+    session: SessionDep,
+    auth: AuthDep,
+    settings: SettingsDep,
     page: PageQuery = 1,
 ) -> DiscussionPageOut:
     check_permission(auth.user, Action.read)
     discussion, group = await service.access_discussion(session, discussion_id)
     loaded = await service.load_discussion_page(
-        session, discussion=discussion, group=group, page=page,
-        page_size=settings.discussion_page_size, viewer=auth.user,
+        session,
+        discussion=discussion,
+        group=group,
+        page=page,
+        page_size=settings.discussion_page_size,
+        viewer=auth.user,
     )
     author = await session.get_one(User, discussion.author_id)
     posts = ([loaded.opening] if loaded.opening else []) + loaded.replies
     return DiscussionPageOut(
-        discussion=discussion_out(discussion, group, author), page=loaded.page,
-        pages=loaded.pages, posts=[post_out(p, discussion) for p in posts],
+        discussion=discussion_out(discussion, group, author),
+        page=loaded.page,
+        pages=loaded.pages,
+        posts=[post_out(p, discussion) for p in posts],
     )
 
 
 @router.get("/discussions/{discussion_id}/posts", response_model=list[PostOut])
 async def list_posts(
-    discussion_id: IdPath, session: SessionDep, auth: AuthDep, settings: SettingsDep,
+    discussion_id: IdPath,
+    session: SessionDep,
+    auth: AuthDep,
+    settings: SettingsDep,
     page: PageQuery = 1,
 ) -> list[PostOut]:
     check_permission(auth.user, Action.read)
     discussion, group = await service.access_discussion(session, discussion_id)
     loaded = await service.load_discussion_page(
-        session, discussion=discussion, group=group, page=page,
-        page_size=settings.discussion_page_size, viewer=auth.user,
+        session,
+        discussion=discussion,
+        group=group,
+        page=page,
+        page_size=settings.discussion_page_size,
+        viewer=auth.user,
     )
     posts = ([loaded.opening] if loaded.opening else []) + loaded.replies
     return [post_out(p, discussion) for p in posts]
@@ -108,7 +146,11 @@ async def create_reply(
 ) -> Response:
     discussion, _group = await service.access_discussion(session, discussion_id)
     written = await service.reply(
-        session, author=user, discussion=discussion, body=data.body, reply_to_id=data.reply_to,
+        session,
+        author=user,
+        discussion=discussion,
+        body=data.body,
+        reply_to_id=data.reply_to,
         client_key=data.client_key,
     )
     body = post_out(await _post_view(session, written.post), discussion)
@@ -148,18 +190,27 @@ async def delete_post(post_id: IdPath, session: SessionDep, user: CurrentUser) -
 
 
 @router.get("/posts/{post_id}/history", response_model=list[RevisionOut])
-async def post_history(post_id: IdPath, session: SessionDep, user: CurrentUser) -> list[RevisionOut]:
+async def post_history(
+    post_id: IdPath, session: SessionDep, user: CurrentUser
+) -> list[RevisionOut]:
     post, _discussion = await _visible_post(session, post_id)
     revisions = await service.post_history(session, viewer=user, post=post)
     return [
-        RevisionOut(editor=r.editor_name, title=r.title, body=r.body_md, reason=r.reason,
-                    created_at=r.created_at)
+        RevisionOut(
+            editor=r.editor_name,
+            title=r.title,
+            body=r.body_md,
+            reason=r.reason,
+            created_at=r.created_at,
+        )
         for r in revisions
     ]
 
 
 @router.get("/posts/{post_id}/reactions", response_model=dict[str, list[str]])
-async def list_reactions(post_id: IdPath, session: SessionDep, auth: AuthDep) -> dict[str, list[str]]:
+async def list_reactions(
+    post_id: IdPath, session: SessionDep, auth: AuthDep
+) -> dict[str, list[str]]:
     check_permission(auth.user, Action.read)
     post, _discussion = await _visible_post(session, post_id)
     return await service.reactors(session, post=post)
@@ -175,5 +226,3 @@ async def react(
         session, user=user, post=post, kind=kind, active=data.active
     )
     return ReactionStateOut(post_id=post.id, kind=kind.value, active=active, counts=counts)
-
-

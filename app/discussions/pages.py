@@ -9,9 +9,9 @@ from app.accounts.deps import AuthDep, CurrentUser, SettingsDep
 from app.accounts.models import User
 from app.core.forms import read_form
 from app.core.security import new_token
+from app.core.templating import render
 from app.core.validation import MAX_ID
 from app.db import SessionDep
-from app.core.templating import render
 from app.discussions import service
 from app.discussions.models import Discussion, Post
 from app.discussions.schemas import PostPatchIn, ReplyIn
@@ -24,7 +24,9 @@ IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 PageQuery = Annotated[int, Query(ge=1, le=1_000_000)]
 
 
-async def post_location(session: SessionDep, post: Post, discussion: Discussion, page_size: int) -> str:
+async def post_location(
+    session: SessionDep, post: Post, discussion: Discussion, page_size: int
+) -> str:
     page = await service.page_of_post(session, post=post, page_size=page_size)
     url = discussion_url(discussion.id, discussion.slug)
     if page > 1:
@@ -41,8 +43,13 @@ async def discussion_short(discussion_id: IdPath, session: SessionDep, auth: Aut
 
 @router.get("/discussions/{discussion_id}/{slug}")
 async def discussion_page(
-    request: Request, discussion_id: IdPath, slug: str, session: SessionDep, auth: AuthDep,
-    settings: SettingsDep, page: PageQuery = 1,
+    request: Request,
+    discussion_id: IdPath,
+    slug: str,
+    session: SessionDep,
+    auth: AuthDep,
+    settings: SettingsDep,
+    page: PageQuery = 1,
 ) -> Response:
     check_permission(auth.user, Action.read)
     discussion, group = await service.access_discussion(session, discussion_id)
@@ -50,43 +57,68 @@ async def discussion_page(
         target = discussion_url(discussion.id, discussion.slug)
         return RedirectResponse(target + (f"?page={page}" if page > 1 else ""), status_code=301)
     loaded = await service.load_discussion_page(
-        session, discussion=discussion, group=group, page=page,
-        page_size=settings.discussion_page_size, viewer=auth.user,
+        session,
+        discussion=discussion,
+        group=group,
+        page=page,
+        page_size=settings.discussion_page_size,
+        viewer=auth.user,
     )
-    return render(request, "discussions/discussion.html", {
-        "d": loaded,
-        "client_key": new_token(12),
-        "can_reply": can(auth.user, Action.reply),
-        "can_edit": lambda post: service.can_edit(auth.user, post),
-        "errors": {},
-        "values": {},
-    })
+    return render(
+        request,
+        "discussions/discussion.html",
+        {
+            "d": loaded,
+            "client_key": new_token(12),
+            "can_reply": can(auth.user, Action.reply),
+            "can_edit": lambda post: service.can_edit(auth.user, post),
+            "errors": {},
+            "values": {},
+        },
+    )
 
 
 @router.post("/discussions/{discussion_id}/replies")
 async def post_reply(
-    request: Request, discussion_id: IdPath, session: SessionDep, user: CurrentUser,
+    request: Request,
+    discussion_id: IdPath,
+    session: SessionDep,
+    user: CurrentUser,
     settings: SettingsDep,
 ) -> Response:
     discussion, group = await service.access_discussion(session, discussion_id)
-    form = await read_form(request, ReplyIn, ("body", "reply_to", "client_key"),
-                           optional=("reply_to", "client_key"))
+    form = await read_form(
+        request, ReplyIn, ("body", "reply_to", "client_key"), optional=("reply_to", "client_key")
+    )
     if not form.ok or form.model is None:
         parent = None
         if form.values.get("reply_to", "").isdigit():
             parent = await session.get(Post, int(form.values["reply_to"][:10]))
-        return render(request, "discussions/reply.html", {
-            "discussion": discussion, "group": group, "parent": parent,
-            "parent_author": await _author_name(session, parent),
-            "errors": form.errors, "values": form.values,
-        }, 422)
+        return render(
+            request,
+            "discussions/reply.html",
+            {
+                "discussion": discussion,
+                "group": group,
+                "parent": parent,
+                "parent_author": await _author_name(session, parent),
+                "errors": form.errors,
+                "values": form.values,
+            },
+            422,
+        )
     data = form.model
     written = await service.reply(
-        session, author=user, discussion=discussion, body=data.body, reply_to_id=data.reply_to,
+        session,
+        author=user,
+        discussion=discussion,
+        body=data.body,
+        reply_to_id=data.reply_to,
         client_key=data.client_key,
     )
-    location = await post_location(session, written.post, written.discussion,
-                                   settings.discussion_page_size)
+    location = await post_location(
+        session, written.post, written.discussion, settings.discussion_page_size
+    )
     return RedirectResponse(location, status_code=303)
 
 
@@ -114,25 +146,42 @@ async def post_permalink(
 
 
 @router.get("/posts/{post_id}/reply")
-async def reply_form(request: Request, post_id: IdPath, session: SessionDep, user: CurrentUser) -> Response:
+async def reply_form(
+    request: Request, post_id: IdPath, session: SessionDep, user: CurrentUser
+) -> Response:
     check_permission(user, Action.reply)
     post, discussion = await _post_in_live_discussion(session, post_id)
     _d, group = await service.access_discussion(session, discussion.id)
-    return render(request, "discussions/reply.html", {
-        "discussion": discussion, "group": group, "parent": post,
-        "parent_author": await _author_name(session, post),
-        "errors": {}, "values": {"client_key": new_token(12), "reply_to": str(post.id)},
-    })
+    return render(
+        request,
+        "discussions/reply.html",
+        {
+            "discussion": discussion,
+            "group": group,
+            "parent": post,
+            "parent_author": await _author_name(session, post),
+            "errors": {},
+            "values": {"client_key": new_token(12), "reply_to": str(post.id)},
+        },
+    )
 
 
 @router.get("/posts/{post_id}/edit")
-async def edit_form(request: Request, post_id: IdPath, session: SessionDep, user: CurrentUser) -> Response:
+async def edit_form(
+    request: Request, post_id: IdPath, session: SessionDep, user: CurrentUser
+) -> Response:
     post, discussion = await _post_in_live_discussion(session, post_id)
     service.check_edit_post(user, post)
-    return render(request, "discussions/edit.html", {
-        "post": post, "discussion": discussion, "errors": {},
-        "values": {"body": post.body_md, "title": discussion.title if post.is_opening else ""},
-    })
+    return render(
+        request,
+        "discussions/edit.html",
+        {
+            "post": post,
+            "discussion": discussion,
+            "errors": {},
+            "values": {"body": post.body_md, "title": discussion.title if post.is_opening else ""},
+        },
+    )
 
 
 @router.post("/posts/{post_id}/edit")
@@ -144,12 +193,21 @@ async def edit_post(
     fields = ("body", "title", "reason") if post.is_opening else ("body", "reason")
     form = await read_form(request, PostPatchIn, fields, optional=("reason",))
     if not form.ok or form.model is None:
-        return render(request, "discussions/edit.html", {
-            "post": post, "discussion": discussion, "errors": form.errors, "values": form.values,
-        }, 422)
+        return render(
+            request,
+            "discussions/edit.html",
+            {
+                "post": post,
+                "discussion": discussion,
+                "errors": form.errors,
+                "values": form.values,
+            },
+            422,
+        )
     data = form.model
-    await service.edit_post(session, editor=user, post=post, body=data.body, title=data.title,
-                            reason=data.reason)
+    await service.edit_post(
+        session, editor=user, post=post, body=data.body, title=data.title, reason=data.reason
+    )
     await session.refresh(discussion)
     return RedirectResponse(
         await post_location(session, post, discussion, settings.discussion_page_size), 303
@@ -171,7 +229,10 @@ async def delete_post(
 
 @router.post("/posts/{post_id}/reactions")
 async def react(
-    request: Request, post_id: IdPath, session: SessionDep, user: CurrentUser,
+    request: Request,
+    post_id: IdPath,
+    session: SessionDep,
+    user: CurrentUser,
     settings: SettingsDep,
 ) -> Response:
     post, discussion = await _post_in_live_discussion(session, post_id)
@@ -183,17 +244,30 @@ async def react(
 
 
 @router.get("/posts/{post_id}/history")
-async def history(request: Request, post_id: IdPath, session: SessionDep, user: CurrentUser) -> Response:
+async def history(
+    request: Request, post_id: IdPath, session: SessionDep, user: CurrentUser
+) -> Response:
     post, discussion = await _post_in_live_discussion(session, post_id)
     revisions = await service.post_history(session, viewer=user, post=post)
-    return render(request, "discussions/history.html",
-                  {"post": post, "discussion": discussion, "revisions": revisions})
+    return render(
+        request,
+        "discussions/history.html",
+        {"post": post, "discussion": discussion, "revisions": revisions},
+    )
 
 
 @router.get("/posts/{post_id}/reactions")
-async def reactions_page(request: Request, post_id: IdPath, session: SessionDep, auth: AuthDep) -> Response:
+async def reactions_page(
+    request: Request, post_id: IdPath, session: SessionDep, auth: AuthDep
+) -> Response:
     check_permission(auth.user, Action.read)
     post, discussion = await _post_in_live_discussion(session, post_id)
-    return render(request, "discussions/reactions.html", {
-        "post": post, "discussion": discussion, "reactors": await service.reactors(session, post=post),
-    })
+    return render(
+        request,
+        "discussions/reactions.html",
+        {
+            "post": post,
+            "discussion": discussion,
+            "reactors": await service.reactors(session, post=post),
+        },
+    )

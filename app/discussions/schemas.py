@@ -1,17 +1,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.core.validation import Id, user_text
+from app.core.validation import Id, NotBlank, Storable
 
 TITLE_MAX = 200
 BODY_MAX = 20_000
 
-Title = user_text(max_length=TITLE_MAX)
-Body = user_text(max_length=BODY_MAX)
-ClientKey = user_text(max_length=64)
+Title = Annotated[str, Field(max_length=TITLE_MAX), Storable, NotBlank]
+Body = Annotated[str, Field(max_length=BODY_MAX), Storable, NotBlank]
+ClientKey = Annotated[str, Field(max_length=64), Storable, NotBlank]
 
 
 class Strict(BaseModel):

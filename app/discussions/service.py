@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -114,8 +114,8 @@ _POST_COLUMNS = (
     Post.helpful_count,
     Post.hug_count,
     Post.author_id,
-    User.username,
-    User.role,
+    User.username.label("author"),
+    User.role.label("author_role"),
 )
 
 
@@ -158,7 +158,7 @@ async def load_discussion_page(
         )
         .order_by(Post.id)
     )
-    views = [PostView(*row) for row in (await session.execute(query)).all()]
+    views = [PostView(**row._mapping) for row in (await session.execute(query)).all()]
     if viewer is not None and views:
         mine = await session.execute(
             select(Reaction.post_id, Reaction.kind).where(
@@ -222,7 +222,9 @@ async def _insert_post(session: AsyncSession, values: dict[str, Any]) -> int | N
     submit), decided by the unique constraint so concurrent duplicates cannot both land."""
     dialect = session.get_bind().dialect.name
     if values.get("client_key") is None:
-        return int((await session.execute(insert(Post).values(**values).returning(Post.id))).scalar_one())
+        return int(
+            (await session.execute(insert(Post).values(**values).returning(Post.id))).scalar_one()
+        )
     builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
         builder(Post)
@@ -437,8 +439,12 @@ async def delete_post(session: AsyncSession, *, actor: User, post: Post) -> Post
         )
         await session.execute(
             update(Group)
-            .where(Group.id == select(Discussion.group_id).where(
-                Discussion.id == post.discussion_id).scalar_subquery())
+            .where(
+                Group.id
+                == select(Discussion.group_id)
+                .where(Discussion.id == post.discussion_id)
+                .scalar_subquery()
+            )
             .values(discussion_count=Group.discussion_count - 1)
         )
     else:
@@ -448,7 +454,8 @@ async def delete_post(session: AsyncSession, *, actor: User, post: Post) -> Post
             .values(reply_count=Discussion.reply_count - 1)
         )
     await session.execute(
-        update(User).where(User.id == post.author_id, User.post_count > 0)
+        update(User)
+        .where(User.id == post.author_id, User.post_count > 0)
         .values(post_count=User.post_count - 1)
     )
     await session.flush()
@@ -545,8 +552,6 @@ def can_edit(user: User | None, post: PostView | Post) -> bool:
     return can(user, Action.edit_any_post)
 
 
-
-
 @dataclass(slots=True)
 class AuthoredPost:
     id: int
@@ -563,11 +568,18 @@ class AuthoredPost:
         return text if len(text) <= 160 else text[:157] + "…"
 
 
-async def recent_posts_by(session: AsyncSession, *, author: User, limit: int = 10) -> list[AuthoredPost]:
+async def recent_posts_by(
+    session: AsyncSession, *, author: User, limit: int = 10
+) -> list[AuthoredPost]:
     rows = await session.execute(
         select(
-            Post.id, Post.discussion_id, Discussion.title, Discussion.slug, Post.body_md,
-            Post.created_at, Post.is_opening,
+            Post.id,
+            Post.discussion_id,
+            Discussion.title,
+            Discussion.slug,
+            Post.body_md,
+            Post.created_at,
+            Post.is_opening,
         )
         .join(Discussion, Discussion.id == Post.discussion_id)
         .where(
@@ -578,4 +590,4 @@ async def recent_posts_by(session: AsyncSession, *, author: User, limit: int = 1
         .order_by(Post.created_at.desc(), Post.id.desc())
         .limit(limit)
     )
-    return [AuthoredPost(*row) for row in rows.all()]
+    return [AuthoredPost(**row._mapping) for row in rows.all()]

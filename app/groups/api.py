@@ -18,8 +18,11 @@ router = APIRouter(prefix="/api/v1", tags=["groups"])
 
 def group_out(group: Group) -> GroupOut:
     return GroupOut(
-        slug=group.slug, name=group.name, description=group.description,
-        discussion_count=group.discussion_count, last_activity_at=group.last_activity_at,
+        slug=group.slug,
+        name=group.name,
+        description=group.description,
+        discussion_count=group.discussion_count,
+        last_activity_at=group.last_activity_at,
         url=f"/groups/{group.slug}",
     )
 
@@ -62,9 +65,14 @@ async def group_discussions(
     return DiscussionListOut(
         items=[
             DiscussionSummaryOut(
-                id=d.id, title=d.title, author=d.author, group=d.group_slug,
-                reply_count=d.reply_count, created_at=d.created_at,
-                last_activity_at=d.last_activity_at, url=discussion_url(d.id, d.slug),
+                id=d.id,
+                title=d.title,
+                author=d.author,
+                group=d.group_slug,
+                reply_count=d.reply_count,
+                created_at=d.created_at,
+                last_activity_at=d.last_activity_at,
+                url=discussion_url(d.id, d.slug),
             )
             for d in listing.items
         ],
@@ -80,7 +88,11 @@ async def create_discussion(
 
     group = await service.access_group(session, slug)
     written = await start_discussion(
-        session, author=user, group=group, title=data.title, body=data.body,
+        session,
+        author=user,
+        group=group,
+        title=data.title,
+        body=data.body,
         client_key=data.client_key,
     )
     return discussion_out(written.discussion, group, user)

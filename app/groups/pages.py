@@ -36,7 +36,11 @@ async def groups_index(request: Request, session: SessionDep, auth: AuthDep) -> 
 
 @router.get("/groups/{slug}")
 async def group_page(
-    request: Request, slug: str, session: SessionDep, auth: AuthDep, settings: SettingsDep,
+    request: Request,
+    slug: str,
+    session: SessionDep,
+    auth: AuthDep,
+    settings: SettingsDep,
     cursor: Cursor = None,
 ) -> Response:
     check_permission(auth.user, Action.read)
@@ -44,8 +48,11 @@ async def group_page(
     listing = await service.list_discussions(
         session, group=group, limit=settings.group_page_size, cursor=cursor
     )
-    return render(request, "groups/group.html",
-                  {"group": group, "listing": listing, "is_first_page": not cursor})
+    return render(
+        request,
+        "groups/group.html",
+        {"group": group, "listing": listing, "is_first_page": not cursor},
+    )
 
 
 @router.get("/groups/{slug}/new")
@@ -54,8 +61,11 @@ async def new_discussion_form(
 ) -> Response:
     check_permission(user, Action.start_discussion)
     group = await service.access_group(session, slug)
-    return render(request, "discussions/new.html",
-                  {"group": group, "errors": {}, "values": {"client_key": new_token(12)}})
+    return render(
+        request,
+        "discussions/new.html",
+        {"group": group, "errors": {}, "values": {"client_key": new_token(12)}},
+    )
 
 
 @router.post("/groups/{slug}/new")
@@ -63,14 +73,23 @@ async def new_discussion(
     request: Request, slug: str, session: SessionDep, user: CurrentUser
 ) -> Response:
     group = await service.access_group(session, slug)
-    form = await read_form(request, DiscussionCreateIn, ("title", "body", "client_key"),
-                           optional=("client_key",))
+    form = await read_form(
+        request, DiscussionCreateIn, ("title", "body", "client_key"), optional=("client_key",)
+    )
     if not form.ok or form.model is None:
-        return render(request, "discussions/new.html",
-                      {"group": group, "errors": form.errors, "values": form.values}, 422)
+        return render(
+            request,
+            "discussions/new.html",
+            {"group": group, "errors": form.errors, "values": form.values},
+            422,
+        )
     data = form.model
     written = await start_discussion(
-        session, author=user, group=group, title=data.title, body=data.body,
+        session,
+        author=user,
+        group=group,
+        title=data.title,
+        body=data.body,
         client_key=data.client_key,
     )
     return RedirectResponse(

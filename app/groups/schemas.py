@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.core.validation import user_text
+from app.core.validation import NotBlank, Storable
 
-
-GroupName = user_text(max_length=120)
-GroupDescription = user_text(max_length=2000, allow_blank=True)
+GroupName = Annotated[str, Field(max_length=120), Storable, NotBlank]
+GroupDescription = Annotated[str, Field(max_length=2000), Storable]
 
 
 class GroupIn(BaseModel):

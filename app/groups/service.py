@@ -114,7 +114,7 @@ async def list_discussions(
                 and_(Discussion.last_activity_at == stamp, Discussion.id < ident),
             )
         )
-    rows = [DiscussionRow(*row) for row in (await session.execute(query)).all()]
+    rows = [DiscussionRow(**row._mapping) for row in (await session.execute(query)).all()]
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

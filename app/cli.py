@@ -1,0 +1,199 @@
+"""The `kindred` command."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from app.accounts.models import Role
+from app.config import get_settings
+
+cli = typer.Typer(help="Kindred, a patient-community discussion forum.", no_args_is_help=True)
+db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_cli = typer.Typer(help="Members and roles.", no_args_is_help=True)
+groups_cli = typer.Typer(help="Condition groups.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(users_cli, name="users")
+cli.add_typer(groups_cli, name="groups")
+console = Console()
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def upgrade_database() -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    settings = get_settings()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.attributes["database_url"] = settings.resolved_database_url
+    command.upgrade(cfg, "head")
+
+
+async def _with_session(work):  # type: ignore[no-untyped-def]
+    from app.core.security import PasswordHasher
+    from app.db import Database
+
+    settings = get_settings()
+    db = Database(settings.resolved_database_url)
+    hasher = PasswordHasher(fast=settings.env == "test")
+    try:
+        async with db.sessionmaker() as session:
+            result = await work(session, hasher)
+            await session.commit()
+            return result
+    finally:
+        await db.dispose()
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    upgrade_database()
+    console.print("[green]Database is up to date.[/green]")
+
+
+def _run_demo() -> None:
+    from app.demo.seed import DEMO_PASSWORD, USERS, demo_step_count, load_demo
+    from app.discussions.service import discussion_url
+
+    with Progress(console=console) as progress:
+        task = progress.add_task("Loading demo data", total=demo_step_count())
+
+        def step(message: str) -> None:
+            progress.update(task, advance=1, description=f"Demo: {message[:40]}")
+
+        discussion = asyncio.run(_with_session(lambda s, h: load_demo(s, h, progress=step)))
+    table = Table(title="Demo accounts (password for all: " + DEMO_PASSWORD + ")")
+    table.add_column("username")
+    table.add_column("role")
+    for username, role, _bio in USERS:
+        table.add_row(username, role.value)
+    console.print(table)
+    settings = get_settings()
+    console.print(
+        f"Sign in at {settings.base_url}/login · the seed discussion: "
+        f"{settings.base_url}{discussion_url(discussion.id, discussion.slug)}"
+    )
+
+
+@cli.command()
+def demo() -> None:
+    """Load the demo groups, members and the seed discussion (safe to run again)."""
+    upgrade_database()
+    _run_demo()
+
+
+@cli.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    with_demo: Annotated[bool, typer.Option("--demo", help="load demo data first")] = False,
+    reload: bool = False,
+) -> None:
+    """Apply migrations and serve the forum."""
+    import uvicorn
+
+    upgrade_database()
+    if with_demo:
+        _run_demo()
+    console.print(f"Kindred is at [bold]http://{host}:{port}[/bold] (Ctrl+C stops it)")
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        proxy_headers=True,
+        access_log=False,
+        log_level="warning",
+    )
+
+
+@users_cli.command("create")
+def users_create(
+    username: str,
+    email: str,
+    role: Annotated[Role, typer.Option(help="member, mentor, moderator or admin")] = Role.member,
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
+    ] = "",
+) -> None:
+    """Create a member with the given role."""
+    from pydantic import ValidationError
+
+    from app.accounts import service
+    from app.accounts.schemas import RegisterIn
+    from app.core.errors import DomainError
+
+    try:
+        data = RegisterIn(username=username, email=email, password=password)
+    except ValidationError as exc:
+        for err in exc.errors():
+            console.print(f"[red]{err['loc'][0]}: {err['msg'].removeprefix('Value error, ')}[/red]")
+        raise typer.Exit(2) from None
+    try:
+        asyncio.run(
+            _with_session(
+                lambda s, h: service.register(
+                    s,
+                    h,
+                    username=data.username,
+                    email=data.email,
+                    password=data.password,
+                    role=role,
+                )
+            )
+        )
+    except DomainError as exc:
+        console.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"[green]Created {username} ({role.value}).[/green]")
+
+
+@users_cli.command("set-role")
+def users_set_role(username: str, role: Role) -> None:
+    """Change a member's role."""
+    from app.accounts import service
+    from app.core.errors import DomainError
+
+    try:
+        asyncio.run(_with_session(lambda s, h: service.set_role(s, username=username, role=role)))
+    except DomainError as exc:
+        console.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"[green]{username} is now {role.value}.[/green]")
+
+
+@groups_cli.command("create")
+def groups_create(slug: str, name: str, description: str = "") -> None:
+    """Create a condition group."""
+    from app.core.errors import DomainError
+    from app.groups.schemas import GroupIn
+    from app.groups.service import create_group
+
+    data = GroupIn(slug=slug, name=name, description=description)
+    try:
+        asyncio.run(
+            _with_session(
+                lambda s, h: create_group(
+                    s, slug=data.slug, name=data.name, description=data.description
+                )
+            )
+        )
+    except DomainError as exc:
+        console.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"[green]Created group /groups/{slug}.[/green]")
+
+
+def main() -> None:
+    cli()
