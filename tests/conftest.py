@@ -165,7 +165,8 @@ async def make_client(app: Any) -> AsyncIterator[Any]:
     clients: list[Client] = []
 
     async def factory(user: User | None = None) -> Client:
-        client = Client(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        client = Client(transport=transport, base_url="http://testserver")
         clients.append(client)
         if user is not None:
             await sign_in(app, client, user)

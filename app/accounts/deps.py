@@ -21,6 +21,21 @@ ANON_COOKIE = "kindred_anon"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """What pages show of the signed-in member: plain values, safe to read even after the
+    request's transaction rolled back (an error page is rendered after the rollback)."""
+
+    id: int
+    username: str
+    role: str
+    role_badge: str | None
+
+    @classmethod
+    def of(cls, user: User) -> Viewer:
+        return cls(id=user.id, username=user.username, role=user.role, role_badge=user.role_badge)
+
+
 @dataclass(slots=True)
 class Auth:
     signed_in: SignedIn | None
@@ -28,6 +43,7 @@ class Auth:
     via: str | None = None  # "session", "bearer" or None
     new_anon_cookie: str | None = None
     clear_session_cookie: bool = False
+    viewer: Viewer | None = None
 
     @property
     def user(self) -> User | None:
@@ -54,6 +70,7 @@ SignerDep = Annotated[Signer, Depends(get_signer)]
 async def resolve_auth(request: Request, session: SessionDep) -> Auth:
     state = request.app.state
     header = request.headers.get("authorization", "")
+    cookie = anon = None
     if header[:7].lower() == "bearer ":
         signed_in = await service.user_for_api_token(session, header[7:].strip())
         if signed_in is None:
@@ -80,9 +97,11 @@ async def resolve_auth(request: Request, session: SessionDep) -> Auth:
             new_anon_cookie=new_anon,
             clear_session_cookie=bool(cookie and not signed_in),
         )
-        if request.method not in SAFE_METHODS:
-            await _check_csrf(request, auth, has_cookies=bool(cookie or anon))
+    if auth.signed_in is not None:
+        auth.viewer = Viewer.of(auth.signed_in.user)
     request.state.auth = auth
+    if auth.via != "bearer" and request.method not in SAFE_METHODS:
+        await _check_csrf(request, auth, has_cookies=bool(cookie or anon))
     return auth
 
 

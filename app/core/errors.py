@@ -95,7 +95,9 @@ def describe_validation_errors(errors: list[Any]) -> tuple[str, list[dict[str, A
     parts = []
     fields = []
     for err in errors:
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form")]
+        loc = [str(p) for p in err.get("loc", ())]
+        if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
+            loc = loc[1:]
         field = ".".join(loc) or "request"
         msg = str(err.get("msg", "is invalid")).removeprefix("Value error, ")
         parts.append(f"{field}: {msg}")

@@ -101,7 +101,7 @@ def render(
     auth = getattr(request.state, "auth", None)
     ctx: dict[str, Any] = {
         "request": request,
-        "viewer": auth.user if auth else None,
+        "viewer": auth.viewer if auth else None,
         "csrf_token": auth.csrf_token if auth else "",
         "notice": NOTICES.get(request.query_params.get("notice", "")),
     }
