@@ -16,6 +16,7 @@ from app.accounts.models import ApiToken, Role, User, UserSession
 from app.config import Settings
 from app.core.errors import Conflict, Invalid, NotAuthenticated, NotFound
 from app.core.security import PasswordHasher, new_token, token_digest
+from app.core.validation import is_storable
 from app.db import utcnow
 
 BAD_CREDENTIALS = "Wrong username or password."
@@ -30,6 +31,8 @@ def email_key(email: str) -> str:
 
 
 async def get_user_by_username(session: AsyncSession, username: str) -> User | None:
+    if not is_storable(username) or len(username) > 30:
+        return None
     return await session.scalar(select(User).where(User.username_key == username_key(username)))
 
 
@@ -86,9 +89,11 @@ async def authenticate(
 ) -> User:
     """The same answer, after the same work, for an unknown name and a wrong password."""
     key = login.strip().lower()
-    user = await session.scalar(
-        select(User).where((User.username_key == key) | (User.email_key == key))
-    )
+    user = None
+    if is_storable(key) and len(key) <= 254:
+        user = await session.scalar(
+            select(User).where((User.username_key == key) | (User.email_key == key))
+        )
     ok = await hasher.verify(password, user.password_hash if user else None)
     if not ok or user is None:
         raise NotAuthenticated(BAD_CREDENTIALS, code="bad_credentials")

@@ -25,6 +25,16 @@ def check_storable(value: str) -> str:
     return value
 
 
+def is_storable(value: str) -> bool:
+    """Whether a database can hold this text (used before look-ups by name or slug, where a
+    NUL would make PostgreSQL fail instead of simply finding nothing)."""
+    try:
+        check_storable(value)
+    except ValueError:
+        return False
+    return True
+
+
 def check_not_blank(value: str) -> str:
     if not has_visible_text(value):
         raise ValueError("must not be empty")

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
 from app.core.errors import Conflict, Invalid, NotFound
-from app.core.validation import MAX_ID
+from app.core.validation import MAX_ID, is_storable
 from app.discussions.models import Discussion
 from app.groups.models import Group
 
@@ -20,7 +20,9 @@ async def list_groups(session: AsyncSession) -> list[Group]:
 
 
 async def access_group(session: AsyncSession, slug: str) -> Group:
-    group = await session.scalar(select(Group).where(Group.slug == slug))
+    group = None
+    if is_storable(slug) and len(slug) <= 80:
+        group = await session.scalar(select(Group).where(Group.slug == slug))
     if group is None:
         raise NotFound("There is no group at this address.")
     return group

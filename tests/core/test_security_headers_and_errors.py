@@ -35,3 +35,18 @@ async def test_openapi_documents_the_contract(client):
                  "/api/v1/posts/{post_id}/reactions", "/api/v1/users/{username}"]:
         assert path in spec["paths"], path
     assert {"patch", "delete"} <= set(spec["paths"]["/api/v1/posts/{post_id}"])
+
+
+@pytest.mark.parametrize("path", ["/users/%00", "/groups/%00", "/api/v1/users/a%00b",
+                                  "/api/v1/groups/%00/discussions", "/users/" + "x" * 500])
+async def test_unstorable_names_in_addresses_are_404_not_500(client, path):
+    r = await client.get(path)
+    assert r.status_code == 404
+
+
+async def test_unstorable_sign_in_names_are_plain_bad_credentials(client):
+    r = await client.api("POST", "/api/v1/auth/token", json={"username": "a\x00", "password": "x"})
+    assert r.status_code == 401
+    await client.get("/login")
+    r = await client.form("/login", {"username": "a\x00b", "password": "x"})
+    assert r.status_code == 401
