@@ -9,7 +9,9 @@ async def register(client, **data):
 
 
 async def test_register_stores_argon2id_hash_and_never_shows_email(client, make_client):
-    r = await register(client, username="Sonia_85", email="sonia@example.org", password="s3cret-pass")
+    r = await register(
+        client, username="Sonia_85", email="sonia@example.org", password="s3cret-pass"
+    )
     assert r.status_code == 201, r.text
     assert r.json()["username"] == "Sonia_85"
     other = await make_client()
@@ -41,8 +43,9 @@ async def test_password_hash_is_argon2id(client, session):
     ],
 )
 async def test_username_rules(client, username, status):
-    r = await register(client, username=username, email=f"{len(username)}@example.org",
-                       password="long enough pw")
+    r = await register(
+        client, username=username, email=f"{len(username)}@example.org", password="long enough pw"
+    )
     assert r.status_code == status, r.text
     if status == 422:
         assert r.json()["code"] == "validation_error"
@@ -50,26 +53,36 @@ async def test_username_rules(client, username, status):
 
 
 async def test_duplicate_username_or_email_is_409_case_insensitively(client):
-    assert (await register(client, username="johnbishop", email="j@example.org",
-                           password="long enough pw")).status_code == 201
-    r = await register(client, username="JohnBishop", email="x@example.org", password="long enough pw")
+    assert (
+        await register(
+            client, username="johnbishop", email="j@example.org", password="long enough pw"
+        )
+    ).status_code == 201
+    r = await register(
+        client, username="JohnBishop", email="x@example.org", password="long enough pw"
+    )
     assert r.status_code == 409 and r.json()["code"] == "username_taken"
     r = await register(client, username="someone", email="J@Example.org", password="long enough pw")
     assert r.status_code == 409 and r.json()["code"] == "email_taken"
 
 
 async def test_role_sent_at_registration_is_refused(client, session):
-    r = await register(client, username="sneaky", email="s@example.org", password="long enough pw",
-                       role="admin")
+    r = await register(
+        client, username="sneaky", email="s@example.org", password="long enough pw", role="admin"
+    )
     assert r.status_code == 422
     assert await session.scalar(select(User).where(User.username_key == "sneaky")) is None
 
 
 async def test_wrong_password_and_unknown_user_get_the_same_401(client, member):
-    bad_pw = await client.api("POST", "/api/v1/auth/token",
-                              json={"username": member.username, "password": "wrong password"})
-    unknown = await client.api("POST", "/api/v1/auth/token",
-                               json={"username": "nobody_here", "password": "wrong password"})
+    bad_pw = await client.api(
+        "POST",
+        "/api/v1/auth/token",
+        json={"username": member.username, "password": "wrong password"},
+    )
+    unknown = await client.api(
+        "POST", "/api/v1/auth/token", json={"username": "nobody_here", "password": "wrong password"}
+    )
     assert bad_pw.status_code == unknown.status_code == 401
     assert bad_pw.json() == unknown.json()
 
@@ -77,17 +90,22 @@ async def test_wrong_password_and_unknown_user_get_the_same_401(client, member):
 async def test_bearer_token_authenticates_api_without_csrf(app, member):
     import httpx
 
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://testserver") as api:
-        r = await api.post("/api/v1/auth/token",
-                           json={"username": member.username, "password": "correct horse battery"})
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as api:
+        r = await api.post(
+            "/api/v1/auth/token",
+            json={"username": member.username, "password": "correct horse battery"},
+        )
         assert r.status_code == 201, r.text
         token = r.json()["access_token"]
         me = await api.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
         assert me.status_code == 200 and me.json()["username"] == member.username
         bad = await api.get("/api/v1/me", headers={"Authorization": "Bearer nope"})
         assert bad.status_code == 401 and bad.json()["code"] == "invalid_token"
-        revoke = await api.delete("/api/v1/auth/token", headers={"Authorization": f"Bearer {token}"})
+        revoke = await api.delete(
+            "/api/v1/auth/token", headers={"Authorization": f"Bearer {token}"}
+        )
         assert revoke.status_code == 204
         again = await api.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
         assert again.status_code == 401
@@ -97,8 +115,10 @@ async def test_html_sign_in_sets_a_fresh_session_cookie_and_redirects_locally(cl
     client.cookies.set("kindred_session", "attacker-chosen-value")
     await client.get("/login")  # the stale cookie is ignored, an anonymous CSRF cookie is set
     client.csrf = client._transport.app.state.signer.sign("csrf", client.cookies["kindred_anon"])
-    r = await client.form("/login", {"username": member.username,
-                                     "password": "correct horse battery", "next": "/groups"})
+    r = await client.form(
+        "/login",
+        {"username": member.username, "password": "correct horse battery", "next": "/groups"},
+    )
     assert r.status_code == 303 and r.headers["location"] == "/groups"
     cookie = r.cookies.get("kindred_session")
     assert cookie and cookie != "attacker-chosen-value" and len(cookie) >= 22  # 128 bits
@@ -108,8 +128,9 @@ async def test_html_sign_in_sets_a_fresh_session_cookie_and_redirects_locally(cl
 
 async def test_form_without_csrf_token_is_refused(client, member):
     await client.get("/login")
-    r = await client.post("/login", data={"username": member.username,
-                                          "password": "correct horse battery"})
+    r = await client.post(
+        "/login", data={"username": member.username, "password": "correct horse battery"}
+    )
     assert r.status_code == 403 and "reload" in r.text
 
 

@@ -20,8 +20,14 @@ async def test_idle_session_expires(make_client, member, session):
     page = await c.get("/")
     assert page.status_code == 200 and "Sign in" in page.text
     assert 'kindred_session=""' in page.headers.get("set-cookie", "")  # the browser forgets it
-    assert await session.scalar(select(func.count()).select_from(UserSession).where(
-        UserSession.id == token_digest(token))) == 0
+    assert (
+        await session.scalar(
+            select(func.count())
+            .select_from(UserSession)
+            .where(UserSession.id == token_digest(token))
+        )
+        == 0
+    )
 
 
 async def test_absolute_expiry_ends_even_an_active_session(make_client, member, session):
@@ -45,23 +51,36 @@ async def test_only_the_digest_of_a_session_token_is_stored(make_client, member,
 async def test_password_change_needs_current_and_ends_other_sessions(make_client, member, session):
     here = await make_client(member)
     elsewhere = await make_client(member)
-    token = await here.api("POST", "/api/v1/auth/token",
-                           json={"username": member.username, "password": "correct horse battery"})
+    token = await here.api(
+        "POST",
+        "/api/v1/auth/token",
+        json={"username": member.username, "password": "correct horse battery"},
+    )
     bearer = token.json()["access_token"]
-    wrong = await here.api("POST", "/api/v1/me/password",
-                           json={"current_password": "nope", "new_password": "a new long password"})
+    wrong = await here.api(
+        "POST",
+        "/api/v1/me/password",
+        json={"current_password": "nope", "new_password": "a new long password"},
+    )
     assert wrong.status_code == 422 and wrong.json()["field"] == "current_password"
-    ok = await here.api("POST", "/api/v1/me/password",
-                        json={"current_password": "correct horse battery",
-                              "new_password": "a new long password"})
+    ok = await here.api(
+        "POST",
+        "/api/v1/me/password",
+        json={"current_password": "correct horse battery", "new_password": "a new long password"},
+    )
     assert ok.status_code == 204
     assert (await here.get("/api/v1/me")).status_code == 200
     assert (await elsewhere.get("/api/v1/me")).status_code == 401
     anon = await make_client()
-    assert (await anon.get("/api/v1/me", headers={"Authorization": f"Bearer {bearer}"})).status_code == 401
+    assert (
+        await anon.get("/api/v1/me", headers={"Authorization": f"Bearer {bearer}"})
+    ).status_code == 401
     assert await session.scalar(select(func.count()).select_from(ApiToken)) == 0
-    login = await anon.api("POST", "/api/v1/auth/token",
-                           json={"username": member.username, "password": "a new long password"})
+    login = await anon.api(
+        "POST",
+        "/api/v1/auth/token",
+        json={"username": member.username, "password": "a new long password"},
+    )
     assert login.status_code == 201
 
 

@@ -19,8 +19,9 @@ async def start(c, group, **data):
         ("Title\x00", "body", "title"),
     ],
 )
-async def test_bad_title_or_body_is_422_naming_the_field(make_client, member, group, session,
-                                                         title, body, field):
+async def test_bad_title_or_body_is_422_naming_the_field(
+    make_client, member, group, session, title, body, field
+):
     c = await make_client(member)
     r = await start(c, group, title=title, body=body)
     assert r.status_code == 422, r.text
@@ -51,20 +52,27 @@ async def test_streamed_body_over_the_limit_is_413(make_client, member, group):
         for _ in range(20):
             yield b"x" * 100_000
 
-    r = await c.post(f"/api/v1/groups/{group.slug}/discussions", content=chunks(),
-                     headers={"content-type": "application/json", "x-csrf-token": c.csrf})
+    r = await c.post(
+        f"/api/v1/groups/{group.slug}/discussions",
+        content=chunks(),
+        headers={"content-type": "application/json", "x-csrf-token": c.csrf},
+    )
     assert r.status_code == 413
 
 
 async def test_unknown_group_discussion_and_post_are_404(make_client, member):
     c = await make_client(member)
-    assert (await c.api("POST", "/api/v1/groups/nope/discussions",
-                        json={"title": "t", "body": "b"})).status_code == 404
+    assert (
+        await c.api("POST", "/api/v1/groups/nope/discussions", json={"title": "t", "body": "b"})
+    ).status_code == 404
     r = await c.get("/api/v1/discussions/999999")
     assert r.status_code == 404 and r.json() == {
-        "detail": "There is no discussion at this address.", "code": "not_found"}
-    assert (await c.api("POST", "/api/v1/discussions/999999/posts",
-                        json={"body": "b"})).status_code == 404
+        "detail": "There is no discussion at this address.",
+        "code": "not_found",
+    }
+    assert (
+        await c.api("POST", "/api/v1/discussions/999999/posts", json={"body": "b"})
+    ).status_code == 404
     assert (await c.get("/discussions/999999/x")).status_code == 404
     assert (await c.get("/api/v1/posts/2147483648")).status_code == 422  # beyond int4
     assert (await c.get("/discussions/abc")).status_code == 422
@@ -75,15 +83,21 @@ async def test_reply_to_a_post_of_another_discussion_is_422(make_client, member,
     c = await make_client(member)
     a = (await start(c, group, title="A", body="a")).json()
     b = (await start(c, group, title="B", body="b")).json()
-    post_in_a = (await c.api("POST", f"/api/v1/discussions/{a['id']}/posts", json={"body": "x"})).json()
-    r = await c.api("POST", f"/api/v1/discussions/{b['id']}/posts",
-                    json={"body": "y", "reply_to": post_in_a["id"]})
+    post_in_a = (
+        await c.api("POST", f"/api/v1/discussions/{a['id']}/posts", json={"body": "x"})
+    ).json()
+    r = await c.api(
+        "POST",
+        f"/api/v1/discussions/{b['id']}/posts",
+        json={"body": "y", "reply_to": post_in_a["id"]},
+    )
     assert r.status_code == 422 and r.json()["field"] == "reply_to"
 
 
 async def test_visitor_cannot_post_and_gets_401(client, group):
-    r = await client.api("POST", f"/api/v1/groups/{group.slug}/discussions",
-                         json={"title": "t", "body": "b"})
+    r = await client.api(
+        "POST", f"/api/v1/groups/{group.slug}/discussions", json={"title": "t", "body": "b"}
+    )
     assert r.status_code == 401
     r = await client.get(f"/groups/{group.slug}/new")
     assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
@@ -91,8 +105,11 @@ async def test_visitor_cannot_post_and_gets_401(client, group):
 
 async def test_malformed_json_and_wrong_types_are_4xx_not_500(make_client, member, group):
     c = await make_client(member)
-    r = await c.post(f"/api/v1/groups/{group.slug}/discussions", content=b"{not json",
-                     headers={"content-type": "application/json", "x-csrf-token": c.csrf})
+    r = await c.post(
+        f"/api/v1/groups/{group.slug}/discussions",
+        content=b"{not json",
+        headers={"content-type": "application/json", "x-csrf-token": c.csrf},
+    )
     assert r.status_code == 422
     r = await start(c, group, title=["list"], body={"a": 1})
     assert r.status_code == 422

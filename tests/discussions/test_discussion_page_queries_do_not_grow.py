@@ -11,15 +11,17 @@ async def seed_discussion(app, author, group, replies: int):
         for n in range(replies):
             # every third reply answers the previous one, building deep branches
             reply_to = parent if n % 3 else None
-            w = await service.reply(s, author=author, discussion=d, body=f"reply **{n}**",
-                                    reply_to_id=reply_to)
+            w = await service.reply(
+                s, author=author, discussion=d, body=f"reply **{n}**", reply_to_id=reply_to
+            )
             parent = w.post.id
         await s.commit()
         return d.id, d.slug
 
 
-async def test_discussion_page_statement_count_is_constant(app, make_client, member, make_user, group,
-                                                          count_queries):
+async def test_discussion_page_statement_count_is_constant(
+    app, make_client, member, make_user, group, count_queries
+):
     small = await seed_discussion(app, member, group, 5)
     large = await seed_discussion(app, member, group, 200)
     reader = await make_client(await make_user())
@@ -40,8 +42,9 @@ async def test_discussion_page_statement_count_is_constant(app, make_client, mem
     assert counts[0] == 4, counts
 
 
-async def test_api_discussion_statement_count_is_constant(app, make_client, member, group,
-                                                         count_queries):
+async def test_api_discussion_statement_count_is_constant(
+    app, make_client, member, group, count_queries
+):
     small = await seed_discussion(app, member, group, 5)
     large = await seed_discussion(app, member, group, 200)
     c = await make_client(member)

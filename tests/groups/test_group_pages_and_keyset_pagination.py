@@ -13,15 +13,18 @@ async def test_group_lists_discussions_by_latest_activity_with_keyset_pages(
     async with app.state.db.sessionmaker() as s:
         ids = []
         for n in range(7):
-            w = await service.start_discussion(s, author=member, group=group, title=f"D{n}", body="b")
+            w = await service.start_discussion(
+                s, author=member, group=group, title=f"D{n}", body="b"
+            )
             ids.append(w.discussion.id)
         await s.commit()
     base = utcnow()
     for n, discussion_id in enumerate(ids):
         # equal timestamps for two of them: the id breaks the tie
         stamp = base - timedelta(minutes=n if n != 4 else 3)
-        await session.execute(update(Discussion).where(Discussion.id == discussion_id)
-                              .values(last_activity_at=stamp))
+        await session.execute(
+            update(Discussion).where(Discussion.id == discussion_id).values(last_activity_at=stamp)
+        )
     await session.commit()
     c = await make_client(member)
     seen, cursor = [], None
