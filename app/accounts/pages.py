@@ -5,6 +5,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.accounts import service
 from app.accounts.deps import SESSION_COOKIE, AuthDep, CurrentUser, HasherDep, SettingsDep
+from app.accounts.models import User
 from app.accounts.schemas import PasswordChangeIn, ProfileUpdateIn, RegisterIn
 from app.config import Settings
 from app.core.errors import NotAuthenticated
@@ -141,19 +142,53 @@ async def profile(request: Request, username: str, auth: AuthDep, session: Sessi
     return render(request, "accounts/profile.html", {"member": user, "posts": posts})
 
 
+async def _settings_context(
+    session: SessionDep, auth: AuthDep, user: User, errors: dict[str, str], values: dict[str, str]
+) -> dict[str, object]:
+    return {
+        "errors": errors,
+        "values": values,
+        "sessions": await service.list_sessions(session, user=user),
+        "current_session_id": auth.signed_in.session_id if auth.signed_in else None,
+    }
+
+
 @router.get("/settings")
-async def settings_page(request: Request, user: CurrentUser) -> Response:
-    return render(request, "accounts/settings.html", {"errors": {}, "values": {"bio": user.bio}})
+async def settings_page(
+    request: Request, user: CurrentUser, auth: AuthDep, session: SessionDep
+) -> Response:
+    context = await _settings_context(session, auth, user, {}, {"bio": user.bio})
+    return render(request, "accounts/settings.html", context)
+
+
+@router.post("/settings/sessions/{session_id}/end")
+async def end_one_session(session_id: str, user: CurrentUser, session: SessionDep) -> Response:
+    await service.revoke_session(session, user=user, session_id=session_id[:64])
+    return RedirectResponse("/settings?notice=session-ended", status_code=303)
+
+
+@router.post("/settings/sessions/end-others")
+async def end_other_sessions(user: CurrentUser, auth: AuthDep, session: SessionDep) -> Response:
+    assert auth.signed_in is not None
+    await service.end_other_sessions(
+        session,
+        user=user,
+        keep_session_id=auth.signed_in.session_id,
+        keep_token_id=None,
+        include_tokens=False,
+    )
+    return RedirectResponse("/settings?notice=sessions-ended", status_code=303)
 
 
 @router.post("/settings/profile")
-async def update_profile(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+async def update_profile(
+    request: Request, user: CurrentUser, auth: AuthDep, session: SessionDep
+) -> Response:
     check_permission(user, Action.edit_own_profile)
     form = await read_form(request, ProfileUpdateIn, ("bio",))
     if not form.ok or form.model is None:
-        return render(
-            request, "accounts/settings.html", {"errors": form.errors, "values": form.values}, 422
-        )
+        context = await _settings_context(session, auth, user, form.errors, form.values)
+        return render(request, "accounts/settings.html", context, 422)
     await service.update_profile(session, user=user, bio=form.model.bio)
     return RedirectResponse("/settings?notice=profile-saved", status_code=303)
 
@@ -166,9 +201,8 @@ async def change_password(
     form = await read_form(request, PasswordChangeIn, ("current_password", "new_password"))
     values = {"bio": user.bio}
     if not form.ok or form.model is None:
-        return render(
-            request, "accounts/settings.html", {"errors": form.errors, "values": values}, 422
-        )
+        context = await _settings_context(session, auth, user, form.errors, values)
+        return render(request, "accounts/settings.html", context, 422)
     from app.core.errors import Invalid
 
     assert auth.signed_in is not None
@@ -182,10 +216,7 @@ async def change_password(
             signed_in=auth.signed_in,
         )
     except Invalid as exc:
-        return render(
-            request,
-            "accounts/settings.html",
-            {"errors": {exc.field or "form": exc.detail}, "values": values},
-            422,
-        )
+        errors = {exc.field or "form": exc.detail}
+        context = await _settings_context(session, auth, user, errors, values)
+        return render(request, "accounts/settings.html", context, 422)
     return RedirectResponse("/settings?notice=password-changed", status_code=303)

@@ -159,15 +159,37 @@ async def user_for_session(
 
 
 async def end_other_sessions(
-    session: AsyncSession, *, user: User, keep_session_id: str | None, keep_token_id: int | None
+    session: AsyncSession,
+    *,
+    user: User,
+    keep_session_id: str | None,
+    keep_token_id: int | None,
+    include_tokens: bool = True,
 ) -> None:
     await session.execute(
         delete(UserSession).where(
             UserSession.user_id == user.id, UserSession.id != (keep_session_id or "")
         )
     )
+    if include_tokens:
+        await session.execute(
+            delete(ApiToken).where(ApiToken.user_id == user.id, ApiToken.id != (keep_token_id or 0))
+        )
+
+
+async def list_sessions(session: AsyncSession, *, user: User) -> list[UserSession]:
+    rows = await session.scalars(
+        select(UserSession)
+        .where(UserSession.user_id == user.id)
+        .order_by(UserSession.last_seen_at.desc())
+    )
+    return list(rows.all())
+
+
+async def revoke_session(session: AsyncSession, *, user: User, session_id: str) -> None:
+    """End one of the member's own sessions (a stranger's id silently matches nothing)."""
     await session.execute(
-        delete(ApiToken).where(ApiToken.user_id == user.id, ApiToken.id != (keep_token_id or 0))
+        delete(UserSession).where(UserSession.user_id == user.id, UserSession.id == session_id)
     )
 
 

@@ -32,6 +32,8 @@ NOTICES = {
     "profile-saved": "Your profile is saved.",
     "password-changed": "Your password is changed; your other sessions were signed out.",
     "discussion-deleted": "The discussion was deleted.",
+    "session-ended": "That session is signed out.",
+    "sessions-ended": "You are signed out everywhere else.",
 }
 
 
