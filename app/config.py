@@ -32,6 +32,14 @@ class Settings(BaseSettings):
     session_touch_seconds: int = Field(default=600, ge=1)
     api_token_days: int = Field(default=90, ge=1)
 
+    redis_url: str = ""
+    rate_limits_enabled: bool = True
+    # `limits` notation; several rules separated by ";"
+    rate_limit_login_ip: str = "30/minute;300/hour"
+    rate_limit_login_user: str = "10/15minutes"
+    rate_limit_register_ip: str = "5/hour"
+    rate_limit_post_user: str = "6/minute;120/day"
+
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     discussion_page_size: int = Field(default=20, ge=1, le=200)
     group_page_size: int = Field(default=25, ge=1, le=200)

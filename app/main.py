@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app.config import Settings, get_settings
 from app.core.errors import install_error_handlers
+from app.core.ratelimit import RateLimiter
 from app.core.security import (
     BodySizeLimitMiddleware,
     PasswordHasher,
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.db = db
     app.state.hasher = PasswordHasher(fast=settings.env == "test")
     app.state.signer = Signer(settings.resolved_secret_key())
+    app.state.rate_limiter = RateLimiter(settings)
     app.state.templates = Templates(
         auto_reload=settings.is_development, site_name=settings.site_name
     )

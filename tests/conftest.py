@@ -73,13 +73,15 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     drop_database(url)
 
 
-def test_settings(tmp_dir: Path, url: str, **overrides: Any) -> Settings:
+def settings_for_tests(tmp_dir: Path, url: str, **overrides: Any) -> Settings:
+    # rate limits are off unless a test turns them on (tests/core/test_rate_limits.py)
+    values: dict[str, Any] = {"rate_limits_enabled": False, **overrides}
     return Settings(
         env="test",
         database_url=url,
         var_dir=tmp_dir,
         secret_key="test-secret-" + "x" * 40,
-        **overrides,
+        **values,
     )
 
 
@@ -102,6 +104,8 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 @dataclass
 class TestDatabase:
+    __test__ = False  # not a test class, despite its name
+
     url: str
     sessionmaker: async_sessionmaker[AsyncSession]
     is_sqlite: bool
@@ -134,7 +138,7 @@ async def session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterat
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return test_settings(tmp_path, database_url)
+    return settings_for_tests(tmp_path, database_url)
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from app.accounts import service
 from app.accounts.deps import AuthDep, CurrentUser, HasherDep, SettingsDep
@@ -14,6 +14,7 @@ from app.accounts.schemas import (
     TokenIn,
     TokenOut,
 )
+from app.core.ratelimit import client_ip, limit
 from app.db import SessionDep
 from app.moderation.permissions import Action, check_permission
 
@@ -37,8 +38,9 @@ def me_out(user: User) -> MeOut:
 
 @router.post("/auth/register", status_code=201, response_model=MeOut)
 async def register(
-    data: RegisterIn, session: SessionDep, hasher: HasherDep, _auth: AuthDep
+    request: Request, data: RegisterIn, session: SessionDep, hasher: HasherDep, _auth: AuthDep
 ) -> MeOut:
+    await limit(request, "register_ip", client_ip(request))
     user = await service.register(
         session, hasher, username=data.username, email=data.email, password=data.password
     )
@@ -47,8 +49,15 @@ async def register(
 
 @router.post("/auth/token", status_code=201, response_model=TokenOut)
 async def issue_token(
-    data: TokenIn, session: SessionDep, hasher: HasherDep, settings: SettingsDep, _auth: AuthDep
+    request: Request,
+    data: TokenIn,
+    session: SessionDep,
+    hasher: HasherDep,
+    settings: SettingsDep,
+    _auth: AuthDep,
 ) -> TokenOut:
+    await limit(request, "login_ip", client_ip(request))
+    await limit(request, "login_user", data.username.strip().lower())
     user = await service.authenticate(session, hasher, login=data.username, password=data.password)
     token, expires_at = await service.issue_api_token(session, settings, user=user, name=data.name)
     return TokenOut(access_token=token, expires_at=expires_at)

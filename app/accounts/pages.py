@@ -10,6 +10,7 @@ from app.accounts.schemas import PasswordChangeIn, ProfileUpdateIn, RegisterIn
 from app.config import Settings
 from app.core.errors import NotAuthenticated
 from app.core.forms import read_form
+from app.core.ratelimit import client_ip, limit
 from app.core.templating import render
 from app.core.urls import safe_next
 from app.db import SessionDep
@@ -54,6 +55,8 @@ async def login(
     login_name = str(form.get("username", ""))[:320]
     password = str(form.get("password", ""))[:256]
     target = safe_next(str(form.get("next", "/")))
+    await limit(request, "login_ip", client_ip(request))
+    await limit(request, "login_user", login_name.strip().lower())
     try:
         user = await service.authenticate(session, hasher, login=login_name, password=password)
     except NotAuthenticated as exc:
@@ -98,6 +101,7 @@ async def register(
     hasher: HasherDep,
     settings: SettingsDep,
 ) -> Response:
+    await limit(request, "register_ip", client_ip(request))
     form = await read_form(request, RegisterIn, ("username", "email", "password"))
     target = safe_next(str((await request.form()).get("next", "/")))
     values = {k: v for k, v in form.values.items() if k != "password"}

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.accounts.deps import AuthDep, CurrentUser, SettingsDep
 from app.accounts.models import Role, User
+from app.core.ratelimit import limit
 from app.core.validation import MAX_ID
 from app.db import SessionDep
 from app.discussions import service
@@ -142,9 +143,10 @@ async def list_posts(
 
 @router.post("/discussions/{discussion_id}/posts", status_code=201, response_model=PostOut)
 async def create_reply(
-    discussion_id: IdPath, data: ReplyIn, session: SessionDep, user: CurrentUser
+    request: Request, discussion_id: IdPath, data: ReplyIn, session: SessionDep, user: CurrentUser
 ) -> Response:
     discussion, _group = await service.access_discussion(session, discussion_id)
+    await limit(request, "post_user", str(user.id))
     written = await service.reply(
         session,
         author=user,

@@ -8,6 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 from app.accounts.deps import AuthDep, CurrentUser, SettingsDep
 from app.accounts.models import User
 from app.core.forms import read_form
+from app.core.ratelimit import limit
 from app.core.security import new_token
 from app.core.templating import render
 from app.core.validation import MAX_ID
@@ -108,6 +109,7 @@ async def post_reply(
             422,
         )
     data = form.model
+    await limit(request, "post_user", str(user.id))
     written = await service.reply(
         session,
         author=user,

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from app.accounts.deps import AuthDep, CurrentUser, SettingsDep
+from app.core.ratelimit import limit
 from app.db import SessionDep
 from app.discussions.schemas import DiscussionCreateIn, DiscussionOut
 from app.discussions.service import discussion_url, start_discussion
@@ -82,11 +83,12 @@ async def group_discussions(
 
 @router.post("/groups/{slug}/discussions", status_code=201, response_model=DiscussionOut)
 async def create_discussion(
-    slug: str, data: DiscussionCreateIn, session: SessionDep, user: CurrentUser
+    request: Request, slug: str, data: DiscussionCreateIn, session: SessionDep, user: CurrentUser
 ) -> DiscussionOut:
     from app.discussions.api import discussion_out
 
     group = await service.access_group(session, slug)
+    await limit(request, "post_user", str(user.id))
     written = await start_discussion(
         session,
         author=user,

@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.accounts.deps import AuthDep, CurrentUser, SettingsDep
 from app.core.forms import read_form
+from app.core.ratelimit import limit
 from app.core.security import new_token
 from app.core.templating import render
 from app.db import SessionDep
@@ -84,6 +85,7 @@ async def new_discussion(
             422,
         )
     data = form.model
+    await limit(request, "post_user", str(user.id))
     written = await start_discussion(
         session,
         author=user,

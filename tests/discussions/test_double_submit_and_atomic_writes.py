@@ -78,11 +78,11 @@ async def test_concurrent_replies_keep_counts_exact(tmp_path):
     from app.db import Database
     from app.groups.service import create_group
     from app.main import create_app
-    from tests.conftest import drop_database, fresh_database_url, test_settings
+    from tests.conftest import drop_database, fresh_database_url, settings_for_tests
 
     url = await asyncio.to_thread(fresh_database_url, tmp_path, "concurrency")
     try:
-        app = create_app(test_settings(tmp_path, url))
+        app = create_app(settings_for_tests(tmp_path, url))
         db: Database = app.state.db
         hasher = PasswordHasher(fast=True)
         async with db.sessionmaker() as s:

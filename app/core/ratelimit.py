@@ -1,0 +1,68 @@
+"""Rate limits on sign-in, registration and posting, with the `limits` library.
+
+Counters live in process memory by default and in Redis when KINDRED_REDIS_URL is set, so
+several server processes share them. A refused request gets 429 with Retry-After.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Literal
+
+from fastapi import Request
+from limits import RateLimitItem, parse_many
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+
+from app.config import Settings
+from app.core.errors import RateLimited
+
+Rule = Literal["login_ip", "login_user", "register_ip", "post_user"]
+
+MESSAGES: dict[Rule, str] = {
+    "login_ip": "Too many sign-in attempts from your network. Please wait and try again.",
+    "login_user": "Too many sign-in attempts for this account. Please wait and try again.",
+    "register_ip": "Too many new accounts from your network. Please try again later.",
+    "post_user": "You are posting very quickly. Please wait a moment before posting again.",
+}
+
+
+class RateLimiter:
+    def __init__(self, settings: Settings) -> None:
+        self.enabled = settings.rate_limits_enabled
+        uri = (
+            settings.redis_url.replace("redis://", "async+redis://", 1)
+            if settings.redis_url
+            else ("async+memory://")
+        )
+        self.limiter = MovingWindowRateLimiter(storage_from_string(uri))
+        self.rules: dict[Rule, list[RateLimitItem]] = {
+            "login_ip": parse_many(settings.rate_limit_login_ip),
+            "login_user": parse_many(settings.rate_limit_login_user),
+            "register_ip": parse_many(settings.rate_limit_register_ip),
+            "post_user": parse_many(settings.rate_limit_post_user),
+        }
+
+    async def hit(self, rule: Rule, key: str) -> None:
+        """Count one attempt against `rule` for `key`; raise RateLimited when over."""
+        if not self.enabled:
+            return
+        for item in self.rules[rule]:
+            if not await self.limiter.hit(item, rule, key):
+                stats = await self.limiter.get_window_stats(item, rule, key)
+                retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+                raise RateLimited(
+                    f"{MESSAGES[rule]} (You can try again in {retry_after} seconds.)",
+                    headers={"Retry-After": str(retry_after)},
+                    extra={"retry_after": retry_after},
+                )
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def limit(request: Request, rule: Rule, key: str) -> None:
+    limiter: RateLimiter = request.app.state.rate_limiter
+    await limiter.hit(rule, key)
