@@ -4,7 +4,7 @@ import httpx
 import pytest
 
 from app.main import create_app
-from tests.conftest import Client, TestDatabase, sign_in, settings_for_tests
+from tests.conftest import Client, TestDatabase, settings_for_tests, sign_in
 
 
 @pytest.fixture
@@ -98,3 +98,25 @@ async def test_posting_is_limited_per_member_on_api_and_forms(limited, member, m
         headers={"x-csrf-token": other.csrf},
     )
     assert r.status_code == 201  # the limit is per member
+
+
+async def test_redis_storage_shares_counters_between_processes(tmp_path, database_url):
+    """Two app instances (as two server processes) count against one Redis."""
+    import uuid
+
+    from app.core.errors import RateLimited
+    from app.core.ratelimit import RateLimiter
+
+    settings = settings_for_tests(
+        tmp_path,
+        database_url,
+        rate_limits_enabled=True,
+        redis_url="redis://127.0.0.1:6379/15",
+        rate_limit_register_ip="2/hour",
+    )
+    first, second = RateLimiter(settings), RateLimiter(settings)
+    key = f"203.0.113.{uuid.uuid4().int % 250}-{uuid.uuid4().hex}"
+    await first.hit("register_ip", key)
+    await second.hit("register_ip", key)
+    with pytest.raises(RateLimited):
+        await first.hit("register_ip", key)
