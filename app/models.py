@@ -4,9 +4,21 @@ from app.accounts.models import ApiToken, User, UserSession
 from app.db import Base
 from app.discussions.models import Discussion, Post, PostRevision, Reaction
 from app.groups.models import Group
+from app.moderation.models import (
+    AppointmentDestination,
+    AuditEntry,
+    CannedResponse,
+    Flag,
+    SiteSettings,
+)
 
 __all__ = [
     "ApiToken",
+    "AppointmentDestination",
+    "AuditEntry",
+    "CannedResponse",
+    "Flag",
+    "SiteSettings",
     "Base",
     "Discussion",
     "Group",

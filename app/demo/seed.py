@@ -18,6 +18,7 @@ from app.discussions import service as discussions
 from app.discussions.models import Discussion, Post
 from app.groups.models import Group
 from app.groups.service import create_group
+from app.moderation import service as moderation
 
 DATA = Path(__file__).parent / "data"
 EXCHANGE_FILE = DATA / "connect-exchange-neutropenia.txt"
@@ -164,6 +165,14 @@ async def load_demo(
                 body=body,
                 reply_to_id=reply_to,
                 client_key=key,
+            )
+        if written.created and written.pending:
+            # new members' first posts wait for review; the community's moderator approves
+            await moderation.approve_post(
+                session,
+                moderator=users["colleenyoung"],
+                post=written.post,
+                reason="First posts of a new member",
             )
         discussion = written.discussion
         posts.append(written.post)

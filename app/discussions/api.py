@@ -59,8 +59,9 @@ def post_out(view: PostView, discussion: Discussion) -> PostOut:
         reply_to=view.reply_to_id,
         depth=view.depth,
         is_opening=view.is_opening,
-        body=None if view.deleted else view.body_md,
-        body_html=None if view.deleted else view.body_html,
+        body=None if view.deleted or view.concealed else view.body_md,
+        body_html=None if view.deleted or view.concealed else view.body_html,
+        status=view.status,
         created_at=view.created_at,
         edited_at=view.edited_at,
         deleted=view.deleted,
@@ -83,6 +84,7 @@ async def _post_view(session: SessionDep, post: Post) -> PostView:
         created_at=post.created_at,
         edited_at=post.edited_at,
         deleted_at=post.deleted_at,
+        status=post.status,
         helpful_count=post.helpful_count,
         hug_count=post.hug_count,
         author_id=post.author_id,
@@ -100,7 +102,7 @@ async def get_discussion(
     page: PageQuery = 1,
 ) -> DiscussionPageOut:
     check_permission(auth.user, Action.read)
-    discussion, group = await service.access_discussion(session, discussion_id)
+    discussion, group = await service.access_discussion(session, discussion_id, viewer=auth.user)
     loaded = await service.load_discussion_page(
         session,
         discussion=discussion,
@@ -128,7 +130,7 @@ async def list_posts(
     page: PageQuery = 1,
 ) -> list[PostOut]:
     check_permission(auth.user, Action.read)
-    discussion, group = await service.access_discussion(session, discussion_id)
+    discussion, group = await service.access_discussion(session, discussion_id, viewer=auth.user)
     loaded = await service.load_discussion_page(
         session,
         discussion=discussion,
@@ -145,7 +147,7 @@ async def list_posts(
 async def create_reply(
     request: Request, discussion_id: IdPath, data: ReplyIn, session: SessionDep, user: CurrentUser
 ) -> Response:
-    discussion, _group = await service.access_discussion(session, discussion_id)
+    discussion, _group = await service.access_discussion(session, discussion_id, viewer=user)
     await limit(request, "post_user", str(user.id))
     written = await service.reply(
         session,
@@ -160,16 +162,18 @@ async def create_reply(
     return JSONResponse(body.model_dump(mode="json"), status_code=201 if written.created else 200)
 
 
-async def _visible_post(session: SessionDep, post_id: int) -> tuple[Post, Discussion]:
-    post = await service.access_post(session, post_id)
-    discussion, _group = await service.access_discussion(session, post.discussion_id)
+async def _visible_post(
+    session: SessionDep, post_id: int, viewer: User | None
+) -> tuple[Post, Discussion]:
+    post = await service.access_post(session, post_id, viewer=viewer)
+    discussion, _group = await service.access_discussion(session, post.discussion_id, viewer=viewer)
     return post, discussion
 
 
 @router.get("/posts/{post_id}", response_model=PostOut)
 async def get_post(post_id: IdPath, session: SessionDep, auth: AuthDep) -> PostOut:
     check_permission(auth.user, Action.read)
-    post, discussion = await _visible_post(session, post_id)
+    post, discussion = await _visible_post(session, post_id, auth.user)
     return post_out(await _post_view(session, post), discussion)
 
 
@@ -177,7 +181,7 @@ async def get_post(post_id: IdPath, session: SessionDep, auth: AuthDep) -> PostO
 async def edit_post(
     post_id: IdPath, data: PostPatchIn, session: SessionDep, user: CurrentUser
 ) -> PostOut:
-    post, discussion = await _visible_post(session, post_id)
+    post, discussion = await _visible_post(session, post_id, user)
     await service.edit_post(
         session, editor=user, post=post, body=data.body, title=data.title, reason=data.reason
     )
@@ -186,7 +190,7 @@ async def edit_post(
 
 @router.delete("/posts/{post_id}", status_code=204)
 async def delete_post(post_id: IdPath, session: SessionDep, user: CurrentUser) -> Response:
-    post, _discussion = await _visible_post(session, post_id)
+    post, _discussion = await _visible_post(session, post_id, user)
     await service.delete_post(session, actor=user, post=post)
     return Response(status_code=204)
 
@@ -195,7 +199,7 @@ async def delete_post(post_id: IdPath, session: SessionDep, user: CurrentUser) -
 async def post_history(
     post_id: IdPath, session: SessionDep, user: CurrentUser
 ) -> list[RevisionOut]:
-    post, _discussion = await _visible_post(session, post_id)
+    post, _discussion = await _visible_post(session, post_id, user)
     revisions = await service.post_history(session, viewer=user, post=post)
     return [
         RevisionOut(
@@ -214,7 +218,7 @@ async def list_reactions(
     post_id: IdPath, session: SessionDep, auth: AuthDep
 ) -> dict[str, list[str]]:
     check_permission(auth.user, Action.read)
-    post, _discussion = await _visible_post(session, post_id)
+    post, _discussion = await _visible_post(session, post_id, auth.user)
     return await service.reactors(session, post=post)
 
 
@@ -222,7 +226,7 @@ async def list_reactions(
 async def react(
     post_id: IdPath, data: ReactionIn, session: SessionDep, user: CurrentUser
 ) -> ReactionStateOut:
-    post, _discussion = await _visible_post(session, post_id)
+    post, _discussion = await _visible_post(session, post_id, user)
     kind = service.parse_reaction_kind(data.kind)
     active, counts = await service.set_reaction(
         session, user=user, post=post, kind=kind, active=data.active

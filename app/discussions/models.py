@@ -18,6 +18,18 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base, UTCDateTime, utcnow
 
 
+class Visibility(StrEnum):
+    """Who may see a discussion or post: everybody, its author and moderators (pending:
+    held for approval), or moderators only (hidden: flagged or hidden by a moderator)."""
+
+    visible = "visible"
+    pending = "pending"
+    hidden = "hidden"
+
+
+VISIBILITY_CHECK = "status IN ('visible', 'pending', 'hidden')"
+
+
 class ReactionKind(StrEnum):
     helpful = "helpful"
     hug = "hug"
@@ -34,6 +46,7 @@ class Discussion(Base):
         Index("ix_discussions_group_activity", "group_id", "last_activity_at", "id"),
         Index("ix_discussions_author_id", "author_id"),
         CheckConstraint("reply_count >= 0", name="reply_count_not_negative"),
+        CheckConstraint(VISIBILITY_CHECK, name="status_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -47,6 +60,9 @@ class Discussion(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default=Visibility.visible.value)
+    is_locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    pinned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Post(Base):
@@ -65,6 +81,7 @@ class Post(Base):
         # a double-submitted form carries the same key and creates one post
         UniqueConstraint("author_id", "client_key", name="uq_posts_author_client_key"),
         CheckConstraint("depth >= 0", name="depth_not_negative"),
+        CheckConstraint(VISIBILITY_CHECK, name="status_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -84,6 +101,7 @@ class Post(Base):
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default=Visibility.visible.value)
 
 
 class PostRevision(Base):

@@ -38,7 +38,7 @@ async def post_location(
 @router.get("/discussions/{discussion_id}")
 async def discussion_short(discussion_id: IdPath, session: SessionDep, auth: AuthDep) -> Response:
     check_permission(auth.user, Action.read)
-    discussion, _group = await service.access_discussion(session, discussion_id)
+    discussion, _group = await service.access_discussion(session, discussion_id, viewer=auth.user)
     return RedirectResponse(discussion_url(discussion.id, discussion.slug), status_code=301)
 
 
@@ -53,7 +53,7 @@ async def discussion_page(
     page: PageQuery = 1,
 ) -> Response:
     check_permission(auth.user, Action.read)
-    discussion, group = await service.access_discussion(session, discussion_id)
+    discussion, group = await service.access_discussion(session, discussion_id, viewer=auth.user)
     if slug != discussion.slug:
         target = discussion_url(discussion.id, discussion.slug)
         return RedirectResponse(target + (f"?page={page}" if page > 1 else ""), status_code=301)
@@ -87,7 +87,7 @@ async def post_reply(
     user: CurrentUser,
     settings: SettingsDep,
 ) -> Response:
-    discussion, group = await service.access_discussion(session, discussion_id)
+    discussion, group = await service.access_discussion(session, discussion_id, viewer=user)
     form = await read_form(
         request, ReplyIn, ("body", "reply_to", "client_key"), optional=("reply_to", "client_key")
     )
@@ -131,9 +131,11 @@ async def _author_name(session: SessionDep, post: Post | None) -> str | None:
     return author.username if author else None
 
 
-async def _post_in_live_discussion(session: SessionDep, post_id: int) -> tuple[Post, Discussion]:
-    post = await service.access_post(session, post_id)
-    discussion, _group = await service.access_discussion(session, post.discussion_id)
+async def _post_in_live_discussion(
+    session: SessionDep, post_id: int, viewer: User | None
+) -> tuple[Post, Discussion]:
+    post = await service.access_post(session, post_id, viewer=viewer)
+    discussion, _group = await service.access_discussion(session, post.discussion_id, viewer=viewer)
     return post, discussion
 
 
@@ -142,7 +144,7 @@ async def post_permalink(
     post_id: IdPath, session: SessionDep, auth: AuthDep, settings: SettingsDep
 ) -> Response:
     check_permission(auth.user, Action.read)
-    post, discussion = await _post_in_live_discussion(session, post_id)
+    post, discussion = await _post_in_live_discussion(session, post_id, auth.user)
     location = await post_location(session, post, discussion, settings.discussion_page_size)
     return RedirectResponse(location, status_code=302)
 
@@ -152,8 +154,8 @@ async def reply_form(
     request: Request, post_id: IdPath, session: SessionDep, user: CurrentUser
 ) -> Response:
     check_permission(user, Action.reply)
-    post, discussion = await _post_in_live_discussion(session, post_id)
-    _d, group = await service.access_discussion(session, discussion.id)
+    post, discussion = await _post_in_live_discussion(session, post_id, user)
+    _d, group = await service.access_discussion(session, discussion.id, viewer=user)
     return render(
         request,
         "discussions/reply.html",
@@ -172,7 +174,7 @@ async def reply_form(
 async def edit_form(
     request: Request, post_id: IdPath, session: SessionDep, user: CurrentUser
 ) -> Response:
-    post, discussion = await _post_in_live_discussion(session, post_id)
+    post, discussion = await _post_in_live_discussion(session, post_id, user)
     service.check_edit_post(user, post)
     return render(
         request,
@@ -190,7 +192,7 @@ async def edit_form(
 async def edit_post(
     request: Request, post_id: IdPath, session: SessionDep, user: CurrentUser, settings: SettingsDep
 ) -> Response:
-    post, discussion = await _post_in_live_discussion(session, post_id)
+    post, discussion = await _post_in_live_discussion(session, post_id, user)
     service.check_edit_post(user, post)
     fields = ("body", "title", "reason") if post.is_opening else ("body", "reason")
     form = await read_form(request, PostPatchIn, fields, optional=("reason",))
@@ -220,7 +222,7 @@ async def edit_post(
 async def delete_post(
     post_id: IdPath, session: SessionDep, user: CurrentUser, settings: SettingsDep
 ) -> Response:
-    post, discussion = await _post_in_live_discussion(session, post_id)
+    post, discussion = await _post_in_live_discussion(session, post_id, user)
     await service.delete_post(session, actor=user, post=post)
     if post.is_opening:
         return RedirectResponse("/?notice=discussion-deleted", status_code=303)
@@ -237,7 +239,7 @@ async def react(
     user: CurrentUser,
     settings: SettingsDep,
 ) -> Response:
-    post, discussion = await _post_in_live_discussion(session, post_id)
+    post, discussion = await _post_in_live_discussion(session, post_id, user)
     kind = service.parse_reaction_kind(str((await request.form()).get("kind", "")))
     await service.set_reaction(session, user=user, post=post, kind=kind, active=None)
     return RedirectResponse(
@@ -249,7 +251,7 @@ async def react(
 async def history(
     request: Request, post_id: IdPath, session: SessionDep, user: CurrentUser
 ) -> Response:
-    post, discussion = await _post_in_live_discussion(session, post_id)
+    post, discussion = await _post_in_live_discussion(session, post_id, user)
     revisions = await service.post_history(session, viewer=user, post=post)
     return render(
         request,
@@ -263,7 +265,7 @@ async def reactions_page(
     request: Request, post_id: IdPath, session: SessionDep, auth: AuthDep
 ) -> Response:
     check_permission(auth.user, Action.read)
-    post, discussion = await _post_in_live_discussion(session, post_id)
+    post, discussion = await _post_in_live_discussion(session, post_id, auth.user)
     return render(
         request,
         "discussions/reactions.html",

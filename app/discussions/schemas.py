@@ -62,6 +62,7 @@ class PostOut(BaseModel):
     created_at: datetime
     edited_at: datetime | None
     deleted: bool
+    status: str = Field(description="visible, pending (awaiting review) or hidden")
     reactions: dict[str, int]
     my_reactions: list[str] = []
     url: str

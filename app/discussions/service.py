@@ -14,12 +14,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role, User
 from app.core.errors import Forbidden, Invalid, NotFound
-from app.core.markdown import render_markdown
 from app.core.text import slugify
 from app.db import utcnow
-from app.discussions.models import Discussion, Post, PostRevision, Reaction, ReactionKind
+from app.discussions.models import (
+    Discussion,
+    Post,
+    PostRevision,
+    Reaction,
+    ReactionKind,
+    Visibility,
+)
 from app.groups.models import Group
-from app.moderation.permissions import Action, can, check_permission
+from app.moderation.permissions import (
+    Action,
+    can,
+    can_see_discussion,
+    can_see_post,
+    check_can_post,
+    check_permission,
+)
+from app.moderation.site import get_site_settings
+from app.notifications import hooks
 
 # Indentation stops here; deeper replies say whom they answer instead.
 MAX_INDENT = 3
@@ -32,7 +47,11 @@ def discussion_url(discussion_id: int, slug: str) -> str:
 # -- reading ------------------------------------------------------------------------------
 
 
-async def access_discussion(session: AsyncSession, discussion_id: int) -> tuple[Discussion, Group]:
+async def access_discussion(
+    session: AsyncSession, discussion_id: int, *, viewer: User | None
+) -> tuple[Discussion, Group]:
+    """The discussion and its group, if it exists and this viewer may see it (a pending
+    discussion is its author's and the moderators'; a hidden one the moderators')."""
     row = (
         await session.execute(
             select(Discussion, Group)
@@ -40,14 +59,14 @@ async def access_discussion(session: AsyncSession, discussion_id: int) -> tuple[
             .where(Discussion.id == discussion_id, Discussion.deleted_at.is_(None))
         )
     ).one_or_none()
-    if row is None:
+    if row is None or not can_see_discussion(viewer, row[0]):
         raise NotFound("There is no discussion at this address.")
     return row[0], row[1]
 
 
-async def access_post(session: AsyncSession, post_id: int) -> Post:
+async def access_post(session: AsyncSession, post_id: int, *, viewer: User | None) -> Post:
     post = await session.get(Post, post_id)
-    if post is None:
+    if post is None or not can_see_post(viewer, post):
         raise NotFound("There is no post at this address.")
     return post
 
@@ -64,6 +83,7 @@ class PostView:
     created_at: datetime
     edited_at: datetime | None
     deleted_at: datetime | None
+    status: str
     helpful_count: int
     hug_count: int
     author_id: int
@@ -72,10 +92,20 @@ class PostView:
     indent: int = 0
     in_reply_to: str | None = None
     mine: set[str] = field(default_factory=set)
+    # a hidden post shows as a placeholder to those who may not read it
+    concealed: bool = False
 
     @property
     def deleted(self) -> bool:
         return self.deleted_at is not None
+
+    @property
+    def pending(self) -> bool:
+        return self.status == Visibility.pending
+
+    @property
+    def hidden(self) -> bool:
+        return self.status == Visibility.hidden
 
     @property
     def badge(self) -> str | None:
@@ -111,6 +141,7 @@ _POST_COLUMNS = (
     Post.created_at,
     Post.edited_at,
     Post.deleted_at,
+    Post.status,
     Post.helpful_count,
     Post.hug_count,
     Post.author_id,
@@ -158,7 +189,17 @@ async def load_discussion_page(
         )
         .order_by(Post.id)
     )
+    sees_all = can(viewer, Action.see_hidden_content)
+    if not sees_all:
+        # pending posts are shown to their author only; nobody else learns they exist
+        not_pending = Post.status != Visibility.pending.value
+        if viewer is not None:
+            not_pending = or_(not_pending, Post.author_id == viewer.id)
+        query = query.where(not_pending)
     views = [PostView(**row._mapping) for row in (await session.execute(query)).all()]
+    if not sees_all:
+        for view in views:
+            view.concealed = view.hidden and (viewer is None or view.author_id != viewer.id)
     if viewer is not None and views:
         mine = await session.execute(
             select(Reaction.post_id, Reaction.kind).where(
@@ -184,8 +225,9 @@ def thread_order(posts: list[PostView]) -> list[PostView]:
     children: dict[int | None, list[PostView]] = {}
     by_id = {p.id: p for p in posts}
     for post in posts:  # posts arrive sorted by id, so siblings stay oldest-first
-        parent = post.reply_to_id if post.reply_to_id in by_id else None
-        children.setdefault(parent, []).append(post)
+        if post.reply_to_id is not None and post.reply_to_id not in by_id:
+            continue  # under a post this viewer may not see
+        children.setdefault(post.reply_to_id, []).append(post)
     ordered: list[PostView] = []
     stack = list(reversed(children.get(None, [])))
     while stack:
@@ -246,6 +288,78 @@ class Written:
     post: Post
     discussion: Discussion
     created: bool
+    rendered: hooks.RenderedBody | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.post.status == Visibility.pending
+
+
+async def initial_status(session: AsyncSession, author: User) -> Visibility:
+    """New members' first posts wait for a moderator (how many: a site setting)."""
+    if author.role != Role.member.value:
+        return Visibility.visible
+    hold = (await get_site_settings(session)).hold_first_posts
+    if hold == 0:
+        return Visibility.visible
+    published = await session.scalar(
+        select(func.count())
+        .select_from(Post)
+        .where(Post.author_id == author.id, Post.status == Visibility.visible.value)
+    )
+    return Visibility.pending if (published or 0) < hold else Visibility.visible
+
+
+async def publish_post(
+    session: AsyncSession, *, post: Post, discussion: Discussion, author: User
+) -> None:
+    """Make a post visible to everybody: counters move, followers hear of it. Used when a
+    post is written by a trusted member and when a moderator approves or restores one."""
+    now = utcnow()
+    post.status = Visibility.visible.value
+    if post.is_opening:
+        discussion.status = Visibility.visible.value
+        await session.execute(
+            update(Group)
+            .where(Group.id == discussion.group_id)
+            .values(discussion_count=Group.discussion_count + 1, last_activity_at=now)
+        )
+    else:
+        await session.execute(
+            update(Discussion)
+            .where(Discussion.id == discussion.id)
+            .values(reply_count=Discussion.reply_count + 1, last_activity_at=now)
+        )
+        await session.execute(
+            update(Group).where(Group.id == discussion.group_id).values(last_activity_at=now)
+        )
+    await session.execute(
+        update(User).where(User.id == author.id).values(post_count=User.post_count + 1)
+    )
+    await session.flush()
+    await session.refresh(discussion)
+    await hooks.post_published(session, post=post, discussion=discussion, author=author)
+
+
+async def unpublish_post(session: AsyncSession, *, post: Post, discussion: Discussion) -> None:
+    """Take a visible post out of the counts (it was hidden or deleted)."""
+    if post.is_opening:
+        await session.execute(
+            update(Group)
+            .where(Group.id == discussion.group_id, Group.discussion_count > 0)
+            .values(discussion_count=Group.discussion_count - 1)
+        )
+    else:
+        await session.execute(
+            update(Discussion)
+            .where(Discussion.id == discussion.id, Discussion.reply_count > 0)
+            .values(reply_count=Discussion.reply_count - 1)
+        )
+    await session.execute(
+        update(User)
+        .where(User.id == post.author_id, User.post_count > 0)
+        .values(post_count=User.post_count - 1)
+    )
 
 
 async def start_discussion(
@@ -258,11 +372,14 @@ async def start_discussion(
     client_key: str | None = None,
 ) -> Written:
     check_permission(author, Action.start_discussion)
+    check_can_post(author)
     if client_key:
         existing = await _existing_post_for_key(session, author, client_key)
         if existing is not None:
             discussion = await session.get_one(Discussion, existing.discussion_id)
             return Written(existing, discussion, created=False)
+    rendered = await hooks.render_body(session, body)
+    status = await initial_status(session, author)
     now = utcnow()
     discussion = Discussion(
         group_id=group.id,
@@ -271,6 +388,7 @@ async def start_discussion(
         slug=slugify(title),
         created_at=now,
         last_activity_at=now,
+        status=Visibility.pending.value,  # until its first post is published
     )
     session.add(discussion)
     await session.flush()
@@ -282,9 +400,10 @@ async def start_discussion(
             is_opening=True,
             depth=0,
             body_md=body,
-            body_html=render_markdown(body),
+            body_html=rendered.html,
             client_key=client_key,
             created_at=now,
+            status=Visibility.pending.value,
         ),
     )
     if post_id is None:  # lost a race with the same submit: keep the first, drop ours
@@ -292,15 +411,10 @@ async def start_discussion(
         existing = await _existing_post_for_key(session, author, client_key or "")
         assert existing is not None
         return Written(existing, await session.get_one(Discussion, existing.discussion_id), False)
-    await session.execute(
-        update(Group)
-        .where(Group.id == group.id)
-        .values(discussion_count=Group.discussion_count + 1, last_activity_at=now)
-    )
-    await session.execute(
-        update(User).where(User.id == author.id).values(post_count=User.post_count + 1)
-    )
-    return Written(await session.get_one(Post, post_id), discussion, created=True)
+    post = await session.get_one(Post, post_id)
+    if status == Visibility.visible:
+        await publish_post(session, post=post, discussion=discussion, author=author)
+    return Written(post, discussion, created=True, rendered=rendered)
 
 
 async def reply(
@@ -313,20 +427,22 @@ async def reply(
     client_key: str | None = None,
 ) -> Written:
     check_permission(author, Action.reply)
+    check_can_post(author)
+    if discussion.is_locked and not can(author, Action.lock_discussion):
+        raise Forbidden("This discussion is locked: no new replies.", code="locked")
     if client_key:
         existing = await _existing_post_for_key(session, author, client_key)
         if existing is not None:
             return Written(existing, discussion, created=False)
     depth, root_id = 0, None
     if reply_to_id is not None:
-        parent = (
-            await session.execute(
-                select(Post.discussion_id, Post.is_opening, Post.depth, Post.root_id).where(
-                    Post.id == reply_to_id
-                )
-            )
-        ).one_or_none()
-        if parent is None or parent.discussion_id != discussion.id:
+        parent = await session.get(Post, reply_to_id)
+        if (
+            parent is None
+            or parent.discussion_id != discussion.id
+            or parent.deleted_at is not None
+            or not can_see_post(author, parent)
+        ):
             raise Invalid(
                 "reply_to must be a post in this discussion.", field="reply_to", code="bad_reply_to"
             )
@@ -334,7 +450,8 @@ async def reply(
             reply_to_id = None  # answering the question is answering the discussion
         else:
             depth, root_id = parent.depth + 1, parent.root_id or reply_to_id
-    now = utcnow()
+    rendered = await hooks.render_body(session, body)
+    status = await initial_status(session, author)
     post_id = await _insert_post(
         session,
         dict(
@@ -344,34 +461,29 @@ async def reply(
             root_id=root_id,
             depth=depth,
             body_md=body,
-            body_html=render_markdown(body),
+            body_html=rendered.html,
             client_key=client_key,
-            created_at=now,
+            created_at=utcnow(),
+            status=Visibility.pending.value,
         ),
     )
     if post_id is None:
         existing = await _existing_post_for_key(session, author, client_key or "")
         assert existing is not None
         return Written(existing, discussion, created=False)
-    # counters move in the database, so concurrent replies never lose an increment
-    await session.execute(
-        update(Discussion)
-        .where(Discussion.id == discussion.id)
-        .values(
-            reply_count=Discussion.reply_count + 1,
-            top_level_count=Discussion.top_level_count + (1 if reply_to_id is None else 0),
-            last_activity_at=now,
+    if reply_to_id is None:
+        # the page is paginated over every top-level reply, whatever its state
+        await session.execute(
+            update(Discussion)
+            .where(Discussion.id == discussion.id)
+            .values(top_level_count=Discussion.top_level_count + 1)
         )
-    )
-    await session.execute(
-        update(Group).where(Group.id == discussion.group_id).values(last_activity_at=now)
-    )
-    await session.execute(
-        update(User).where(User.id == author.id).values(post_count=User.post_count + 1)
-    )
     post = await session.get_one(Post, post_id)
-    await session.refresh(discussion)
-    return Written(post, discussion, created=True)
+    if status == Visibility.visible:
+        await publish_post(session, post=post, discussion=discussion, author=author)
+    else:
+        await session.refresh(discussion)
+    return Written(post, discussion, created=True, rendered=rendered)
 
 
 def check_edit_post(user: User, post: Post) -> None:
@@ -410,14 +522,19 @@ async def edit_post(
             reason=reason,
         )
     )
+    previous_body = post.body_md
     post.body_md = body
-    post.body_html = render_markdown(body)
+    post.body_html = (await hooks.render_body(session, body)).html
     post.edit_count += 1
     post.edited_at = utcnow()
     if title_changed and title is not None:
         discussion.title = title
         discussion.slug = slugify(title)
     await session.flush()
+    if post.status == Visibility.visible and body != previous_body:
+        await hooks.post_edited(
+            session, post=post, discussion=discussion, editor=editor, previous_body=previous_body
+        )
     return post
 
 
@@ -429,35 +546,13 @@ async def delete_post(session: AsyncSession, *, actor: User, post: Post) -> Post
         check_permission(actor, Action.delete_own_post)
     else:
         check_permission(actor, Action.delete_any_post)
+    discussion = await session.get_one(Discussion, post.discussion_id)
+    if post.status == Visibility.visible:
+        await unpublish_post(session, post=post, discussion=discussion)
     post.deleted_at = utcnow()
     post.deleted_by_id = actor.id
     if post.is_opening:
-        await session.execute(
-            update(Discussion)
-            .where(Discussion.id == post.discussion_id)
-            .values(deleted_at=post.deleted_at)
-        )
-        await session.execute(
-            update(Group)
-            .where(
-                Group.id
-                == select(Discussion.group_id)
-                .where(Discussion.id == post.discussion_id)
-                .scalar_subquery()
-            )
-            .values(discussion_count=Group.discussion_count - 1)
-        )
-    else:
-        await session.execute(
-            update(Discussion)
-            .where(Discussion.id == post.discussion_id)
-            .values(reply_count=Discussion.reply_count - 1)
-        )
-    await session.execute(
-        update(User)
-        .where(User.id == post.author_id, User.post_count > 0)
-        .values(post_count=User.post_count - 1)
-    )
+        discussion.deleted_at = post.deleted_at
     await session.flush()
     return post
 

@@ -6,10 +6,13 @@ roles below it (visitor < member < mentor < moderator < admin).
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 from app.accounts.models import Role, User
 from app.core.errors import Forbidden, NotAuthenticated
+from app.db import utcnow
 
 
 class Action(StrEnum):
@@ -23,8 +26,24 @@ class Action(StrEnum):
     edit_any_post = "edit_any_post"
     delete_any_post = "delete_any_post"
     read_post_history = "read_post_history"
+    flag_post = "flag_post"
+    follow = "follow"
+    save_item = "save_item"
+    read_notifications = "read_notifications"
+    see_unanswered = "see_unanswered"
+    use_canned_responses = "use_canned_responses"
+    manage_canned_responses = "manage_canned_responses"
+    moderate = "moderate"  # the queue: approve, hide, restore, dismiss flags
+    see_hidden_content = "see_hidden_content"
+    lock_discussion = "lock_discussion"
+    pin_discussion = "pin_discussion"
+    move_discussion = "move_discussion"
+    suspend_members = "suspend_members"
+    read_audit_log = "read_audit_log"
     manage_groups = "manage_groups"
     manage_roles = "manage_roles"
+    manage_appointments = "manage_appointments"
+    manage_site_settings = "manage_site_settings"
 
 
 VISITOR = "visitor"
@@ -42,14 +61,41 @@ PERMISSIONS: dict[Action, str] = {
     Action.edit_any_post: Role.moderator.value,
     Action.delete_any_post: Role.moderator.value,
     Action.read_post_history: Role.moderator.value,
+    Action.flag_post: Role.member.value,
+    Action.follow: Role.member.value,
+    Action.save_item: Role.member.value,
+    Action.read_notifications: Role.member.value,
+    Action.see_unanswered: Role.mentor.value,
+    Action.use_canned_responses: Role.mentor.value,
+    Action.manage_canned_responses: Role.moderator.value,
+    Action.moderate: Role.moderator.value,
+    Action.see_hidden_content: Role.moderator.value,
+    Action.lock_discussion: Role.moderator.value,
+    Action.pin_discussion: Role.moderator.value,
+    Action.move_discussion: Role.moderator.value,
+    Action.suspend_members: Role.moderator.value,
+    Action.read_audit_log: Role.moderator.value,
     Action.manage_groups: Role.admin.value,
     Action.manage_roles: Role.admin.value,
+    Action.manage_appointments: Role.admin.value,
+    Action.manage_site_settings: Role.admin.value,
 }
 
 MESSAGES: dict[Action, str] = {
     Action.edit_any_post: "Only moderators can edit other members' posts.",
     Action.delete_any_post: "Only moderators can delete other members' posts.",
     Action.read_post_history: "Only moderators can read a post's edit history.",
+    Action.use_canned_responses: "Only volunteer mentors and moderators can use canned responses.",
+    Action.manage_canned_responses: "Only moderators can change canned responses.",
+    Action.moderate: "Only moderators can do that.",
+    Action.see_unanswered: "Only volunteer mentors and moderators see the unanswered queue.",
+    Action.lock_discussion: "Only moderators can lock discussions.",
+    Action.pin_discussion: "Only moderators can pin discussions.",
+    Action.move_discussion: "Only moderators can move discussions.",
+    Action.suspend_members: "Only moderators can suspend members.",
+    Action.read_audit_log: "Only moderators can read the audit log.",
+    Action.manage_appointments: "Only administrators can manage appointment links.",
+    Action.manage_site_settings: "Only administrators can change site settings.",
     Action.manage_groups: "Only administrators can manage groups.",
     Action.manage_roles: "Only administrators can change roles.",
 }
@@ -70,3 +116,36 @@ def check_permission(user: User | None, action: Action) -> None:
     if user is None:
         raise NotAuthenticated("Please sign in to do that.")
     raise Forbidden(MESSAGES.get(action, "You do not have permission to do that."))
+
+
+def is_suspended(user: User, now: datetime | None = None) -> bool:
+    if user.suspended_at is None:
+        return False
+    return user.suspended_until is None or user.suspended_until > (now or utcnow())
+
+
+def check_can_post(user: User) -> None:
+    if is_suspended(user):
+        raise Forbidden("Your account is suspended, so you cannot post.", code="suspended")
+
+
+class _Visible(Protocol):
+    status: str
+    author_id: int
+
+
+def _can_see(viewer: User | None, item: _Visible) -> bool:
+    if item.status == "visible":
+        return True
+    if can(viewer, Action.see_hidden_content):
+        return True
+    # authors keep seeing what they wrote, marked as awaiting review or hidden
+    return viewer is not None and viewer.id == item.author_id
+
+
+def can_see_discussion(viewer: User | None, discussion: _Visible) -> bool:
+    return _can_see(viewer, discussion)
+
+
+def can_see_post(viewer: User | None, post: _Visible) -> bool:
+    return _can_see(viewer, post)

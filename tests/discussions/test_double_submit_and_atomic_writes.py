@@ -1,11 +1,12 @@
 import asyncio
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.discussions import service
 from app.discussions.models import Discussion, Post
 from app.groups.models import Group
+from app.moderation.models import SiteSettings
 
 
 async def test_double_submitted_form_creates_one_discussion(make_client, member, group, session):
@@ -86,6 +87,7 @@ async def test_concurrent_replies_keep_counts_exact(tmp_path):
         db: Database = app.state.db
         hasher = PasswordHasher(fast=True)
         async with db.sessionmaker() as s:
+            await s.execute(update(SiteSettings).values(hold_first_posts=0))
             g = await create_group(s, slug="g", name="G")
             users = [
                 await accounts.register(
