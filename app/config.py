@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     rate_limit_login_user: str = "10/15minutes"
     rate_limit_register_ip: str = "5/hour"
     rate_limit_post_user: str = "6/minute;120/day"
+    rate_limit_flag_user: str = "10/hour;30/day"
 
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     discussion_page_size: int = Field(default=20, ge=1, le=200)

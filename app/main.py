@@ -58,6 +58,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from app.discussions import pages as discussions_pages
     from app.groups import api as groups_api
     from app.groups import pages as groups_pages
+    from app.moderation import api as moderation_api
+    from app.moderation import pages as moderation_pages
 
     for module in (
         accounts_api,
@@ -66,6 +68,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         accounts_pages,
         groups_pages,
         discussions_pages,
+        moderation_api,
+        moderation_pages,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -55,6 +55,13 @@ class User(Base):
         return Role(self.role).badge
 
 
+def is_suspended(user: User, now: datetime | None = None) -> bool:
+    """Suspended now: indefinitely, or until a time still in the future."""
+    if user.suspended_at is None:
+        return False
+    return user.suspended_until is None or user.suspended_until > (now or utcnow())
+
+
 class UserSession(Base):
     """A signed-in browser. The cookie carries a random token; only its SHA-256 is stored,
     so a copy of the database cannot be replayed as sessions."""

@@ -8,7 +8,7 @@ from app.accounts.deps import SESSION_COOKIE, AuthDep, CurrentUser, HasherDep, S
 from app.accounts.models import User
 from app.accounts.schemas import PasswordChangeIn, ProfileUpdateIn, RegisterIn
 from app.config import Settings
-from app.core.errors import NotAuthenticated
+from app.core.errors import Forbidden, NotAuthenticated
 from app.core.forms import read_form
 from app.core.ratelimit import client_ip, limit
 from app.core.templating import render
@@ -59,12 +59,12 @@ async def login(
     await limit(request, "login_user", login_name.strip().lower())
     try:
         user = await service.authenticate(session, hasher, login=login_name, password=password)
-    except NotAuthenticated as exc:
+    except (NotAuthenticated, Forbidden) as exc:
         return render(
             request,
             "accounts/login.html",
             {"next": target, "errors": {"form": exc.detail}, "values": {"username": login_name}},
-            status_code=401,
+            status_code=exc.status_code,
         )
     if auth.signed_in and auth.signed_in.session_id and request.cookies.get(SESSION_COOKIE):
         await service.end_session(session, request.cookies[SESSION_COOKIE])

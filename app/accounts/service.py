@@ -12,9 +12,9 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import ApiToken, Role, User, UserSession
+from app.accounts.models import ApiToken, Role, User, UserSession, is_suspended
 from app.config import Settings
-from app.core.errors import Conflict, Invalid, NotAuthenticated, NotFound
+from app.core.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
 from app.core.security import PasswordHasher, new_token, token_digest
 from app.core.validation import is_storable
 from app.db import utcnow
@@ -97,6 +97,12 @@ async def authenticate(
     ok = await hasher.verify(password, user.password_hash if user else None)
     if not ok or user is None:
         raise NotAuthenticated(BAD_CREDENTIALS, code="bad_credentials")
+    if is_suspended(user):
+        until = f" until {user.suspended_until:%d %B %Y, %H:%M UTC}" if user.suspended_until else ""
+        raise Forbidden(
+            f"Your account is suspended{until}. Reason: {user.suspension_reason}",
+            code="suspended",
+        )
     return user
 
 
@@ -148,6 +154,8 @@ async def user_for_session(
         return None
     user, last_seen, expires = row
     now = utcnow()
+    if is_suspended(user, now):
+        return None
     if now >= expires or now - last_seen > timedelta(days=settings.session_idle_days):
         await session.execute(delete(UserSession).where(UserSession.id == digest))
         return None
@@ -216,7 +224,7 @@ async def user_for_api_token(session: AsyncSession, token: str) -> SignedIn | No
             .where(ApiToken.token_hash == token_digest(token))
         )
     ).one_or_none()
-    if row is None or utcnow() >= row.expires_at:
+    if row is None or utcnow() >= row.expires_at or is_suspended(row.User):
         return None
     return SignedIn(user=row.User, token_id=row.id)
 

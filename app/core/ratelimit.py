@@ -18,13 +18,15 @@ from limits.storage import storage_from_string
 from app.config import Settings
 from app.core.errors import RateLimited
 
-Rule = Literal["login_ip", "login_user", "register_ip", "post_user"]
+Rule = Literal["login_ip", "login_user", "register_ip", "post_user", "flag_user"]
 
 MESSAGES: dict[Rule, str] = {
     "login_ip": "Too many sign-in attempts from your network. Please wait and try again.",
     "login_user": "Too many sign-in attempts for this account. Please wait and try again.",
     "register_ip": "Too many new accounts from your network. Please try again later.",
     "post_user": "You are posting very quickly. Please wait a moment before posting again.",
+    "flag_user": "You have flagged many posts in a short time. Moderators will review them; "
+    "please wait before flagging more.",
 }
 
 
@@ -42,6 +44,7 @@ class RateLimiter:
             "login_user": parse_many(settings.rate_limit_login_user),
             "register_ip": parse_many(settings.rate_limit_register_ip),
             "post_user": parse_many(settings.rate_limit_post_user),
+            "flag_user": parse_many(settings.rate_limit_flag_user),
         }
 
     async def hit(self, rule: Rule, key: str) -> None:

@@ -33,6 +33,9 @@ NOTICES = {
     "password-changed": "Your password is changed; your other sessions were signed out.",
     "discussion-deleted": "The discussion was deleted.",
     "session-ended": "That session is signed out.",
+    "flagged": "Thank you. Moderators will look at the post you flagged.",
+    "moderated": "Done. The action is in the audit log.",
+    "settings-saved": "Settings saved.",
     "sessions-ended": "You are signed out everywhere else.",
 }
 

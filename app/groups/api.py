@@ -12,6 +12,7 @@ from app.discussions.service import discussion_url, start_discussion
 from app.groups import service
 from app.groups.models import Group
 from app.groups.schemas import DiscussionListOut, DiscussionSummaryOut, GroupIn, GroupOut
+from app.groups.service import DiscussionRow
 from app.moderation.permissions import Action, check_permission
 
 router = APIRouter(prefix="/api/v1", tags=["groups"])
@@ -25,6 +26,21 @@ def group_out(group: Group) -> GroupOut:
         discussion_count=group.discussion_count,
         last_activity_at=group.last_activity_at,
         url=f"/groups/{group.slug}",
+    )
+
+
+def summary_out(d: DiscussionRow) -> DiscussionSummaryOut:
+    return DiscussionSummaryOut(
+        id=d.id,
+        title=d.title,
+        author=d.author,
+        group=d.group_slug,
+        reply_count=d.reply_count,
+        created_at=d.created_at,
+        last_activity_at=d.last_activity_at,
+        pinned=d.pinned_at is not None,
+        locked=d.is_locked,
+        url=discussion_url(d.id, d.slug),
     )
 
 
@@ -63,20 +79,10 @@ async def group_discussions(
     listing = await service.list_discussions(
         session, group=group, limit=limit or settings.group_page_size, cursor=cursor
     )
+    pinned = [] if cursor else await service.pinned_discussions(session, group=group)
     return DiscussionListOut(
-        items=[
-            DiscussionSummaryOut(
-                id=d.id,
-                title=d.title,
-                author=d.author,
-                group=d.group_slug,
-                reply_count=d.reply_count,
-                created_at=d.created_at,
-                last_activity_at=d.last_activity_at,
-                url=discussion_url(d.id, d.slug),
-            )
-            for d in listing.items
-        ],
+        pinned=[summary_out(d) for d in pinned],
+        items=[summary_out(d) for d in listing.items],
         next_cursor=listing.next_cursor,
     )
 

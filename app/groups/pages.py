@@ -49,10 +49,11 @@ async def group_page(
     listing = await service.list_discussions(
         session, group=group, limit=settings.group_page_size, cursor=cursor
     )
+    pinned = [] if cursor else await service.pinned_discussions(session, group=group)
     return render(
         request,
         "groups/group.html",
-        {"group": group, "listing": listing, "is_first_page": not cursor},
+        {"group": group, "listing": listing, "pinned": pinned, "is_first_page": not cursor},
     )
 
 

@@ -35,9 +35,14 @@ class DiscussionSummaryOut(BaseModel):
     reply_count: int
     created_at: datetime
     last_activity_at: datetime
+    pinned: bool = False
+    locked: bool = False
     url: str
 
 
 class DiscussionListOut(BaseModel):
+    pinned: list[DiscussionSummaryOut] = Field(
+        default_factory=list, description="pinned discussions (first page only)"
+    )
     items: list[DiscussionSummaryOut]
     next_cursor: str | None

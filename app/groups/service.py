@@ -4,8 +4,9 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
@@ -13,6 +14,7 @@ from app.core.errors import Conflict, Invalid, NotFound
 from app.core.validation import MAX_ID, is_storable
 from app.discussions.models import Discussion
 from app.groups.models import Group
+from app.moderation.permissions import visible_discussions
 
 
 async def list_groups(session: AsyncSession) -> list[Group]:
@@ -47,6 +49,8 @@ class DiscussionRow:
     reply_count: int
     created_at: datetime
     last_activity_at: datetime
+    pinned_at: datetime | None
+    is_locked: bool
     author: str
     author_role: str
     group_slug: str
@@ -57,6 +61,41 @@ class DiscussionRow:
 class DiscussionList:
     items: list[DiscussionRow]
     next_cursor: str | None
+
+
+def _summary_query() -> Select[*tuple[Any, ...]]:
+    return (
+        select(
+            Discussion.id,
+            Discussion.title,
+            Discussion.slug,
+            Discussion.reply_count,
+            Discussion.created_at,
+            Discussion.last_activity_at,
+            Discussion.pinned_at,
+            Discussion.is_locked,
+            User.username.label("author"),
+            User.role.label("author_role"),
+            Group.slug.label("group_slug"),
+            Group.name.label("group_name"),
+        )
+        .join(User, User.id == Discussion.author_id)
+        .join(Group, Group.id == Discussion.group_id)
+    )
+
+
+async def pinned_discussions(session: AsyncSession, *, group: Group) -> list[DiscussionRow]:
+    query = (
+        _summary_query()
+        .where(
+            visible_discussions(),
+            Discussion.group_id == group.id,
+            Discussion.pinned_at.is_not(None),
+        )
+        .order_by(Discussion.pinned_at.desc())
+        .limit(10)
+    )
+    return [DiscussionRow(**row._mapping) for row in (await session.execute(query)).all()]
 
 
 def encode_cursor(last_activity_at: datetime, discussion_id: int) -> str:
@@ -88,26 +127,14 @@ async def list_discussions(
 ) -> DiscussionList:
     """Newest activity first, keyset-paginated: page 500 costs what page 1 costs."""
     query = (
-        select(
-            Discussion.id,
-            Discussion.title,
-            Discussion.slug,
-            Discussion.reply_count,
-            Discussion.created_at,
-            Discussion.last_activity_at,
-            User.username.label("author"),
-            User.role.label("author_role"),
-            Group.slug.label("group_slug"),
-            Group.name.label("group_name"),
-        )
-        .join(User, User.id == Discussion.author_id)
-        .join(Group, Group.id == Discussion.group_id)
-        .where(Discussion.deleted_at.is_(None))
+        _summary_query()
+        .where(visible_discussions())
         .order_by(Discussion.last_activity_at.desc(), Discussion.id.desc())
         .limit(limit + 1)
     )
     if group is not None:
-        query = query.where(Discussion.group_id == group.id)
+        # pinned discussions head the group page instead (pinned_discussions)
+        query = query.where(Discussion.group_id == group.id, Discussion.pinned_at.is_(None))
     if cursor:
         stamp, ident = decode_cursor(cursor)
         query = query.where(

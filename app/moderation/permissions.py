@@ -6,13 +6,13 @@ roles below it (visitor < member < mentor < moderator < admin).
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from app.accounts.models import Role, User
+from sqlalchemy import ColumnElement, and_
+
+from app.accounts.models import Role, User, is_suspended
 from app.core.errors import Forbidden, NotAuthenticated
-from app.db import utcnow
 
 
 class Action(StrEnum):
@@ -118,12 +118,6 @@ def check_permission(user: User | None, action: Action) -> None:
     raise Forbidden(MESSAGES.get(action, "You do not have permission to do that."))
 
 
-def is_suspended(user: User, now: datetime | None = None) -> bool:
-    if user.suspended_at is None:
-        return False
-    return user.suspended_until is None or user.suspended_until > (now or utcnow())
-
-
 def check_can_post(user: User) -> None:
     if is_suspended(user):
         raise Forbidden("Your account is suspended, so you cannot post.", code="suspended")
@@ -149,3 +143,10 @@ def can_see_discussion(viewer: User | None, discussion: _Visible) -> bool:
 
 def can_see_post(viewer: User | None, post: _Visible) -> bool:
     return _can_see(viewer, post)
+
+
+def visible_discussions() -> ColumnElement[bool]:
+    """Listings (group pages, home, feeds, search) show only what everybody may see."""
+    from app.discussions.models import Discussion
+
+    return and_(Discussion.status == "visible", Discussion.deleted_at.is_(None))

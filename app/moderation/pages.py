@@ -1,0 +1,278 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.accounts import service as accounts
+from app.accounts.deps import CurrentUser
+from app.accounts.models import Role
+from app.core.errors import Invalid, NotFound
+from app.core.forms import read_form
+from app.core.ratelimit import limit
+from app.core.templating import render
+from app.core.validation import MAX_ID
+from app.db import SessionDep
+from app.discussions import service as discussions
+from app.groups.service import access_group, list_groups
+from app.moderation import audit, flags, service, site
+from app.moderation.api import POST_ACTIONS
+from app.moderation.models import FLAG_REASON_LABELS, Flag
+from app.moderation.permissions import Action, check_permission
+from app.moderation.schemas import FlagIn, SiteSettingsIn
+
+router = APIRouter(include_in_schema=False)
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+async def _form_text(request: Request, name: str, limit_chars: int = 1000) -> str:
+    value = (await request.form()).get(name, "")
+    return value[:limit_chars] if isinstance(value, str) else ""
+
+
+def _back(request: Request, fallback: str, notice: str) -> RedirectResponse:
+    target = fallback
+    return RedirectResponse(f"{target}{'&' if '?' in target else '?'}notice={notice}", 303)
+
+
+# -- flagging (members) -------------------------------------------------------------------
+
+
+@router.get("/posts/{post_id}/flag")
+async def flag_form(
+    request: Request, post_id: IdPath, session: SessionDep, user: CurrentUser
+) -> Response:
+    check_permission(user, Action.flag_post)
+    post = await discussions.access_post(session, post_id, viewer=user)
+    discussion, _group = await discussions.access_discussion(
+        session, post.discussion_id, viewer=user
+    )
+    return render(
+        request,
+        "moderation/flag.html",
+        {
+            "post": post,
+            "discussion": discussion,
+            "reasons": FLAG_REASON_LABELS,
+            "errors": {},
+            "values": {},
+        },
+    )
+
+
+@router.post("/posts/{post_id}/flag")
+async def flag_post(
+    request: Request, post_id: IdPath, session: SessionDep, user: CurrentUser
+) -> Response:
+    check_permission(user, Action.flag_post)
+    post = await discussions.access_post(session, post_id, viewer=user)
+    discussion, _group = await discussions.access_discussion(
+        session, post.discussion_id, viewer=user
+    )
+    form = await read_form(request, FlagIn, ("reason", "note"))
+    errors = dict(form.errors)
+    if form.model is not None:
+        try:
+            reason = flags.parse_reason(form.model.reason)
+            await limit(request, "flag_user", str(user.id))
+            await flags.flag_post(
+                session, reporter=user, post=post, reason=reason, note=form.model.note
+            )
+        except Invalid as exc:
+            errors[exc.field or "form"] = exc.detail
+    if errors:
+        return render(
+            request,
+            "moderation/flag.html",
+            {
+                "post": post,
+                "discussion": discussion,
+                "reasons": FLAG_REASON_LABELS,
+                "errors": errors,
+                "values": form.values,
+            },
+            422,
+        )
+    return RedirectResponse(
+        f"{discussions.discussion_url(discussion.id, discussion.slug)}?notice=flagged", 303
+    )
+
+
+# -- the queue ----------------------------------------------------------------------------
+
+
+@router.get("/mod/queue")
+async def queue(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    loaded = await flags.load_queue(session, moderator=user)
+    return render(
+        request, "moderation/queue.html", {"queue": loaded, "reasons": FLAG_REASON_LABELS}
+    )
+
+
+@router.post("/mod/flags/{flag_id}/resolve")
+async def resolve_flag(
+    request: Request, flag_id: IdPath, session: SessionDep, user: CurrentUser
+) -> Response:
+    check_permission(user, Action.moderate)
+    flag = await session.get(Flag, flag_id)
+    if flag is None:
+        raise NotFound("There is no flag with that number.")
+    action = await _form_text(request, "action", 20)
+    await flags.resolve_flag(
+        session,
+        moderator=user,
+        flag=flag,
+        action=action,
+        reason=await _form_text(request, "reason"),
+    )
+    return _back(request, "/mod/queue", "moderated")
+
+
+@router.post("/mod/posts/{post_id}/{action}")
+async def moderate_post(
+    request: Request, post_id: IdPath, action: str, session: SessionDep, user: CurrentUser
+) -> Response:
+    check_permission(user, Action.moderate)
+    verb = POST_ACTIONS.get(action)
+    if verb is None:
+        raise NotFound(f"Unknown moderation action {action!r}.")
+    post = await discussions.access_post(session, post_id, viewer=user)
+    await verb(session, moderator=user, post=post, reason=await _form_text(request, "reason"))
+    return _back(request, "/mod/queue", "moderated")
+
+
+# -- discussions --------------------------------------------------------------------------
+
+
+@router.post("/mod/discussions/{discussion_id}/{action}")
+async def moderate_discussion(
+    request: Request, discussion_id: IdPath, action: str, session: SessionDep, user: CurrentUser
+) -> Response:
+    check_permission(user, Action.moderate)
+    discussion, _group = await discussions.access_discussion(session, discussion_id, viewer=user)
+    reason = await _form_text(request, "reason")
+    if action in ("lock", "unlock"):
+        await service.set_locked(
+            session, moderator=user, discussion=discussion, locked=action == "lock", reason=reason
+        )
+    elif action in ("pin", "unpin"):
+        await service.set_pinned(
+            session, moderator=user, discussion=discussion, pinned=action == "pin", reason=reason
+        )
+    elif action == "move":
+        group = await access_group(session, await _form_text(request, "group", 80))
+        await service.move_discussion(
+            session, moderator=user, discussion=discussion, group=group, reason=reason
+        )
+    else:
+        raise NotFound(f"Unknown moderation action {action!r}.")
+    return RedirectResponse(
+        f"{discussions.discussion_url(discussion.id, discussion.slug)}?notice=moderated", 303
+    )
+
+
+# -- members ------------------------------------------------------------------------------
+
+
+@router.get("/mod/users/{username}")
+async def member_page(
+    request: Request, username: str, session: SessionDep, user: CurrentUser
+) -> Response:
+    check_permission(user, Action.suspend_members)
+    member = await accounts.access_user(session, username)
+    history = await audit.list_entries(session, viewer=user, limit=20)
+    entries = [e for e in history.entries if e.target_type == "user" and e.target_id == member.id]
+    return render(
+        request,
+        "moderation/member.html",
+        {
+            "member": member,
+            "entries": entries,
+            "roles": [r.value for r in Role],
+            "errors": {},
+        },
+    )
+
+
+@router.post("/mod/users/{username}/{action}")
+async def moderate_member(
+    request: Request, username: str, action: str, session: SessionDep, user: CurrentUser
+) -> Response:
+    check_permission(user, Action.suspend_members)
+    member = await accounts.access_user(session, username)
+    reason = await _form_text(request, "reason")
+    if action == "suspend":
+        days = await _form_text(request, "days", 6)
+        until = None
+        if days.strip():
+            if not days.strip().isdigit() or not 1 <= int(days) <= 3650:
+                raise Invalid("Days must be a whole number from 1 to 3650, or empty.", field="days")
+            until = datetime.now(UTC) + timedelta(days=int(days))
+        await service.suspend_member(
+            session, moderator=user, member=member, until=until, reason=reason
+        )
+    elif action == "unsuspend":
+        await service.unsuspend_member(session, moderator=user, member=member, reason=reason)
+    elif action == "role":
+        value = await _form_text(request, "role", 20)
+        try:
+            role = Role(value)
+        except ValueError:
+            raise Invalid("Unknown role.", field="role") from None
+        await service.set_role(session, admin=user, member=member, role=role, reason=reason)
+    else:
+        raise NotFound(f"Unknown moderation action {action!r}.")
+    return RedirectResponse(f"/mod/users/{member.username}?notice=moderated", 303)
+
+
+# -- audit log and site settings ----------------------------------------------------------
+
+
+@router.get("/mod/audit")
+async def audit_page(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> Response:
+    page = await audit.list_entries(session, viewer=user, before=before)
+    return render(request, "moderation/audit.html", {"page": page})
+
+
+@router.get("/admin/settings")
+async def settings_page(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    check_permission(user, Action.manage_site_settings)
+    row = await site.get_site_settings(session)
+    return render(
+        request,
+        "admin/settings.html",
+        {"settings": row, "errors": {}, "groups": await list_groups(session)},
+    )
+
+
+@router.post("/admin/settings")
+async def update_settings(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    check_permission(user, Action.manage_site_settings)
+    form = await read_form(
+        request,
+        SiteSettingsIn,
+        ("flag_hide_threshold", "hold_first_posts"),
+        optional=("flag_hide_threshold", "hold_first_posts"),
+    )
+    if form.model is None:
+        row = await site.get_site_settings(session)
+        return render(
+            request,
+            "admin/settings.html",
+            {"settings": row, "errors": form.errors, "groups": await list_groups(session)},
+            422,
+        )
+    await site.update_site_settings(
+        session,
+        admin=user,
+        flag_hide_threshold=form.model.flag_hide_threshold,
+        hold_first_posts=form.model.hold_first_posts,
+    )
+    return RedirectResponse("/admin/settings?notice=settings-saved", 303)

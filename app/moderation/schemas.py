@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.accounts.models import Role
+from app.core.validation import NotBlank, Storable
+
+Reason = Annotated[str, Field(max_length=1000), Storable]
+Note = Annotated[str, Field(max_length=1000), Storable]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FlagIn(Strict):
+    reason: str = Field(
+        description="spam, misinformation, personal_information, abusive, "
+        "off_topic or other (a note is then required)"
+    )
+    note: Note = ""
+
+
+class FlagOut(BaseModel):
+    id: int
+    post_id: int
+    reason: str
+    hidden: bool = Field(description="this flag hid the post pending review")
+
+
+class ResolveIn(Strict):
+    action: Literal["dismiss", "hide", "delete"]
+    reason: Reason = ""
+
+
+class ActionIn(Strict):
+    reason: Reason = ""
+
+
+class ModEditIn(Strict):
+    body: Annotated[str, Field(max_length=20_000), Storable, NotBlank]
+    reason: Annotated[str, Field(max_length=1000), Storable, NotBlank]
+
+
+class DiscussionModIn(Strict):
+    locked: bool | None = None
+    pinned: bool | None = None
+    group: str | None = Field(default=None, max_length=80, description="slug to move it to")
+    reason: Reason = ""
+
+
+class MemberModIn(Strict):
+    role: Role | None = None
+    suspend: bool | None = None
+    suspended_until: datetime | None = Field(
+        default=None, description="end of the suspension; omit for indefinite"
+    )
+    reason: Reason = ""
+
+
+class MemberModOut(BaseModel):
+    username: str
+    role: str
+    suspended: bool
+    suspended_until: datetime | None
+    suspension_reason: str
+
+
+class QueueItemOut(BaseModel):
+    post_id: int
+    discussion_id: int
+    discussion_title: str
+    author: str
+    excerpt: str
+    status: str
+    flag_count: int
+    first_flagged_at: datetime | None
+    first_flag_id: int | None
+    reasons: dict[str, int]
+    notes: list[str]
+    url: str
+
+
+class QueueOut(BaseModel):
+    flagged: list[QueueItemOut]
+    pending: list[QueueItemOut]
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    actor: str
+    action: str
+    target_type: str
+    target_id: int | None
+    target: str
+    reason: str
+    created_at: datetime
+
+
+class AuditPageOut(BaseModel):
+    entries: list[AuditEntryOut]
+    next_before: int | None
+
+
+class SiteSettingsIn(Strict):
+    flag_hide_threshold: int | None = Field(default=None, ge=1, le=100)
+    hold_first_posts: int | None = Field(default=None, ge=0, le=100)
+
+
+class SiteSettingsOut(BaseModel):
+    flag_hide_threshold: int
+    hold_first_posts: int
