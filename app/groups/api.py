@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from app.accounts.deps import AuthDep, CurrentUser, SettingsDep
+from app.accounts.deps import AuthDep, CurrentUser, SettingsDep, requires
 from app.core.ratelimit import limit
 from app.db import SessionDep
 from app.discussions.schemas import DiscussionCreateIn, DiscussionOut
@@ -50,7 +50,12 @@ async def list_groups(session: SessionDep, auth: AuthDep) -> list[GroupOut]:
     return [group_out(g) for g in await service.list_groups(session)]
 
 
-@router.post("/groups", status_code=201, response_model=GroupOut)
+@router.post(
+    "/groups",
+    status_code=201,
+    response_model=GroupOut,
+    dependencies=[requires(Action.manage_groups)],
+)
 async def create_group(data: GroupIn, session: SessionDep, user: CurrentUser) -> GroupOut:
     check_permission(user, Action.manage_groups)
     group = await service.create_group(

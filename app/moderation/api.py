@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from app.accounts import service as accounts
-from app.accounts.deps import CurrentUser
+from app.accounts.deps import CurrentUser, requires
 from app.accounts.models import User, is_suspended
 from app.core.errors import Invalid, NotFound
 from app.core.ratelimit import limit
@@ -65,7 +65,12 @@ def member_out(member: User) -> MemberModOut:
     )
 
 
-@router.post("/posts/{post_id}/flags", status_code=201, response_model=FlagOut)
+@router.post(
+    "/posts/{post_id}/flags",
+    status_code=201,
+    response_model=FlagOut,
+    dependencies=[requires(Action.flag_post)],
+)
 async def flag_post(
     request: Request, post_id: IdPath, data: FlagIn, session: SessionDep, user: CurrentUser
 ) -> FlagOut:
@@ -77,7 +82,7 @@ async def flag_post(
     return FlagOut(id=result.flag.id, post_id=post.id, reason=reason.value, hidden=result.hidden)
 
 
-@router.get("/mod/queue", response_model=QueueOut)
+@router.get("/mod/queue", response_model=QueueOut, dependencies=[requires(Action.moderate)])
 async def queue(session: SessionDep, user: CurrentUser) -> QueueOut:
     loaded = await flags.load_queue(session, moderator=user)
     return QueueOut(
@@ -86,7 +91,7 @@ async def queue(session: SessionDep, user: CurrentUser) -> QueueOut:
     )
 
 
-@router.post("/mod/flags/{flag_id}/resolve")
+@router.post("/mod/flags/{flag_id}/resolve", dependencies=[requires(Action.moderate)])
 async def resolve_flag(
     flag_id: IdPath, data: ResolveIn, session: SessionDep, user: CurrentUser
 ) -> dict[str, str]:
@@ -109,7 +114,9 @@ POST_ACTIONS = {
 }
 
 
-@router.post("/mod/posts/{post_id}/{action}", status_code=204)
+@router.post(
+    "/mod/posts/{post_id}/{action}", status_code=204, dependencies=[requires(Action.moderate)]
+)
 async def moderate_post(
     post_id: IdPath, action: str, data: ActionIn, session: SessionDep, user: CurrentUser
 ) -> Response:
@@ -122,7 +129,9 @@ async def moderate_post(
     return Response(status_code=204)
 
 
-@router.patch("/mod/posts/{post_id}", status_code=204)
+@router.patch(
+    "/mod/posts/{post_id}", status_code=204, dependencies=[requires(Action.edit_any_post)]
+)
 async def moderator_edit(
     post_id: IdPath, data: ModEditIn, session: SessionDep, user: CurrentUser
 ) -> Response:
@@ -134,7 +143,9 @@ async def moderator_edit(
     return Response(status_code=204)
 
 
-@router.patch("/mod/discussions/{discussion_id}", status_code=204)
+@router.patch(
+    "/mod/discussions/{discussion_id}", status_code=204, dependencies=[requires(Action.moderate)]
+)
 async def moderate_discussion(
     discussion_id: IdPath, data: DiscussionModIn, session: SessionDep, user: CurrentUser
 ) -> Response:
@@ -156,13 +167,21 @@ async def moderate_discussion(
     return Response(status_code=204)
 
 
-@router.get("/mod/users/{username}", response_model=MemberModOut)
+@router.get(
+    "/mod/users/{username}",
+    response_model=MemberModOut,
+    dependencies=[requires(Action.suspend_members)],
+)
 async def member_status(username: str, session: SessionDep, user: CurrentUser) -> MemberModOut:
     check_permission(user, Action.suspend_members)
     return member_out(await accounts.access_user(session, username))
 
 
-@router.patch("/mod/users/{username}", response_model=MemberModOut)
+@router.patch(
+    "/mod/users/{username}",
+    response_model=MemberModOut,
+    dependencies=[requires(Action.suspend_members)],
+)
 async def moderate_member(
     username: str, data: MemberModIn, session: SessionDep, user: CurrentUser
 ) -> MemberModOut:
@@ -183,7 +202,9 @@ async def moderate_member(
     return member_out(member)
 
 
-@router.get("/mod/audit", response_model=AuditPageOut)
+@router.get(
+    "/mod/audit", response_model=AuditPageOut, dependencies=[requires(Action.read_audit_log)]
+)
 async def audit_log(
     session: SessionDep,
     user: CurrentUser,
@@ -209,7 +230,11 @@ async def audit_log(
     )
 
 
-@router.get("/admin/settings", response_model=SiteSettingsOut)
+@router.get(
+    "/admin/settings",
+    response_model=SiteSettingsOut,
+    dependencies=[requires(Action.manage_site_settings)],
+)
 async def get_settings(session: SessionDep, user: CurrentUser) -> SiteSettingsOut:
     check_permission(user, Action.manage_site_settings)
     row = await site.get_site_settings(session)
@@ -218,7 +243,11 @@ async def get_settings(session: SessionDep, user: CurrentUser) -> SiteSettingsOu
     )
 
 
-@router.patch("/admin/settings", response_model=SiteSettingsOut)
+@router.patch(
+    "/admin/settings",
+    response_model=SiteSettingsOut,
+    dependencies=[requires(Action.manage_site_settings)],
+)
 async def update_settings(
     data: SiteSettingsIn, session: SessionDep, user: CurrentUser
 ) -> SiteSettingsOut:

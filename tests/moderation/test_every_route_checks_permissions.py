@@ -1,0 +1,227 @@
+"""Every route of the app, with every role: allowed or refused as the permission table says.
+
+A new route without a rule here fails `test_every_route_has_a_rule`, so nobody can add an
+endpoint without deciding who may call it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+from starlette.routing import Route
+
+from app.accounts.models import Role, User
+from app.db import utcnow
+
+V, M, MENTOR, MOD, ADMIN = "visitor", "member", "mentor", "moderator", "admin"
+LADDER = [V, M, MENTOR, MOD, ADMIN]
+
+# (method, path) -> the lowest role allowed. Post and discussion targets belong to another
+# member ("author"), so editing or deleting them needs a moderator.
+RULES: dict[tuple[str, str], str] = {
+    ("GET", "/openapi.json"): V,
+    ("GET", "/api/docs"): V,
+    ("GET", "/docs/oauth2-redirect"): V,
+    ("GET", "/healthz"): V,
+    # accounts
+    ("POST", "/api/v1/auth/register"): V,
+    ("POST", "/api/v1/auth/token"): V,
+    ("DELETE", "/api/v1/auth/token"): M,
+    ("GET", "/api/v1/me"): M,
+    ("PATCH", "/api/v1/me"): M,
+    ("POST", "/api/v1/me/password"): M,
+    ("GET", "/api/v1/users/{username}"): V,
+    ("GET", "/login"): V,
+    ("POST", "/login"): V,
+    ("POST", "/logout"): V,
+    ("GET", "/register"): V,
+    ("POST", "/register"): V,
+    ("GET", "/users/{username}"): V,
+    ("GET", "/settings"): M,
+    ("POST", "/settings/sessions/{session_id}/end"): M,
+    ("POST", "/settings/sessions/end-others"): M,
+    ("POST", "/settings/profile"): M,
+    ("POST", "/settings/password"): M,
+    # groups and discussions
+    ("GET", "/api/v1/groups"): V,
+    ("POST", "/api/v1/groups"): ADMIN,
+    ("GET", "/api/v1/groups/{slug}"): V,
+    ("GET", "/api/v1/groups/{slug}/discussions"): V,
+    ("POST", "/api/v1/groups/{slug}/discussions"): M,
+    ("GET", "/api/v1/discussions/{discussion_id}"): V,
+    ("GET", "/api/v1/discussions/{discussion_id}/posts"): V,
+    ("POST", "/api/v1/discussions/{discussion_id}/posts"): M,
+    ("GET", "/api/v1/posts/{post_id}"): V,
+    ("PATCH", "/api/v1/posts/{post_id}"): MOD,
+    ("DELETE", "/api/v1/posts/{post_id}"): MOD,
+    ("GET", "/api/v1/posts/{post_id}/history"): MOD,
+    ("GET", "/api/v1/posts/{post_id}/reactions"): V,
+    ("POST", "/api/v1/posts/{post_id}/reactions"): M,
+    ("GET", "/"): V,
+    ("GET", "/groups"): V,
+    ("GET", "/groups/{slug}"): V,
+    ("GET", "/groups/{slug}/new"): M,
+    ("POST", "/groups/{slug}/new"): M,
+    ("GET", "/discussions/{discussion_id}"): V,
+    ("GET", "/discussions/{discussion_id}/{slug}"): V,
+    ("POST", "/discussions/{discussion_id}/replies"): M,
+    ("GET", "/posts/{post_id}"): V,
+    ("GET", "/posts/{post_id}/reply"): M,
+    ("GET", "/posts/{post_id}/edit"): MOD,
+    ("POST", "/posts/{post_id}/edit"): MOD,
+    ("POST", "/posts/{post_id}/delete"): MOD,
+    ("POST", "/posts/{post_id}/reactions"): M,
+    ("GET", "/posts/{post_id}/history"): MOD,
+    ("GET", "/posts/{post_id}/reactions"): V,
+    # flags and moderation
+    ("POST", "/api/v1/posts/{post_id}/flags"): M,
+    ("GET", "/posts/{post_id}/flag"): M,
+    ("POST", "/posts/{post_id}/flag"): M,
+    ("GET", "/api/v1/mod/queue"): MOD,
+    ("POST", "/api/v1/mod/flags/{flag_id}/resolve"): MOD,
+    ("POST", "/api/v1/mod/posts/{post_id}/{action}"): MOD,
+    ("PATCH", "/api/v1/mod/posts/{post_id}"): MOD,
+    ("PATCH", "/api/v1/mod/discussions/{discussion_id}"): MOD,
+    ("GET", "/api/v1/mod/users/{username}"): MOD,
+    ("PATCH", "/api/v1/mod/users/{username}"): MOD,
+    ("GET", "/api/v1/mod/audit"): MOD,
+    ("GET", "/mod/queue"): MOD,
+    ("POST", "/mod/flags/{flag_id}/resolve"): MOD,
+    ("POST", "/mod/posts/{post_id}/{action}"): MOD,
+    ("POST", "/mod/discussions/{discussion_id}/{action}"): MOD,
+    ("GET", "/mod/users/{username}"): MOD,
+    ("POST", "/mod/users/{username}/{action}"): MOD,
+    ("GET", "/mod/audit"): MOD,
+    ("GET", "/api/v1/admin/settings"): ADMIN,
+    ("PATCH", "/api/v1/admin/settings"): ADMIN,
+    ("GET", "/admin/settings"): ADMIN,
+    ("POST", "/admin/settings"): ADMIN,
+}
+
+# path parameters filled per route (keyed by parameter name, or by path for "action")
+ACTIONS = {
+    "/api/v1/mod/posts/{post_id}/{action}": "hide",
+    "/mod/posts/{post_id}/{action}": "hide",
+    "/mod/discussions/{discussion_id}/{action}": "lock",
+    "/mod/users/{username}/{action}": "suspend",
+}
+
+
+# valid bodies where the check depends on the object (whose post it is), so that the answer
+# is about permission and not about a missing field
+BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("PATCH", "/api/v1/posts/{post_id}"): {"body": "edited by someone"},
+}
+
+
+def app_routes(app: Any) -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+
+    def walk(routes: list[Any]) -> None:
+        for route in routes:
+            if hasattr(route, "original_router"):  # FastAPI's included routers
+                walk(route.original_router.routes)
+            elif isinstance(route, Route):
+                found.update((m, route.path) for m in route.methods or () if m != "HEAD")
+
+    walk(app.routes)
+    return found
+
+
+def test_every_route_has_a_rule(app):
+    routes = app_routes(app)
+    missing = sorted(routes - set(RULES))
+    stale = sorted(set(RULES) - routes)
+    assert not missing, f"routes without a permission rule in this test: {missing}"
+    assert not stale, f"rules for routes that no longer exist: {stale}"
+
+
+@pytest.fixture
+async def targets(app, make_user, make_client, group):
+    author = await make_user("post_author")
+    c = await make_client(author)
+    d = (
+        await c.api(
+            "POST",
+            f"/api/v1/groups/{group.slug}/discussions",
+            json={"title": "Target discussion", "body": "question"},
+        )
+    ).json()
+    p = (
+        await c.api("POST", f"/api/v1/discussions/{d['id']}/posts", json={"body": "a reply"})
+    ).json()
+    flagger = await make_client(await make_user("flagger"))
+    f = (
+        await flagger.api("POST", f"/api/v1/posts/{p['id']}/flags", json={"reason": "spam"})
+    ).json()
+    return {
+        "username": author.username,
+        "slug": group.slug,
+        "discussion_id": d["id"],
+        "post_id": p["id"],
+        "flag_id": f["id"],
+        "session_id": "not-a-session",
+        "discussion_slug": d["url"].rsplit("/", 1)[1],
+    }
+
+
+def fill(path: str, values: dict[str, Any]) -> str:
+    url = path.replace("{action}", ACTIONS.get(path, "x"))
+    if path.startswith("/discussions/{discussion_id}/{slug}"):
+        url = url.replace("{slug}", values["discussion_slug"])
+    for name, value in values.items():
+        url = url.replace("{" + name + "}", str(value))
+    return url
+
+
+async def call(client: Any, method: str, path: str, url: str) -> Any:
+    if method == "GET":
+        return await client.get(url)
+    if url.startswith("/api/"):
+        return await client.api(method, url, json=BODIES.get((method, path), {}))
+    return await client.form(url, {})
+
+
+async def test_every_route_with_every_role(
+    app, make_user, make_client, targets, connection, session
+):
+    users: dict[str, User | None] = {V: None}
+    for role in (M, MENTOR, MOD, ADMIN):
+        users[role] = await make_user(f"walker_{role}", Role(role))
+    suspended = await make_user("walker_suspended")
+    clients = {role: await make_client(user) for role, user in users.items()}
+    clients["suspended"] = await make_client(suspended)
+    await session.execute(update(User).where(User.id == suspended.id).values(suspended_at=utcnow()))
+    await session.commit()
+
+    failures = []
+    for (method, path), lowest in sorted(RULES.items()):
+        url = fill(path, targets)
+        # each route starts from the same state: what an allowed call changed is undone
+        nested = await connection.begin_nested()
+        try:
+            for role in [V, "suspended", M, MENTOR, MOD, ADMIN]:
+                # a suspended member's session no longer counts: they are a visitor (whose
+                # stale form token is refused with 403 before anything else)
+                rung = LADDER.index(V if role == "suspended" else role)
+                allowed = rung >= LADDER.index(lowest)
+                r = await call(clients[role], method, path, url)
+                to_login = r.status_code == 303 and r.headers["location"].startswith("/login")
+                refused = r.status_code in (401, 403) or to_login
+                if r.status_code >= 500:
+                    failures.append(f"{method} {url} as {role}: {r.status_code}")
+                elif lowest == V:
+                    continue  # open to all: a 401 here is a wrong password, not a rule
+                elif allowed and refused:
+                    failures.append(f"{method} {url} as {role}: refused ({r.status_code})")
+                elif not allowed and not refused:
+                    failures.append(f"{method} {url} as {role}: {r.status_code}, not refused")
+                elif not allowed and role == V and r.status_code == 403:
+                    failures.append(f"{method} {url} as a visitor: 403 instead of sign in")
+                elif not allowed and role in (M, MENTOR, MOD) and r.status_code != 403:
+                    failures.append(f"{method} {url} as {role}: {r.status_code} instead of 403")
+        finally:
+            await nested.rollback()
+    assert not failures, "\n".join(failures)
