@@ -12,13 +12,14 @@ from typing import Literal
 
 from fastapi import Request
 from limits import RateLimitItem, parse_many
-from limits.aio.strategies import MovingWindowRateLimiter
-from limits.storage import storage_from_string
+from limits.aio.strategies import MovingWindowRateLimiter as AsyncLimiter
+from limits.storage import MemoryStorage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter as SyncLimiter
 
 from app.config import Settings
 from app.core.errors import RateLimited
 
-Rule = Literal["login_ip", "login_user", "register_ip", "post_user", "flag_user"]
+Rule = Literal["login_ip", "login_user", "register_ip", "post_user", "flag_user", "email_ip"]
 
 MESSAGES: dict[Rule, str] = {
     "login_ip": "Too many sign-in attempts from your network. Please wait and try again.",
@@ -27,24 +28,30 @@ MESSAGES: dict[Rule, str] = {
     "post_user": "You are posting very quickly. Please wait a moment before posting again.",
     "flag_user": "You have flagged many posts in a short time. Moderators will review them; "
     "please wait before flagging more.",
+    "email_ip": "Too many e-mail requests from your network. Please try again later.",
 }
 
 
 class RateLimiter:
     def __init__(self, settings: Settings) -> None:
         self.enabled = settings.rate_limits_enabled
-        uri = (
-            settings.redis_url.replace("redis://", "async+redis://", 1)
-            if settings.redis_url
-            else ("async+memory://")
-        )
-        self.limiter = MovingWindowRateLimiter(storage_from_string(uri))
+        # Redis is shared by every process; without it, counters live in this process, in
+        # the synchronous memory storage (the async one hands every key to a thread to
+        # expire it, which costs more than the counting)
+        self.shared: AsyncLimiter | None = None
+        self.local: SyncLimiter | None = None
+        if settings.redis_url:
+            uri = settings.redis_url.replace("redis://", "async+redis://", 1)
+            self.shared = AsyncLimiter(storage_from_string(uri))
+        else:
+            self.local = SyncLimiter(MemoryStorage())
         self.rules: dict[Rule, list[RateLimitItem]] = {
             "login_ip": parse_many(settings.rate_limit_login_ip),
             "login_user": parse_many(settings.rate_limit_login_user),
             "register_ip": parse_many(settings.rate_limit_register_ip),
             "post_user": parse_many(settings.rate_limit_post_user),
             "flag_user": parse_many(settings.rate_limit_flag_user),
+            "email_ip": parse_many(settings.rate_limit_email_ip),
         }
 
     async def hit(self, rule: Rule, key: str) -> None:
@@ -52,8 +59,17 @@ class RateLimiter:
         if not self.enabled:
             return
         for item in self.rules[rule]:
-            if not await self.limiter.hit(item, rule, key):
-                stats = await self.limiter.get_window_stats(item, rule, key)
+            if self.shared is not None:
+                allowed = await self.shared.hit(item, rule, key)
+            else:
+                assert self.local is not None
+                allowed = self.local.hit(item, rule, key)
+            if not allowed:
+                stats = (
+                    await self.shared.get_window_stats(item, rule, key)
+                    if self.shared is not None
+                    else self.local.get_window_stats(item, rule, key)  # type: ignore[union-attr]
+                )
                 retry_after = max(1, math.ceil(stats.reset_time - time.time()))
                 raise RateLimited(
                     f"{MESSAGES[rule]} (You can try again in {retry_after} seconds.)",
