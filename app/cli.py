@@ -59,7 +59,7 @@ def db_upgrade() -> None:
     console.print("[green]Database is up to date.[/green]")
 
 
-def _run_demo() -> None:
+def _run_demo(base_url: str | None = None) -> None:
     from app.demo.seed import DEMO_PASSWORD, USERS, demo_step_count, load_demo
     from app.discussions.service import discussion_url
 
@@ -76,10 +76,10 @@ def _run_demo() -> None:
     for username, role, _bio in USERS:
         table.add_row(username, role.value)
     console.print(table)
-    settings = get_settings()
+    base = base_url or get_settings().base_url
     console.print(
-        f"Sign in at {settings.base_url}/login · the seed discussion: "
-        f"{settings.base_url}{discussion_url(discussion.id, discussion.slug)}"
+        f"Sign in at {base}/login · the seed discussion: "
+        f"{base}{discussion_url(discussion.id, discussion.slug)}"
     )
 
 
@@ -103,7 +103,7 @@ def serve(
 
     upgrade_database()
     if with_demo:
-        _run_demo()
+        _run_demo(f"http://{host}:{port}")
     console.print(f"Kindred is at [bold]http://{host}:{port}[/bold] (Ctrl+C stops it)")
     uvicorn.run(
         "app.main:create_app",
@@ -116,6 +116,27 @@ def serve(
         access_log=False,
         log_level="warning",
     )
+
+
+@cli.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="send what is due, then exit")] = False,
+) -> None:
+    """Send queued e-mail from the outbox (run one or more next to `serve` in production,
+    with KINDRED_EMAIL_WORKER_IN_PROCESS=false for the servers)."""
+    from app.notifications.worker import run_worker_process
+
+    settings = get_settings()
+    target = (
+        f"{settings.smtp_host}:{settings.smtp_port}"
+        if settings.smtp_host
+        else str(settings.var_dir / "mail")
+    )
+    if not once:
+        console.print(f"Sending queued e-mail to {target} (Ctrl+C stops).")
+    sent = asyncio.run(run_worker_process(settings, once=once))
+    if once:
+        console.print(f"Sent {sent} e-mail(s) to {target}.")
 
 
 @users_cli.command("create")

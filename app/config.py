@@ -41,6 +41,30 @@ class Settings(BaseSettings):
     rate_limit_post_user: str = "6/minute;120/day"
     rate_limit_flag_user: str = "10/hour;30/day"
 
+    # -- e-mail (app/notifications/mailer.py, worker.py) --
+    # No SMTP host: messages are written as .eml files under var_dir/mail instead.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: SecretStr | None = None
+    smtp_tls: bool = False  # implicit TLS from the first byte (usually port 465)
+    # STARTTLS: None uses it when the server offers it; True requires it; False never
+    smtp_starttls: bool | None = None
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    mail_from: str = ""  # "" means "<site_name> <no-reply@host of base_url>"
+    # the outbox worker: inside the server process by default; `kindred worker` in production
+    email_worker_in_process: bool = True
+    email_worker_poll_seconds: float = Field(default=5.0, gt=0)
+    email_worker_batch_size: int = Field(default=20, ge=1, le=500)
+    email_lease_seconds: int = Field(default=300, ge=10)
+    email_max_attempts: int = Field(default=8, ge=1)
+    email_retry_base_seconds: float = Field(default=30.0, gt=0)
+    email_batch_minutes: int = Field(default=15, ge=0)
+    email_digest_hour_utc: int = Field(default=7, ge=0, le=23)
+    email_verification_days: int = Field(default=7, ge=1)
+    password_reset_minutes: int = Field(default=60, ge=5, le=60)
+    rate_limit_email_ip: str = "10/hour"
+
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     discussion_page_size: int = Field(default=20, ge=1, le=200)
     group_page_size: int = Field(default=25, ge=1, le=200)

@@ -102,6 +102,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     raises. Services flush, never commit."""
     db: Database = request.app.state.db
     async with db.sessionmaker() as session:
+        # services deep in a call chain (e.g. the e-mail outbox) read settings from here
+        session.info["settings"] = request.app.state.settings
         try:
             yield session
         except BaseException:

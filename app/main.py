@@ -27,7 +27,17 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # the e-mail outbox worker runs in this process unless turned off (production runs
+        # `kindred worker`; tests turn it on only where they need it)
+        from app.notifications.worker import start_in_process
+
+        email_worker = start_in_process(app) if settings.email_worker_in_process else None
+        # live-update streams end as soon as the server starts shutting down
+        app.state.live.end_streams_on_signals()
         yield
+        await app.state.live.close()
+        if email_worker is not None:
+            await email_worker.close()
         if database is None:
             await db.dispose()
 
@@ -51,18 +61,32 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.env == "production")
+    from app.notifications.live import Hub, LiveContextMiddleware
+
+    app.state.live = Hub.for_app(settings, db)
+    app.add_middleware(LiveContextMiddleware, hub=app.state.live)
 
     from app.accounts import api as accounts_api
+    from app.accounts import email_api, email_pages
     from app.accounts import pages as accounts_pages
     from app.discussions import api as discussions_api
     from app.discussions import pages as discussions_pages
     from app.groups import api as groups_api
     from app.groups import pages as groups_pages
     from app.moderation import api as moderation_api
+    from app.moderation import appointments_api, appointments_pages, canned_api, canned_pages
     from app.moderation import pages as moderation_pages
+    from app.notifications import api as notifications_api
+    from app.notifications import pages as notifications_pages
 
     for module in (
+        # first: /api/v1/users/suggest before /api/v1/users/{username}, and
+        # /discussions/{id}/follow and /posts/{id}/fragment before the discussion pages
+        notifications_api,
+        notifications_pages,
         accounts_api,
+        email_api,
+        email_pages,
         groups_api,
         discussions_api,
         accounts_pages,
@@ -70,6 +94,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         discussions_pages,
         moderation_api,
         moderation_pages,
+        canned_api,
+        canned_pages,
+        appointments_api,
+        appointments_pages,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -11,6 +11,13 @@ from app.moderation.models import (
     Flag,
     SiteSettings,
 )
+from app.notifications.email_models import (
+    EmailPreference,
+    OutboxItem,
+    OutboxMessage,
+    PasswordReset,
+)
+from app.notifications.models import DiscussionFollow, GroupFollow, Notification, PostMention
 
 __all__ = [
     "ApiToken",
@@ -21,10 +28,18 @@ __all__ = [
     "SiteSettings",
     "Base",
     "Discussion",
+    "DiscussionFollow",
+    "GroupFollow",
+    "Notification",
+    "PostMention",
     "Group",
     "Post",
     "PostRevision",
     "Reaction",
     "User",
     "UserSession",
+    "EmailPreference",
+    "OutboxItem",
+    "OutboxMessage",
+    "PasswordReset",
 ]

@@ -74,8 +74,13 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def settings_for_tests(tmp_dir: Path, url: str, **overrides: Any) -> Settings:
-    # rate limits are off unless a test turns them on (tests/core/test_rate_limits.py)
-    values: dict[str, Any] = {"rate_limits_enabled": False, **overrides}
+    # rate limits are off unless a test turns them on (tests/core/test_rate_limits.py); so
+    # is the in-process e-mail worker (tests/notifications/ runs workers where it needs them)
+    values: dict[str, Any] = {
+        "rate_limits_enabled": False,
+        "email_worker_in_process": False,
+        **overrides,
+    }
     return Settings(
         env="test",
         database_url=url,

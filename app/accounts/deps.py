@@ -31,10 +31,20 @@ class Viewer:
     username: str
     role: str
     role_badge: str | None
+    # unread notifications for the header, counted up to 100 (shown "99+")
+    unread: int = 0
+    auto_follow: bool = True
 
     @classmethod
-    def of(cls, user: User) -> Viewer:
-        return cls(id=user.id, username=user.username, role=user.role, role_badge=user.role_badge)
+    def of(cls, user: User, unread: int = 0) -> Viewer:
+        return cls(
+            id=user.id,
+            username=user.username,
+            role=user.role,
+            role_badge=user.role_badge,
+            unread=unread,
+            auto_follow=user.auto_follow,
+        )
 
 
 @dataclass(slots=True)
@@ -51,15 +61,15 @@ class Auth:
         return self.signed_in.user if self.signed_in else None
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_hasher(request: Request) -> PasswordHasher:
+async def get_hasher(request: Request) -> PasswordHasher:
     return request.app.state.hasher  # type: ignore[no-any-return]
 
 
-def get_signer(request: Request) -> Signer:
+async def get_signer(request: Request) -> Signer:
     return request.app.state.signer  # type: ignore[no-any-return]
 
 
@@ -99,7 +109,7 @@ async def resolve_auth(request: Request, session: SessionDep) -> Auth:
             clear_session_cookie=bool(cookie and not signed_in),
         )
     if auth.signed_in is not None:
-        auth.viewer = Viewer.of(auth.signed_in.user)
+        auth.viewer = Viewer.of(auth.signed_in.user, auth.signed_in.unread)
     request.state.auth = auth
     if auth.via != "bearer" and request.method not in SAFE_METHODS:
         await _check_csrf(request, auth, has_cookies=bool(cookie or anon))

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
@@ -49,6 +49,11 @@ class User(Base):
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     suspension_reason: Mapped[str] = mapped_column(Text, default="")
+    # follow a discussion as "watching" when starting or replying to it (settings page)
+    auto_follow: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # set when the member followed the link in the verification e-mail (or reset their
+    # password by e-mail); until then they get no notification e-mail
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     @property
     def role_badge(self) -> str | None:

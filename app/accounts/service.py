@@ -18,6 +18,7 @@ from app.core.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotF
 from app.core.security import PasswordHasher, new_token, token_digest
 from app.core.validation import is_storable
 from app.db import utcnow
+from app.notifications.service import unread_count_column
 
 BAD_CREDENTIALS = "Wrong username or password."
 
@@ -81,6 +82,10 @@ async def register(
     except IntegrityError:
         # a concurrent registration won the race for the name or address
         raise Conflict("That username or e-mail address is taken.", code="taken") from None
+    # the "confirm your address" e-mail, in this transaction (every way of registering)
+    from app.accounts.email_service import queue_verification
+
+    await queue_verification(session, user=user)
     return user
 
 
@@ -135,6 +140,8 @@ class SignedIn:
     user: User
     session_id: str | None = None
     token_id: int | None = None
+    # unread notifications (capped), read in the same statement as the member
+    unread: int = 0
 
 
 async def user_for_session(
@@ -145,14 +152,19 @@ async def user_for_session(
     digest = token_digest(token)
     row = (
         await session.execute(
-            select(User, UserSession.last_seen_at, UserSession.expires_at)
+            select(
+                User,
+                UserSession.last_seen_at,
+                UserSession.expires_at,
+                unread_count_column(User.id).label("unread"),
+            )
             .join(UserSession, UserSession.user_id == User.id)
             .where(UserSession.id == digest)
         )
     ).one_or_none()
     if row is None:
         return None
-    user, last_seen, expires = row
+    user, last_seen, expires, unread = row
     now = utcnow()
     if is_suspended(user, now):
         return None
@@ -163,7 +175,7 @@ async def user_for_session(
         await session.execute(
             update(UserSession).where(UserSession.id == digest).values(last_seen_at=now)
         )
-    return SignedIn(user=user, session_id=digest)
+    return SignedIn(user=user, session_id=digest, unread=int(unread or 0))
 
 
 async def end_other_sessions(
@@ -219,14 +231,16 @@ async def issue_api_token(
 async def user_for_api_token(session: AsyncSession, token: str) -> SignedIn | None:
     row = (
         await session.execute(
-            select(User, ApiToken.id, ApiToken.expires_at)
+            select(
+                User, ApiToken.id, ApiToken.expires_at, unread_count_column(User.id).label("unread")
+            )
             .join(ApiToken, ApiToken.user_id == User.id)
             .where(ApiToken.token_hash == token_digest(token))
         )
     ).one_or_none()
     if row is None or utcnow() >= row.expires_at or is_suspended(row.User):
         return None
-    return SignedIn(user=row.User, token_id=row.id)
+    return SignedIn(user=row.User, token_id=row.id, unread=int(row.unread or 0))
 
 
 async def revoke_api_token(session: AsyncSession, token_id: int) -> None:

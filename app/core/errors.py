@@ -41,6 +41,13 @@ class DomainError(Exception):
         self.extra = extra or {}
 
 
+class BadRequest(DomainError):
+    """A request that cannot mean anything, e.g. a link whose signature does not match."""
+
+    status_code = 400
+    code = "bad_request"
+
+
 class NotAuthenticated(DomainError):
     status_code = 401
     code = "not_authenticated"
@@ -96,7 +103,9 @@ def describe_validation_errors(errors: list[Any]) -> tuple[str, list[dict[str, A
     fields = []
     for err in errors:
         loc = [str(p) for p in err.get("loc", ())]
-        if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
+        # FastAPI prefixes where the value came from ("body", "title"); a form validated
+        # directly by its schema gives just the field, which may itself be called "body"
+        if len(loc) > 1 and loc[0] in ("body", "query", "path", "header", "cookie"):
             loc = loc[1:]
         field = ".".join(loc) or "request"
         msg = str(err.get("msg", "is invalid")).removeprefix("Value error, ")

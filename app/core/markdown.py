@@ -18,6 +18,8 @@ from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
+from app.core.mentions import mentions_plugin
+
 ALLOWED_TAGS = {
     "a",
     "blockquote",
@@ -47,6 +49,8 @@ ALLOWED_TAGS = {
     "ul",
 }
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
+# the one class a post may carry: links to mentioned members (app/core/mentions.py)
+ALLOWED_CLASSES = {"a": {"mention"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 LINK_REL = "nofollow ugc noopener"
 
@@ -64,6 +68,7 @@ def _build_parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": True, "typographer": False})
     md.enable(["table", "strikethrough", "linkify"])
     md.add_render_rule("image", _render_image_as_link)
+    md.use(mentions_plugin)
     return md
 
 
@@ -71,6 +76,7 @@ _parser = _build_parser()
 _cleaner = nh3.Cleaner(
     tags=ALLOWED_TAGS,
     attributes=ALLOWED_ATTRIBUTES,
+    allowed_classes=ALLOWED_CLASSES,
     url_schemes=URL_SCHEMES,
     link_rel=LINK_REL,
     strip_comments=True,
@@ -80,6 +86,16 @@ _cleaner = nh3.Cleaner(
 def render_markdown(text: str, env: dict[str, Any] | None = None) -> str:
     html = _parser.render(text, env if env is not None else {})
     return _cleaner.clean(html)
+
+
+def parse_markdown(text: str, env: dict[str, Any]) -> list[Token]:
+    """First half of `render_markdown`: tokens, with @mention candidates left in `env`."""
+    return _parser.parse(text, env)
+
+
+def render_tokens(tokens: list[Token], env: dict[str, Any]) -> str:
+    """Second half: sanitized HTML; `env["mentions"]` says which names are members."""
+    return _cleaner.clean(_parser.renderer.render(tokens, _parser.options, env))
 
 
 def sanitize_html(html: str) -> str:

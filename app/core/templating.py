@@ -37,6 +37,17 @@ NOTICES = {
     "moderated": "Done. The action is in the audit log.",
     "settings-saved": "Settings saved.",
     "sessions-ended": "You are signed out everywhere else.",
+    "follow-saved": "Your notification setting is saved.",
+    "notifications-read": "All your notifications are marked read.",
+    "email-settings-saved": "Your e-mail settings are saved.",
+    "verification-sent": "We have sent you an e-mail with a link to confirm your address.",
+    "password-reset": "Your new password is saved and every session was signed out. "
+    "Please sign in with the new password.",
+    "canned-saved": "The canned response is saved.",
+    "canned-retired": "The canned response is retired. It stays in the library's history.",
+    "canned-restored": "The canned response is back in use.",
+    "appointment-saved": "The appointment link is saved.",
+    "appointment-deleted": "The appointment link is deleted.",
 }
 
 

@@ -26,6 +26,7 @@ from app.discussions.schemas import (
 from app.discussions.service import PostView, discussion_url
 from app.groups.models import Group
 from app.moderation.permissions import Action, check_permission
+from app.notifications import hooks
 
 router = APIRouter(prefix="/api/v1", tags=["discussions"])
 
@@ -69,6 +70,14 @@ def post_out(view: PostView, discussion: Discussion) -> PostOut:
         my_reactions=sorted(view.mine),
         url=f"/posts/{view.id}",
     )
+
+
+def with_mentions(out: PostOut, rendered: hooks.RenderedBody | None) -> PostOut:
+    """The @names of a post just written: members mentioned, and "did you mean"."""
+    if rendered is not None:
+        out.mentions = rendered.mentioned_usernames
+        out.unknown_mentions = rendered.unknown_mentions
+    return out
 
 
 async def _post_view(session: SessionDep, post: Post) -> PostView:
@@ -156,8 +165,10 @@ async def create_reply(
         body=data.body,
         reply_to_id=data.reply_to,
         client_key=data.client_key,
+        canned_response_id=data.canned_response_id,
     )
     body = post_out(await _post_view(session, written.post), discussion)
+    with_mentions(body, written.rendered)
     # a replayed submit answers 200 with the post the first one created
     return JSONResponse(body.model_dump(mode="json"), status_code=201 if written.created else 200)
 
@@ -185,7 +196,8 @@ async def edit_post(
     await service.edit_post(
         session, editor=user, post=post, body=data.body, title=data.title, reason=data.reason
     )
-    return post_out(await _post_view(session, post), discussion)
+    out = post_out(await _post_view(session, post), discussion)
+    return with_mentions(out, hooks.rendered_for(session, post.body_md))
 
 
 @router.delete("/posts/{post_id}", status_code=204)

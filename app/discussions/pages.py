@@ -17,7 +17,9 @@ from app.discussions import service
 from app.discussions.models import Discussion, Post
 from app.discussions.schemas import PostPatchIn, ReplyIn
 from app.discussions.service import discussion_url
-from app.moderation.permissions import Action, can, check_permission
+from app.groups.service import list_groups
+from app.moderation import canned_pages
+from app.moderation.permissions import Action, can, can_see_post, check_permission
 
 router = APIRouter(include_in_schema=False)
 
@@ -65,13 +67,19 @@ async def discussion_page(
         page_size=settings.discussion_page_size,
         viewer=auth.user,
     )
+    can_moderate = can(auth.user, Action.moderate)
     return render(
         request,
         "discussions/discussion.html",
         {
             "d": loaded,
             "client_key": new_token(12),
-            "can_reply": can(auth.user, Action.reply),
+            "can_reply": can(auth.user, Action.reply)
+            and (not discussion.is_locked or can(auth.user, Action.lock_discussion)),
+            "can_flag": can(auth.user, Action.flag_post),
+            "can_moderate": can_moderate,
+            "moderation_groups": await list_groups(session) if can_moderate else [],
+            "can_use_canned": can(auth.user, Action.use_canned_responses),
             "can_edit": lambda post: service.can_edit(auth.user, post),
             "errors": {},
             "values": {},
@@ -89,12 +97,13 @@ async def post_reply(
 ) -> Response:
     discussion, group = await service.access_discussion(session, discussion_id, viewer=user)
     form = await read_form(
-        request, ReplyIn, ("body", "reply_to", "client_key"), optional=("reply_to", "client_key")
+        request,
+        ReplyIn,
+        ("body", "reply_to", "client_key", "canned_response_id"),
+        optional=("reply_to", "client_key", "canned_response_id"),
     )
     if not form.ok or form.model is None:
-        parent = None
-        if form.values.get("reply_to", "").isdigit():
-            parent = await session.get(Post, int(form.values["reply_to"][:10]))
+        parent = await _quotable_parent(session, form.values.get("reply_to", ""), discussion, user)
         return render(
             request,
             "discussions/reply.html",
@@ -105,6 +114,9 @@ async def post_reply(
                 "parent_author": await _author_name(session, parent),
                 "errors": form.errors,
                 "values": form.values,
+                **await canned_pages.composer_context(
+                    session, viewer=user, discussion=discussion, parent=parent
+                ),
             },
             422,
         )
@@ -117,11 +129,28 @@ async def post_reply(
         body=data.body,
         reply_to_id=data.reply_to,
         client_key=data.client_key,
+        canned_response_id=data.canned_response_id,
     )
+    if written.rendered is not None and written.rendered.unknown_mentions:
+        # "did you mean @colleenyoung?" before going on to the post
+        return RedirectResponse(f"/posts/{written.post.id}/mentions", status_code=303)
     location = await post_location(
         session, written.post, written.discussion, settings.discussion_page_size
     )
     return RedirectResponse(location, status_code=303)
+
+
+async def _quotable_parent(
+    session: SessionDep, reply_to: str, discussion: Discussion, viewer: User
+) -> Post | None:
+    """The post a failed reply answered, to quote it again: only one the viewer may read,
+    in this discussion."""
+    if not reply_to.isdigit() or not 0 < int(reply_to) <= MAX_ID:
+        return None
+    post = await session.get(Post, int(reply_to))
+    if post is None or post.discussion_id != discussion.id or post.deleted_at is not None:
+        return None
+    return post if can_see_post(viewer, post) else None
 
 
 async def _author_name(session: SessionDep, post: Post | None) -> str | None:
@@ -151,11 +180,20 @@ async def post_permalink(
 
 @router.get("/posts/{post_id}/reply")
 async def reply_form(
-    request: Request, post_id: IdPath, session: SessionDep, user: CurrentUser
+    request: Request,
+    post_id: IdPath,
+    session: SessionDep,
+    user: CurrentUser,
+    canned: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
+    """The reply page; with ?canned=ID (mentors and moderators) the textarea starts with
+    that canned response filled in, still editable: the picker that works without JS."""
     check_permission(user, Action.reply)
     post, discussion = await _post_in_live_discussion(session, post_id, user)
     _d, group = await service.access_discussion(session, discussion.id, viewer=user)
+    composer = await canned_pages.composer_context(
+        session, viewer=user, discussion=discussion, parent=post, canned_id=canned
+    )
     return render(
         request,
         "discussions/reply.html",
@@ -165,7 +203,12 @@ async def reply_form(
             "parent": post,
             "parent_author": await _author_name(session, post),
             "errors": {},
-            "values": {"client_key": new_token(12), "reply_to": str(post.id)},
+            "values": {
+                "client_key": new_token(12),
+                "reply_to": str(post.id),
+                **composer.pop("canned_prefill"),
+            },
+            **composer,
         },
     )
 

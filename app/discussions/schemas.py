@@ -31,6 +31,11 @@ class ReplyIn(Strict):
     body: Body
     reply_to: Id | None = Field(default=None, description="the post answered, if not the question")
     client_key: ClientKey | None = None
+    canned_response_id: Id | None = Field(
+        default=None,
+        description="the canned response this reply started from (its use is counted); "
+        "ignored for members",
+    )
 
 
 class PostPatchIn(Strict):
@@ -66,6 +71,13 @@ class PostOut(BaseModel):
     reactions: dict[str, int]
     my_reactions: list[str] = []
     url: str
+    mentions: list[str] = Field(
+        default=[], description="members this post mentions (in answers to writing it)"
+    )
+    unknown_mentions: dict[str, list[str]] = Field(
+        default={},
+        description="@names that are nobody's, each with the closest usernames (did you mean)",
+    )
 
 
 class DiscussionOut(BaseModel):

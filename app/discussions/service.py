@@ -25,6 +25,7 @@ from app.discussions.models import (
     Visibility,
 )
 from app.groups.models import Group
+from app.moderation import canned
 from app.moderation.permissions import (
     Action,
     can,
@@ -34,7 +35,7 @@ from app.moderation.permissions import (
     check_permission,
 )
 from app.moderation.site import get_site_settings
-from app.notifications import hooks
+from app.notifications import follows, hooks
 
 # Indentation stops here; deeper replies say whom they answer instead.
 MAX_INDENT = 3
@@ -124,6 +125,8 @@ class DiscussionPage:
     replies: list[PostView]
     page: int
     pages: int
+    # the viewer's notification level for this discussion (None: not following)
+    follow_level: str | None = None
 
     @property
     def url(self) -> str:
@@ -200,15 +203,24 @@ async def load_discussion_page(
     if not sees_all:
         for view in views:
             view.concealed = view.hidden and (viewer is None or view.author_id != viewer.id)
+    follow_level = None
     if viewer is not None and views:
+        # the viewer's reactions, and their follow level in the same statement
         mine = await session.execute(
-            select(Reaction.post_id, Reaction.kind).where(
-                Reaction.user_id == viewer.id, Reaction.post_id.in_([v.id for v in views])
+            follows.with_follow_level(
+                select(Reaction.post_id, Reaction.kind).where(
+                    Reaction.user_id == viewer.id, Reaction.post_id.in_([v.id for v in views])
+                ),
+                user_id=viewer.id,
+                discussion_id=discussion.id,
             )
         )
         by_id = {v.id: v for v in views}
         for post_id, kind in mine:
-            by_id[post_id].mine.add(kind)
+            if post_id == follows.FOLLOW_ROW:
+                follow_level = kind
+            else:
+                by_id[post_id].mine.add(kind)
     opening = next((v for v in views if v.is_opening), None)
     return DiscussionPage(
         discussion=discussion,
@@ -217,6 +229,7 @@ async def load_discussion_page(
         replies=thread_order([v for v in views if not v.is_opening]),
         page=page,
         pages=pages,
+        follow_level=follow_level,
     )
 
 
@@ -425,6 +438,7 @@ async def reply(
     body: str,
     reply_to_id: int | None = None,
     client_key: str | None = None,
+    canned_response_id: int | None = None,
 ) -> Written:
     check_permission(author, Action.reply)
     check_can_post(author)
@@ -483,6 +497,8 @@ async def reply(
         await publish_post(session, post=post, discussion=discussion, author=author)
     else:
         await session.refresh(discussion)
+    if canned_response_id is not None:  # counted once: a replayed submit returned above
+        await canned.record_use(session, user=author, canned_response_id=canned_response_id)
     return Written(post, discussion, created=True, rendered=rendered)
 
 

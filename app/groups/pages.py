@@ -15,6 +15,7 @@ from app.discussions.schemas import DiscussionCreateIn
 from app.discussions.service import discussion_url, start_discussion
 from app.groups import service
 from app.moderation.permissions import Action, check_permission
+from app.notifications import follows
 
 router = APIRouter(include_in_schema=False)
 
@@ -50,10 +51,17 @@ async def group_page(
         session, group=group, limit=settings.group_page_size, cursor=cursor
     )
     pinned = [] if cursor else await service.pinned_discussions(session, group=group)
+    follow_level = await follows.group_level(session, user=auth.user, group=group)
     return render(
         request,
         "groups/group.html",
-        {"group": group, "listing": listing, "pinned": pinned, "is_first_page": not cursor},
+        {
+            "group": group,
+            "listing": listing,
+            "pinned": pinned,
+            "is_first_page": not cursor,
+            "follow_level": follow_level.value if follow_level else None,
+        },
     )
 
 
@@ -95,6 +103,9 @@ async def new_discussion(
         body=data.body,
         client_key=data.client_key,
     )
+    if written.rendered is not None and written.rendered.unknown_mentions:
+        # "did you mean @colleenyoung?" before going on to the discussion
+        return RedirectResponse(f"/posts/{written.post.id}/mentions", status_code=303)
     return RedirectResponse(
         discussion_url(written.discussion.id, written.discussion.slug), status_code=303
     )

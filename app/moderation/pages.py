@@ -13,6 +13,7 @@ from app.core.errors import Invalid, NotFound
 from app.core.forms import read_form
 from app.core.ratelimit import limit
 from app.core.templating import render
+from app.core.urls import safe_next
 from app.core.validation import MAX_ID
 from app.db import SessionDep
 from app.discussions import service as discussions
@@ -32,9 +33,14 @@ async def _form_text(request: Request, name: str, limit_chars: int = 1000) -> st
     return value[:limit_chars] if isinstance(value, str) else ""
 
 
-def _back(request: Request, fallback: str, notice: str) -> RedirectResponse:
-    target = fallback
-    return RedirectResponse(f"{target}{'&' if '?' in target else '?'}notice={notice}", 303)
+async def _back(request: Request, fallback: str, notice: str) -> RedirectResponse:
+    """Back to where the moderator acted (a local path only), or to `fallback`."""
+    target = safe_next(await _form_text(request, "return_to", 2000), default=fallback)
+    path, _, fragment = target.partition("#")
+    joiner = "&" if "?" in path else "?"
+    return RedirectResponse(
+        f"{path}{joiner}notice={notice}" + (f"#{fragment}" if fragment else ""), 303
+    )
 
 
 # -- flagging (members) -------------------------------------------------------------------
@@ -127,7 +133,7 @@ async def resolve_flag(
         action=action,
         reason=await _form_text(request, "reason"),
     )
-    return _back(request, "/mod/queue", "moderated")
+    return await _back(request, "/mod/queue", "moderated")
 
 
 @router.post("/mod/posts/{post_id}/{action}")
@@ -140,7 +146,7 @@ async def moderate_post(
         raise NotFound(f"Unknown moderation action {action!r}.")
     post = await discussions.access_post(session, post_id, viewer=user)
     await verb(session, moderator=user, post=post, reason=await _form_text(request, "reason"))
-    return _back(request, "/mod/queue", "moderated")
+    return await _back(request, "/mod/queue", "moderated")
 
 
 # -- discussions --------------------------------------------------------------------------

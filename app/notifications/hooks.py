@@ -1,18 +1,27 @@
 """Where discussions and moderation tell the notification system what happened.
 
 Called inside the request's transaction, so notifications and outbox rows are written with
-the post or not at all.
+the post or not at all. Live events (new replies, unread counts) go out after the commit.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
-from app.core.markdown import render_markdown
-from app.discussions.models import Discussion, Post
+from app.core.errors import Invalid
+from app.core.markdown import parse_markdown, render_tokens
+from app.core.mentions import KNOWN, candidates_of, mentioned_names, name_variants
+from app.discussions.models import Discussion, Post, Visibility
+from app.notifications import email_queue, follows, live, mentions, service
+from app.notifications.models import PostMention
+
+# session.info key: bodies rendered in this transaction, so publishing a post just written
+# does not parse it again
+_RENDERED = "kindred.rendered_bodies"
 
 
 @dataclass(slots=True)
@@ -22,26 +31,153 @@ class RenderedBody:
     mentioned_usernames: list[str] = field(default_factory=list)
     # unknown @names with the closest existing usernames ("did you mean")
     unknown_mentions: dict[str, list[str]] = field(default_factory=dict)
+    # mentioned members who are suspended: linked, never notified
+    suspended_user_ids: list[int] = field(default_factory=list)
+
+    @property
+    def notifiable_user_ids(self) -> list[int]:
+        suspended = set(self.suspended_user_ids)
+        return [i for i in self.mentioned_user_ids if i not in suspended]
 
 
-async def render_body(session: AsyncSession, body: str) -> RenderedBody:
-    """Markdown to sanitized HTML, with @mentions of existing members linked."""
-    return RenderedBody(html=render_markdown(body))
+async def render_body(
+    session: AsyncSession, body: str, *, enforce_limit: bool = True
+) -> RenderedBody:
+    """Markdown to sanitized HTML, with @mentions of existing members linked (one query for
+    the names, one more only when some name is unknown, for "did you mean").
+
+    Refuses (422) a post that mentions more than `mentions.MAX_MENTIONS` members, before
+    anything is written."""
+    env: dict[str, object] = {}
+    tokens = parse_markdown(body, env)
+    members = await mentions.members_named(session, candidates_of(env)) if "@" in body else {}
+    env[KNOWN] = {key: m.username for key, m in members.items()}
+    rendered = RenderedBody(html=render_tokens(tokens, env))
+    unknown: dict[str, str] = {}  # casefolded -> as typed
+    seen: set[int] = set()
+    for raw in mentioned_names(tokens):
+        variants = name_variants(raw)
+        member = next((members[v.lower()] for v in variants if v.lower() in members), None)
+        if member is None:
+            unknown.setdefault(variants[-1].lower(), variants[-1])
+        elif member.id not in seen:
+            seen.add(member.id)
+            rendered.mentioned_user_ids.append(member.id)
+            rendered.mentioned_usernames.append(member.username)
+            if member.suspended:
+                rendered.suspended_user_ids.append(member.id)
+    if enforce_limit and len(rendered.mentioned_user_ids) > mentions.MAX_MENTIONS:
+        raise Invalid(
+            f"A post can mention at most {mentions.MAX_MENTIONS} members; this one mentions "
+            f"{len(rendered.mentioned_user_ids)}. Please remove some @names.",
+            code="too_many_mentions",
+            field="body",
+        )
+    if unknown:
+        rendered.unknown_mentions = await mentions.closest_usernames(
+            session, list(unknown.values())
+        )
+    cache: dict[str, RenderedBody] = session.info.setdefault(_RENDERED, {})
+    if len(cache) > 8:
+        cache.clear()
+    cache[body] = rendered
+    return rendered
+
+
+def rendered_for(session: AsyncSession, body: str) -> RenderedBody | None:
+    """The result of `render_body` for this text earlier in the transaction, if any."""
+    cached: dict[str, RenderedBody] = session.info.get(_RENDERED, {})
+    return cached.get(body)
+
+
+async def _rendered(session: AsyncSession, body: str) -> RenderedBody:
+    return rendered_for(session, body) or await render_body(session, body, enforce_limit=False)
+
+
+async def _record_mentions(session: AsyncSession, post_id: int, user_ids: list[int]) -> set[int]:
+    """Make post_mentions hold exactly `user_ids`; returns the ids it held before."""
+    before = set(
+        (
+            await session.scalars(select(PostMention.user_id).where(PostMention.post_id == post_id))
+        ).all()
+    )
+    gone = before - set(user_ids)
+    if gone:
+        await session.execute(
+            delete(PostMention).where(PostMention.post_id == post_id, PostMention.user_id.in_(gone))
+        )
+    new = [i for i in user_ids if i not in before]
+    if new:
+        await session.execute(
+            service.insert_for(session, PostMention)
+            .values([{"post_id": post_id, "user_id": i} for i in new])
+            .on_conflict_do_nothing()
+        )
+    return before
 
 
 async def post_published(
     session: AsyncSession, *, post: Post, discussion: Discussion, author: User
 ) -> None:
-    """A post became visible to everybody (on creation, or when approved or restored)."""
+    """A post became visible to everybody (on creation, or when approved or restored):
+    the author follows the discussion (unless they opted out), and mentioned members,
+    the author of the post answered, watchers of the discussion and, for a new discussion,
+    watchers of its group are notified, at most once each."""
+    if post.status != Visibility.visible or post.deleted_at is not None:
+        return
+    if author.auto_follow:
+        await follows.auto_follow(session, user_id=author.id, discussion_id=discussion.id)
+    rendered = await _rendered(session, post.body_md)
+    mention_ids = rendered.notifiable_user_ids[: mentions.MAX_MENTIONS]
+    await _record_mentions(session, post.id, rendered.mentioned_user_ids)
+    notified = await service.notify_post(
+        session,
+        post=post,
+        discussion=discussion,
+        author_id=author.id,
+        mention_ids=mention_ids,
+        # answering the question is answering its author
+        reply_to_author_id=discussion.author_id if post.reply_to_id is None else None,
+        reply_to_post_id=post.reply_to_id,
+    )
+    await email_queue.enqueue_for_post(session, post_id=post.id)
+    live.publish_after_commit(
+        session,
+        live.PostEvent(discussion_id=discussion.id, post_id=post.id, reply_to=post.reply_to_id),
+        live.UnreadEvent(user_ids=notified),
+    )
 
 
 async def post_edited(
     session: AsyncSession, *, post: Post, discussion: Discussion, editor: User, previous_body: str
 ) -> None:
     """A visible post's text changed; only newly added mentions are notified."""
+    rendered = await _rendered(session, post.body_md)
+    before = await _record_mentions(session, post.id, rendered.mentioned_user_ids)
+    suspended = set(rendered.suspended_user_ids)
+    added = [i for i in rendered.mentioned_user_ids if i not in before and i not in suspended]
+    if not added:
+        return
+    notified = await service.notify_post(
+        session,
+        post=post,
+        discussion=discussion,
+        author_id=post.author_id,
+        mention_ids=added[: mentions.MAX_MENTIONS],
+        reply_to_author_id=None,
+        only_mentions=True,
+    )
+    if notified:
+        await email_queue.enqueue_for_post(session, post_id=post.id)
+        live.publish_after_commit(session, live.UnreadEvent(user_ids=notified))
 
 
 async def moderation_notice(
     session: AsyncSession, *, user_id: int, post_id: int | None, message: str
 ) -> None:
     """Tell a member what moderation did to their content."""
+    notification_id = await service.notify_moderation(
+        session, user_id=user_id, post_id=post_id, message=message
+    )
+    await email_queue.enqueue_for_notification(session, notification_id=notification_id)
+    live.publish_after_commit(session, live.UnreadEvent(user_ids=[user_id]))

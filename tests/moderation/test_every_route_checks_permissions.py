@@ -44,6 +44,44 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/settings/sessions/end-others"): M,
     ("POST", "/settings/profile"): M,
     ("POST", "/settings/password"): M,
+    # mentions, following, notifications, live updates (app/notifications)
+    ("GET", "/api/v1/users/suggest"): M,
+    ("POST", "/api/v1/discussions/{discussion_id}/follow"): M,
+    ("DELETE", "/api/v1/discussions/{discussion_id}/follow"): M,
+    ("POST", "/api/v1/groups/{slug}/follow"): M,
+    ("DELETE", "/api/v1/groups/{slug}/follow"): M,
+    ("GET", "/api/v1/notifications"): M,
+    ("POST", "/api/v1/notifications/read-all"): M,
+    ("POST", "/api/v1/notifications/{notification_id}/read"): M,
+    ("GET", "/api/v1/discussions/{discussion_id}/events"): V,
+    ("GET", "/notifications"): M,
+    ("GET", "/notifications/{notification_id}"): M,
+    ("POST", "/notifications/{notification_id}/read"): M,
+    ("POST", "/notifications/read-all"): M,
+    ("POST", "/discussions/{discussion_id}/follow"): M,
+    ("POST", "/groups/{slug}/follow"): M,
+    ("POST", "/settings/notifications"): M,
+    ("GET", "/posts/{post_id}/fragment"): V,
+    ("GET", "/posts/{post_id}/mentions"): M,  # the author's own (404 for others)
+    ("POST", "/posts/{post_id}/mentions"): M,
+    # e-mail: preferences, verification, password reset, unsubscribe (the signed link in
+    # the address is the credential: open to visitors, refused with 400 when altered)
+    ("GET", "/api/v1/me/email-preferences"): M,
+    ("PUT", "/api/v1/me/email-preferences"): M,
+    ("POST", "/api/v1/me/email/verification"): M,
+    ("POST", "/api/v1/auth/verify-email"): V,
+    ("POST", "/api/v1/auth/password-reset"): V,
+    ("POST", "/api/v1/auth/password-reset/confirm"): V,
+    ("GET", "/settings/email"): M,
+    ("POST", "/settings/email"): M,
+    ("POST", "/settings/email/verification"): M,
+    ("GET", "/verify-email/{token}"): V,
+    ("GET", "/forgot-password"): V,
+    ("POST", "/forgot-password"): V,
+    ("GET", "/reset-password/{token}"): V,
+    ("POST", "/reset-password/{token}"): V,
+    ("GET", "/email/unsubscribe/{token}"): V,
+    ("POST", "/email/unsubscribe/{token}"): V,
     # groups and discussions
     ("GET", "/api/v1/groups"): V,
     ("POST", "/api/v1/groups"): ADMIN,
@@ -98,6 +136,29 @@ RULES: dict[tuple[str, str], str] = {
     ("PATCH", "/api/v1/admin/settings"): ADMIN,
     ("GET", "/admin/settings"): ADMIN,
     ("POST", "/admin/settings"): ADMIN,
+    # canned responses (mentors use, moderators change) and appointment links (admins)
+    ("GET", "/api/v1/canned-responses"): MENTOR,
+    ("POST", "/api/v1/canned-responses"): MOD,
+    ("GET", "/api/v1/canned-responses/{canned_id}"): MENTOR,
+    ("PATCH", "/api/v1/canned-responses/{canned_id}"): MOD,
+    ("DELETE", "/api/v1/canned-responses/{canned_id}"): MOD,
+    ("POST", "/api/v1/canned-responses/{canned_id}/render"): MENTOR,
+    ("GET", "/mod/canned"): MENTOR,
+    ("GET", "/mod/canned/new"): MOD,
+    ("POST", "/mod/canned/new"): MOD,
+    ("GET", "/mod/canned/{canned_id}/edit"): MOD,
+    ("POST", "/mod/canned/{canned_id}/edit"): MOD,
+    ("POST", "/mod/canned/{canned_id}/retire"): MOD,
+    ("POST", "/mod/canned/{canned_id}/restore"): MOD,
+    ("GET", "/api/v1/admin/appointments"): ADMIN,
+    ("POST", "/api/v1/admin/appointments"): ADMIN,
+    ("PATCH", "/api/v1/admin/appointments/{appointment_key}"): ADMIN,
+    ("DELETE", "/api/v1/admin/appointments/{appointment_key}"): ADMIN,
+    ("GET", "/admin/appointments"): ADMIN,
+    ("POST", "/admin/appointments"): ADMIN,
+    ("GET", "/admin/appointments/{appointment_key}/edit"): ADMIN,
+    ("POST", "/admin/appointments/{appointment_key}/edit"): ADMIN,
+    ("POST", "/admin/appointments/{appointment_key}/delete"): ADMIN,
 }
 
 # path parameters filled per route (keyed by parameter name, or by path for "action")
@@ -138,6 +199,15 @@ def test_every_route_has_a_rule(app):
     assert not stale, f"rules for routes that no longer exist: {stale}"
 
 
+async def builtin_canned_id(app: Any, key: str) -> int:
+    from sqlalchemy import select
+
+    from app.moderation.models import CannedResponse
+
+    async with app.state.db.sessionmaker() as s:
+        return int(await s.scalar(select(CannedResponse.id).where(CannedResponse.key == key)))
+
+
 @pytest.fixture
 async def targets(app, make_user, make_client, group):
     author = await make_user("post_author")
@@ -164,6 +234,9 @@ async def targets(app, make_user, make_client, group):
         "flag_id": f["id"],
         "session_id": "not-a-session",
         "discussion_slug": d["url"].rsplit("/", 1)[1],
+        # a built-in canned response and a default appointment link (installed by migration)
+        "canned_id": await builtin_canned_id(app, "welcome"),
+        "appointment_key": "request",
     }
 
 

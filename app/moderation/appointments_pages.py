@@ -1,0 +1,122 @@
+"""Administrators' settings page for appointment links (/admin/appointments)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.accounts.deps import CurrentUser, requires
+from app.core.errors import DomainError
+from app.core.forms import read_form
+from app.core.templating import render
+from app.db import SessionDep
+from app.moderation import appointments
+from app.moderation.canned_schemas import AppointmentIn, AppointmentPatchIn
+from app.moderation.models import AppointmentDestination
+from app.moderation.permissions import Action
+
+router = APIRouter(include_in_schema=False, dependencies=[requires(Action.manage_appointments)])
+KeyPath = Annotated[str, Path(max_length=appointments.KEY_MAX)]
+NEW_FIELDS = ("key", "name", "url", "description")
+EDIT_FIELDS = ("name", "url", "description")
+
+
+async def _list_page(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    items = await appointments.list_destinations_with_use(session, admin=user)
+    return render(
+        request,
+        "admin/appointments.html",
+        {"items": items, "values": values, "errors": errors},
+        status_code,
+    )
+
+
+@router.get("/admin/appointments")
+async def appointments_page(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    return await _list_page(request, session, user, {}, {})
+
+
+@router.post("/admin/appointments")
+async def create(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    form = await read_form(request, AppointmentIn, NEW_FIELDS, optional=("description",))
+    errors = dict(form.errors)
+    if form.model is not None:
+        try:
+            await appointments.create_destination(
+                session,
+                admin=user,
+                key=form.model.key,
+                name=form.model.name,
+                url=form.model.url,
+                description=form.model.description,
+            )
+        except DomainError as exc:  # the key is taken (409), or a rule the schema missed
+            if exc.status_code not in (409, 422):
+                raise
+            errors[exc.field or "form"] = exc.detail
+    if errors:
+        return await _list_page(request, session, user, form.values, errors, 422)
+    return RedirectResponse("/admin/appointments?notice=appointment-saved", 303)
+
+
+def _edit_page(
+    request: Request,
+    destination: AppointmentDestination,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "admin/appointments_edit.html",
+        {"destination": destination, "values": values, "errors": errors},
+        status_code,
+    )
+
+
+@router.get("/admin/appointments/{appointment_key}/edit")
+async def edit_form(
+    request: Request, appointment_key: KeyPath, session: SessionDep, user: CurrentUser
+) -> Response:
+    destination = await appointments.access_destination(session, appointment_key, admin=user)
+    values = {
+        "name": destination.name,
+        "url": destination.url,
+        "description": destination.description,
+    }
+    return _edit_page(request, destination, values, {})
+
+
+@router.post("/admin/appointments/{appointment_key}/edit")
+async def edit(
+    request: Request, appointment_key: KeyPath, session: SessionDep, user: CurrentUser
+) -> Response:
+    destination = await appointments.access_destination(session, appointment_key, admin=user)
+    form = await read_form(request, AppointmentPatchIn, EDIT_FIELDS)
+    if form.model is None:
+        return _edit_page(request, destination, form.values, form.errors, 422)
+    await appointments.update_destination(
+        session,
+        admin=user,
+        destination=destination,
+        name=form.model.name,
+        url=form.model.url,
+        description=form.model.description,
+    )
+    return RedirectResponse("/admin/appointments?notice=appointment-saved", 303)
+
+
+@router.post("/admin/appointments/{appointment_key}/delete")
+async def delete(appointment_key: KeyPath, session: SessionDep, user: CurrentUser) -> Response:
+    destination = await appointments.access_destination(session, appointment_key, admin=user)
+    await appointments.delete_destination(session, admin=user, destination=destination)
+    return RedirectResponse("/admin/appointments?notice=appointment-deleted", 303)

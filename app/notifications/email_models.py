@@ -1,0 +1,175 @@
+"""E-mail tables: members' preferences, the durable outbox, which notifications each
+outbox message carries, and password-reset tokens.
+
+The outbox is written in the same transaction as the notifications (or the registration, or
+the reset request) and read by the worker (app/notifications/worker.py), which owns every
+status change after that.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, UTCDateTime, utcnow
+from app.notifications.models import KIND_CHECK, NotificationKind
+
+
+class EmailMode(StrEnum):
+    immediately = "immediately"
+    daily = "daily"
+    never = "never"
+
+    @property
+    def label(self) -> str:
+        return {
+            "immediately": "Right away",
+            "daily": "In a daily digest",
+            "never": "Never",
+        }[self.value]
+
+
+KIND_LABELS = {
+    NotificationKind.mention: "Someone mentions you (@name)",
+    NotificationKind.reply_to_you: "Someone replies to your post",
+    NotificationKind.watched_reply: "New replies in discussions you watch",
+    NotificationKind.new_discussion: "New discussions in groups you watch",
+    NotificationKind.moderation: "Moderators act on your posts",
+}
+
+# What a member gets until they choose. Replies in watched discussions go "right away" but
+# are gathered: at most one e-mail per discussion every `email_batch_minutes`.
+DEFAULT_MODES: dict[NotificationKind, EmailMode] = {
+    NotificationKind.mention: EmailMode.immediately,
+    NotificationKind.reply_to_you: EmailMode.immediately,
+    NotificationKind.watched_reply: EmailMode.immediately,
+    NotificationKind.new_discussion: EmailMode.daily,
+    NotificationKind.moderation: EmailMode.immediately,
+}
+
+# Kinds that open a gathering window when they start an e-mail (the e-mail waits a batch
+# window for more replies); the others are personal and go at the next allowed moment.
+GATHERED_KINDS = frozenset({NotificationKind.watched_reply, NotificationKind.new_discussion})
+
+
+class OutboxCategory(StrEnum):
+    notification = "notification"  # one discussion's notifications for one member
+    digest = "digest"  # the daily digest
+    verify_email = "verify_email"
+    password_reset = "password_reset"  # noqa: S105 (a category name, not a password)
+
+
+class OutboxStatus(StrEnum):
+    queued = "queued"  # waiting for send_after (also between retries)
+    sending = "sending"  # claimed by a worker until locked_until
+    sent = "sent"
+    failed = "failed"  # gave up after email_max_attempts, or a permanent SMTP refusal
+    skipped = "skipped"  # nothing left to say (posts hidden, member unsubscribed)
+
+
+class EmailPreference(Base):
+    """A member's choice for one kind; kinds without a row use DEFAULT_MODES."""
+
+    __tablename__ = "email_preferences"
+    __table_args__ = (
+        CheckConstraint(KIND_CHECK, name="kind_known"),
+        CheckConstraint("mode IN ('immediately', 'daily', 'never')", name="mode_known"),
+    )
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(12))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+QUEUED_UNTOUCHED = "status = 'queued' AND attempts = 0 AND batch_key IS NOT NULL"
+
+
+class OutboxMessage(Base):
+    """One e-mail to send. Content is composed when it is sent (from `payload` for account
+    e-mails, from the attached notifications for the others), so a batch can keep
+    gathering notifications while it waits; once a worker has claimed it, it is sealed.
+    """
+
+    __tablename__ = "email_outbox"
+    __table_args__ = (
+        CheckConstraint(
+            "category IN ('notification', 'digest', 'verify_email', 'password_reset')",
+            name="category_known",
+        ),
+        CheckConstraint(
+            "status IN ('queued', 'sending', 'sent', 'failed', 'skipped')", name="status_known"
+        ),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        # the worker's claim: due messages, oldest first
+        Index("ix_email_outbox_status_send_after", "status", "send_after"),
+        # "was this member sent an e-mail about this discussion in the last 15 minutes?"
+        Index("ix_email_outbox_user_discussion", "user_id", "discussion_id", "sent_at"),
+        # at most one gathering (unsent, never tried) message per member and batch key;
+        # later notifications join it
+        Index(
+            "uq_email_outbox_gathering",
+            "user_id",
+            "batch_key",
+            unique=True,
+            sqlite_where=text(QUEUED_UNTOUCHED),
+            postgresql_where=text(QUEUED_UNTOUCHED),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(String(20))
+    # "d:<discussion id>", "digest", "n:<notification id>"; None for account e-mails
+    batch_key: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    discussion_id: Mapped[int | None] = mapped_column(
+        ForeignKey("discussions.id", ondelete="CASCADE"), nullable=True
+    )
+    to_address: Mapped[str] = mapped_column(String(254))
+    payload: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+    status: Mapped[str] = mapped_column(String(10), default=OutboxStatus.queued.value)
+    # not before: the end of the gathering window, the digest hour or the next retry
+    send_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    # a claim is a lease: a worker that dies leaves the message to be taken over after this
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class OutboxItem(Base):
+    """A notification carried by an outbox message. The primary key is the notification:
+    each notification is in at most one e-mail, whatever retries or concurrent requests do.
+    """
+
+    __tablename__ = "email_outbox_items"
+    __table_args__ = (Index("ix_email_outbox_items_outbox_id", "outbox_id"),)
+
+    notification_id: Mapped[int] = mapped_column(
+        ForeignKey("notifications.id", ondelete="CASCADE"), primary_key=True
+    )
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("email_outbox.id", ondelete="CASCADE"))
+
+
+class PasswordReset(Base):
+    """A password-reset request. The link's token is HMAC(secret, nonce), computed when
+    the e-mail is composed; only its SHA-256 is stored, so neither the outbox nor a copy of
+    the database holds a usable link."""
+
+    __tablename__ = "password_resets"
+    __table_args__ = (Index("ix_password_resets_user_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    nonce: Mapped[str] = mapped_column(String(43))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,138 @@
+"""Following discussions and groups at a level (watching, normal, muted), and the member's
+choice to follow what they start or answer."""
+
+from __future__ import annotations
+
+from sqlalchemy import CompoundSelect, Select, delete, literal, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import User
+from app.core.errors import Invalid
+from app.db import utcnow
+from app.discussions.models import Discussion
+from app.groups.models import Group
+from app.moderation.permissions import Action, check_permission
+from app.notifications.models import DiscussionFollow, FollowLevel, GroupFollow
+from app.notifications.service import insert_for
+
+
+def parse_level(value: str) -> FollowLevel | None:
+    """A level from a form or API body; "none" (or "") means unfollow."""
+    if value in ("", "none"):
+        return None
+    try:
+        return FollowLevel(value)
+    except ValueError:
+        raise Invalid(
+            "The level is one of watching, normal or muted.", field="level", code="bad_level"
+        ) from None
+
+
+async def auto_follow(session: AsyncSession, *, user_id: int, discussion_id: int) -> None:
+    """Watch a discussion the member wrote in, unless they already chose a level for it."""
+    await session.execute(
+        insert_for(session, DiscussionFollow)
+        .values(
+            user_id=user_id,
+            discussion_id=discussion_id,
+            level=FollowLevel.watching.value,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing()
+    )
+
+
+async def follow_discussion(
+    session: AsyncSession, *, user: User, discussion: Discussion, level: FollowLevel | None
+) -> FollowLevel | None:
+    """Set (or, with None, remove) the member's level for a discussion they can see."""
+    check_permission(user, Action.follow)
+    if level is None:
+        await session.execute(
+            delete(DiscussionFollow).where(
+                DiscussionFollow.user_id == user.id,
+                DiscussionFollow.discussion_id == discussion.id,
+            )
+        )
+        return None
+    stmt = insert_for(session, DiscussionFollow).values(
+        user_id=user.id, discussion_id=discussion.id, level=level.value, created_at=utcnow()
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[DiscussionFollow.user_id, DiscussionFollow.discussion_id],
+            set_={"level": level.value},
+        )
+    )
+    return level
+
+
+async def follow_group(
+    session: AsyncSession, *, user: User, group: Group, level: FollowLevel | None
+) -> FollowLevel | None:
+    check_permission(user, Action.follow)
+    if level is None:
+        await session.execute(
+            delete(GroupFollow).where(
+                GroupFollow.user_id == user.id, GroupFollow.group_id == group.id
+            )
+        )
+        return None
+    stmt = insert_for(session, GroupFollow).values(
+        user_id=user.id, group_id=group.id, level=level.value, created_at=utcnow()
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[GroupFollow.user_id, GroupFollow.group_id],
+            set_={"level": level.value},
+        )
+    )
+    return level
+
+
+async def discussion_level(
+    session: AsyncSession, *, user: User | None, discussion_id: int
+) -> FollowLevel | None:
+    if user is None:
+        return None
+    level = await session.scalar(
+        select(DiscussionFollow.level).where(
+            DiscussionFollow.user_id == user.id, DiscussionFollow.discussion_id == discussion_id
+        )
+    )
+    return FollowLevel(level) if level else None
+
+
+async def group_level(
+    session: AsyncSession, *, user: User | None, group: Group
+) -> FollowLevel | None:
+    if user is None:
+        return None
+    level = await session.scalar(
+        select(GroupFollow.level).where(
+            GroupFollow.user_id == user.id, GroupFollow.group_id == group.id
+        )
+    )
+    return FollowLevel(level) if level else None
+
+
+async def set_auto_follow(session: AsyncSession, *, user: User, enabled: bool) -> None:
+    check_permission(user, Action.follow)
+    user.auto_follow = enabled
+    await session.flush()
+
+
+# a post id no post has: marks the follow-level row added to the reactions query
+FOLLOW_ROW = 0
+
+
+def with_follow_level(
+    reactions: Select[int, str], *, user_id: int, discussion_id: int
+) -> CompoundSelect[int, str]:
+    """The discussion page's "(post_id, kind) of my reactions" query, with one more row
+    (FOLLOW_ROW, level) when the member set a level for the discussion: the page stays at
+    four statements."""
+    level = select(literal(FOLLOW_ROW), DiscussionFollow.level).where(
+        DiscussionFollow.user_id == user_id, DiscussionFollow.discussion_id == discussion_id
+    )
+    return union_all(reactions, level)

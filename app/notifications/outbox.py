@@ -1,0 +1,262 @@
+"""Writing to the e-mail outbox, inside the caller's transaction.
+
+Notification e-mail is queued set-based: however many members a post notifies, a handful of
+statements decide who gets e-mail (verified address, preference not "never"), attach each
+notification to that member's gathering message for the discussion (or their daily digest),
+and create the messages that do not exist yet.
+
+Gathering (batching). A member has at most one *gathering* message per batch key: unsent,
+never tried, `status = 'queued' AND attempts = 0` (a partial unique index holds this). Keys:
+`d:<discussion>` for notifications about a discussion, `digest` for the daily digest, and
+`n:<notification>` for moderation notices, which are never gathered. Later notifications
+join the gathering message instead of creating another. When it is due:
+- personal kinds (mention, reply to you, moderation) make it due now;
+- replies in watched discussions (and new discussions) open a window of
+  `email_batch_minutes` for more replies to gather;
+- the worker sends a member at most one e-mail per discussion per `email_batch_minutes`
+  (it does not claim a discussion's message while an earlier one is that recent);
+- digests are due at the next `email_digest_hour_utc`.
+A message stops gathering the moment a worker claims it (its status changes), so a
+notification is never attached to an e-mail that has already been composed. On PostgreSQL
+the UPDATE below locks each gathering message it joins, and the worker claims with
+SKIP LOCKED, so a claim and a join cannot interleave; on SQLite writers are serialised.
+
+Each notification is in at most one e-mail: `email_outbox_items` is keyed by notification.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import User
+from app.config import Settings
+from app.db import utcnow
+from app.notifications.email_models import (
+    DEFAULT_MODES,
+    GATHERED_KINDS,
+    QUEUED_UNTOUCHED,
+    EmailMode,
+    EmailPreference,
+    OutboxCategory,
+    OutboxItem,
+    OutboxMessage,
+    OutboxStatus,
+)
+from app.notifications.models import Notification, NotificationKind
+
+O = OutboxMessage  # noqa: E741 (short alias for long SQL)
+
+
+def batch_window(settings: Settings | None) -> timedelta:
+    return timedelta(minutes=settings.email_batch_minutes if settings else 15)
+
+
+def next_digest_at(now: datetime, hour: int) -> datetime:
+    at = now.replace(hour=hour, minute=0, second=0, microsecond=0)
+    return at if at > now else at + timedelta(days=1)
+
+
+def dialect_insert(session: AsyncSession, table: Any) -> Any:
+    """INSERT with the dialect's ON CONFLICT support."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def mode_expr(kind: Any, chosen: Any) -> ColumnElement[str]:
+    """The member's mode for a kind: their choice, else the default."""
+    default = case(
+        {k.value: m.value for k, m in DEFAULT_MODES.items()},
+        value=kind,
+        else_=literal(EmailMode.never.value),
+    )
+    return func.coalesce(chosen, default)
+
+
+# -- notification e-mail ------------------------------------------------------------------
+
+
+async def queue_notifications(
+    session: AsyncSession,
+    *,
+    where: ColumnElement[bool],
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Queue e-mail for the notifications matching `where` that are not in an e-mail yet.
+    Returns how many notifications were attached to outbox messages."""
+    now = now or utcnow()
+    n = Notification
+    mode = mode_expr(n.kind, EmailPreference.mode)
+    personal_key = literal("n:") + cast(n.id, String)
+    discussion_key = literal("d:") + cast(n.discussion_id, String)
+    batch_key = case(
+        (mode == EmailMode.daily.value, literal("digest")),
+        (n.kind == NotificationKind.moderation.value, personal_key),
+        (n.discussion_id.is_(None), personal_key),
+        else_=discussion_key,
+    )
+    when = O.send_after.type
+    digest_at = literal(next_digest_at(now, _digest_hour(settings)), when)
+    gathered_at = literal(now + batch_window(settings), when)
+    send_after = case(
+        (mode == EmailMode.daily.value, digest_at),
+        (n.kind.in_([k.value for k in GATHERED_KINDS]), gathered_at),
+        else_=literal(now, when),
+    )
+    candidates = (
+        select(
+            n.id.label("notification_id"),
+            n.user_id.label("user_id"),
+            batch_key.label("batch_key"),
+            case(
+                (mode == EmailMode.daily.value, literal(OutboxCategory.digest.value)),
+                else_=literal(OutboxCategory.notification.value),
+            ).label("category"),
+            case((batch_key == discussion_key, n.discussion_id), else_=literal(None)).label(
+                "discussion_id"
+            ),
+            User.email.label("email"),
+            send_after.label("send_after"),
+        )
+        .join(User, User.id == n.user_id)
+        .outerjoin(
+            EmailPreference,
+            and_(EmailPreference.user_id == n.user_id, EmailPreference.kind == n.kind),
+        )
+        .where(
+            where,
+            User.email_verified_at.is_not(None),
+            mode.in_([EmailMode.immediately.value, EmailMode.daily.value]),
+            ~exists().where(OutboxItem.notification_id == n.id),
+        )
+    ).subquery("candidates")
+    c = candidates.c
+
+    wanted = {
+        (row.user_id, row.batch_key)
+        for row in await session.execute(select(c.user_id, c.batch_key).distinct())
+    }
+    if not wanted:
+        return 0
+
+    gathering = and_(
+        O.status == OutboxStatus.queued.value, O.attempts == 0, O.batch_key.is_not(None)
+    )
+    earliest = (
+        select(func.min(c.send_after))
+        .where(c.user_id == O.user_id, c.batch_key == O.batch_key)
+        .scalar_subquery()
+    )
+    join_existing = (
+        update(O)
+        .where(gathering, tuple_(O.user_id, O.batch_key).in_(select(c.user_id, c.batch_key)))
+        .values(send_after=case((earliest < O.send_after, earliest), else_=O.send_after))
+        .returning(O.user_id, O.batch_key)
+        .execution_options(synchronize_session=False)
+    )
+    grouped = (
+        select(
+            c.user_id,
+            c.category,
+            c.batch_key,
+            func.max(c.discussion_id),
+            func.max(c.email),
+            literal("{}"),
+            literal(OutboxStatus.queued.value),
+            func.min(c.send_after),
+            literal(0),
+            literal(""),
+            literal(now, O.created_at.type),
+        )
+        .where(~exists().where(gathering, O.user_id == c.user_id, O.batch_key == c.batch_key))
+        .group_by(c.user_id, c.category, c.batch_key)
+    )
+    insert_new = (
+        dialect_insert(session, O)
+        .from_select(
+            [
+                "user_id",
+                "category",
+                "batch_key",
+                "discussion_id",
+                "to_address",
+                "payload",
+                "status",
+                "send_after",
+                "attempts",
+                "last_error",
+                "created_at",
+            ],
+            grouped,
+        )
+        .on_conflict_do_nothing(
+            index_elements=["user_id", "batch_key"],
+            index_where=text(QUEUED_UNTOUCHED),
+        )
+        .returning(O.user_id, O.batch_key)
+    )
+    # Hold every gathering message this transaction joins (see the module docstring). A
+    # concurrent request may create one between our UPDATE and INSERT (the INSERT then
+    # does nothing): go round again to lock it.
+    held: set[tuple[Any, ...]] = set()
+    for _ in range(5):
+        held.update(tuple(r) for r in await session.execute(join_existing))
+        held.update(tuple(r) for r in await session.execute(insert_new))
+        if wanted <= held:
+            break
+    items = dialect_insert(session, OutboxItem).from_select(
+        ["notification_id", "outbox_id"],
+        select(c.notification_id, O.id).join(
+            O, and_(O.user_id == c.user_id, O.batch_key == c.batch_key, gathering)
+        ),
+    )
+    result = await session.execute(items.on_conflict_do_nothing(index_elements=["notification_id"]))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _digest_hour(settings: Settings | None) -> int:
+    return settings.email_digest_hour_utc if settings else 7
+
+
+# -- account e-mail -------------------------------------------------------------------------
+
+
+async def queue_account_email(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    to_address: str,
+    category: OutboxCategory,
+    payload: dict[str, Any],
+    now: datetime | None = None,
+) -> OutboxMessage:
+    message = OutboxMessage(
+        user_id=user_id,
+        category=category.value,
+        to_address=to_address,
+        payload=json.dumps(payload),
+        send_after=now or utcnow(),
+        created_at=now or utcnow(),
+    )
+    session.add(message)
+    await session.flush()
+    return message

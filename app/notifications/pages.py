@@ -1,0 +1,229 @@
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+
+from app.accounts.deps import AuthDep, CurrentUser
+from app.accounts.models import User
+from app.core.errors import Invalid, NotFound
+from app.core.mentions import NAME_CHARS
+from app.core.templating import render
+from app.core.urls import safe_next
+from app.core.validation import MAX_ID
+from app.db import SessionDep
+from app.discussions import service as discussions
+from app.discussions.models import Post, Visibility
+from app.discussions.service import MAX_INDENT, PostView, discussion_url
+from app.groups.service import access_group
+from app.moderation.permissions import Action, can, check_permission
+from app.notifications import follows, hooks, live, service
+
+router = APIRouter(include_in_schema=False)
+
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+Cursor = Annotated[str | None, Query(max_length=40)]
+
+
+# -- the notifications page ------------------------------------------------------------------
+
+
+@router.get("/notifications")
+async def notifications_page(
+    request: Request, session: SessionDep, user: CurrentUser, cursor: Cursor = None
+) -> Response:
+    check_permission(user, Action.read_notifications)
+    page = await service.list_notifications(session, user=user, cursor=cursor)
+    return render(
+        request,
+        "notifications/list.html",
+        {"page": page, "is_first_page": not cursor, "cursor": cursor or ""},
+    )
+
+
+@router.get("/notifications/{notification_id}")
+async def open_notification(
+    notification_id: IdPath, session: SessionDep, user: CurrentUser
+) -> Response:
+    """Follow a notification: it is marked read and the browser goes to the post."""
+    check_permission(user, Action.read_notifications)
+    view = await service.mark_read(session, user=user, notification_id=notification_id)
+    live.publish_after_commit(session, live.UnreadEvent(user_ids=[user.id]))
+    return RedirectResponse(view.target_url or "/notifications", status_code=303)
+
+
+@router.post("/notifications/{notification_id}/read")
+async def read_one(
+    request: Request, notification_id: IdPath, session: SessionDep, user: CurrentUser
+) -> Response:
+    check_permission(user, Action.read_notifications)
+    await service.mark_read(session, user=user, notification_id=notification_id)
+    live.publish_after_commit(session, live.UnreadEvent(user_ids=[user.id]))
+    back = safe_next(str((await request.form()).get("next", "")), "/notifications")
+    return RedirectResponse(back, status_code=303)
+
+
+@router.post("/notifications/read-all")
+async def read_all(session: SessionDep, user: CurrentUser) -> Response:
+    check_permission(user, Action.read_notifications)
+    await service.mark_all_read(session, user=user)
+    live.publish_after_commit(session, live.UnreadEvent(user_ids=[user.id]))
+    return RedirectResponse("/notifications?notice=notifications-read", status_code=303)
+
+
+# -- following -----------------------------------------------------------------------------
+
+
+@router.post("/discussions/{discussion_id}/follow")
+async def follow_discussion(
+    request: Request, discussion_id: IdPath, session: SessionDep, user: CurrentUser
+) -> Response:
+    check_permission(user, Action.follow)
+    discussion, _group = await discussions.access_discussion(session, discussion_id, viewer=user)
+    level = follows.parse_level(str((await request.form()).get("level", "")))
+    await follows.follow_discussion(session, user=user, discussion=discussion, level=level)
+    url = discussion_url(discussion.id, discussion.slug)
+    return RedirectResponse(f"{url}?notice=follow-saved#follow", status_code=303)
+
+
+@router.post("/groups/{slug}/follow")
+async def follow_group(
+    request: Request, slug: str, session: SessionDep, user: CurrentUser
+) -> Response:
+    check_permission(user, Action.follow)
+    group = await access_group(session, slug)
+    level = follows.parse_level(str((await request.form()).get("level", "")))
+    await follows.follow_group(session, user=user, group=group, level=level)
+    return RedirectResponse(f"/groups/{group.slug}?notice=follow-saved#follow", status_code=303)
+
+
+@router.post("/settings/notifications")
+async def auto_follow_setting(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    check_permission(user, Action.follow)
+    enabled = (await request.form()).get("auto_follow") == "on"
+    await follows.set_auto_follow(session, user=user, enabled=enabled)
+    return RedirectResponse("/settings?notice=settings-saved#following", status_code=303)
+
+
+# -- a single reply, for live updates ----------------------------------------------------------
+
+
+async def _post_view(session: SessionDep, post: Post) -> PostView:
+    author = aliased(User)
+    parent_author = aliased(User)
+    parent = aliased(Post)
+    row = (
+        await session.execute(
+            select(author.username, author.role, parent_author.username.label("parent_author"))
+            .select_from(Post)
+            .join(author, author.id == Post.author_id)
+            .outerjoin(parent, parent.id == Post.reply_to_id)
+            .outerjoin(parent_author, parent_author.id == parent.author_id)
+            .where(Post.id == post.id)
+        )
+    ).one()
+    view = PostView(
+        id=post.id,
+        reply_to_id=post.reply_to_id,
+        root_id=post.root_id,
+        depth=post.depth,
+        is_opening=post.is_opening,
+        body_md=post.body_md,
+        body_html=post.body_html,
+        created_at=post.created_at,
+        edited_at=post.edited_at,
+        deleted_at=post.deleted_at,
+        status=post.status,
+        helpful_count=post.helpful_count,
+        hug_count=post.hug_count,
+        author_id=post.author_id,
+        author=row.username,
+        author_role=row.role,
+    )
+    view.indent = min(post.depth, MAX_INDENT)
+    if post.depth > MAX_INDENT:
+        view.in_reply_to = row.parent_author
+    return view
+
+
+@router.get("/posts/{post_id}/fragment")
+async def post_fragment(
+    request: Request, post_id: IdPath, session: SessionDep, auth: AuthDep
+) -> Response:
+    """One visible post as the discussion page shows it (no page around it): what the live
+    updates insert."""
+    check_permission(auth.user, Action.read)
+    post = await discussions.access_post(session, post_id, viewer=auth.user)
+    await discussions.access_discussion(session, post.discussion_id, viewer=auth.user)
+    if post.status != Visibility.visible or post.deleted_at is not None:
+        raise NotFound("There is no post at this address.")
+    return render(
+        request,
+        "notifications/post_fragment.html",
+        {
+            "p": await _post_view(session, post),
+            "can_reply": can(auth.user, Action.reply),
+            "can_edit": lambda p: discussions.can_edit(auth.user, p),
+        },
+    )
+
+
+# -- "did you mean" after posting ------------------------------------------------------------
+
+
+async def _own_post(session: SessionDep, post_id: int, user: User) -> Post:
+    post = await discussions.access_post(session, post_id, viewer=user)
+    if post.author_id != user.id or post.deleted_at is not None:
+        raise NotFound("There is no post of yours at this address.")
+    return post
+
+
+@router.get("/posts/{post_id}/mentions")
+async def unknown_mentions_page(
+    request: Request, post_id: IdPath, session: SessionDep, user: CurrentUser
+) -> Response:
+    """After posting: the @names that are nobody's, with the members they may have meant."""
+    post = await _own_post(session, post_id, user)
+    discussion, _group = await discussions.access_discussion(
+        session, post.discussion_id, viewer=user
+    )
+    rendered = await hooks.render_body(session, post.body_md, enforce_limit=False)
+    return render(
+        request,
+        "notifications/mentions.html",
+        {"post": post, "discussion": discussion, "rendered": rendered},
+    )
+
+
+def replace_mention(body: str, name: str, replacement: str) -> str:
+    """`@name` (any case, as a whole name) becomes `@replacement` everywhere in the text."""
+    pattern = re.compile(
+        rf"(?<![\w/.+\-=&?#%@:~$\\`])@{re.escape(name)}(?![{NAME_CHARS}@])", re.IGNORECASE
+    )
+    return pattern.sub("@" + replacement, body)
+
+
+@router.post("/posts/{post_id}/mentions")
+async def fix_mention(
+    request: Request, post_id: IdPath, session: SessionDep, user: CurrentUser
+) -> Response:
+    """Change an unknown @name into the member suggested for it (an ordinary edit: the
+    member is notified as a newly added mention)."""
+    post = await _own_post(session, post_id, user)
+    form = await request.form()
+    name, replacement = str(form.get("name", ""))[:40], str(form.get("replacement", ""))[:40]
+    rendered = await hooks.render_body(session, post.body_md, enforce_limit=False)
+    if replacement not in rendered.unknown_mentions.get(name, []):
+        raise Invalid(f"@{replacement} is not a suggestion for @{name}.", field="replacement")
+    await discussions.edit_post(
+        session,
+        editor=user,
+        post=post,
+        body=replace_mention(post.body_md, name, replacement),
+        reason=f"@{name} → @{replacement}",
+    )
+    return RedirectResponse(f"/posts/{post.id}", status_code=303)

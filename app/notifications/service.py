@@ -1,0 +1,410 @@
+"""Notifications: the set-based fan-out when a post becomes visible, the list, marking read,
+and the unread count folded into the sign-in look-up.
+
+Fan-out is one `INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING user_id` per kind,
+however many followers, in priority order: mention, reply to you, watched reply, new
+discussion. The partial unique index on (user_id, post_id) keeps the first kind that claims
+a member, so one post gives one member one notification.
+
+Who is never notified: the author; suspended members; members who muted the discussion
+(or its group, unless they set a level on the discussion itself); and, while the discussion
+is not visible to everybody, anyone but moderators (and its author, while it is pending).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    ScalarSelect,
+    Select,
+    and_,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from app.accounts.models import Role, User
+from app.core.errors import Invalid, NotFound
+from app.db import utcnow
+from app.discussions.models import Discussion, Post, Visibility
+from app.notifications.mentions import not_suspended
+from app.notifications.models import (
+    DiscussionFollow,
+    FollowLevel,
+    GroupFollow,
+    Notification,
+    NotificationKind,
+)
+
+# the header shows "99+" past this; counting stops there
+UNREAD_CAP = 100
+PAGE_SIZE = 30
+
+_COLUMNS = ["user_id", "kind", "post_id", "discussion_id", "actor_id", "message", "created_at"]
+
+
+def insert_for(session: AsyncSession, table: Any) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+# -- fan-out ------------------------------------------------------------------------------
+
+
+def _level_in(discussion: Discussion, user_id: Any) -> ColumnElement[Any]:
+    """The member's level for this discussion: their own choice for it, else their choice
+    for its group, else normal."""
+    own = (
+        select(DiscussionFollow.level)
+        .where(DiscussionFollow.user_id == user_id, DiscussionFollow.discussion_id == discussion.id)
+        .correlate(User)
+        .scalar_subquery()
+    )
+    group = (
+        select(GroupFollow.level)
+        .where(GroupFollow.user_id == user_id, GroupFollow.group_id == discussion.group_id)
+        .correlate(User)
+        .scalar_subquery()
+    )
+    return func.coalesce(own, group, literal(FollowLevel.normal.value))
+
+
+def _may_hear(discussion: Discussion, author_id: int) -> ColumnElement[bool]:
+    """Conditions on `User` every recipient meets."""
+    conditions = [User.id != author_id, not_suspended()]
+    if discussion.status != Visibility.visible or discussion.deleted_at is not None:
+        staff = User.role.in_([Role.moderator.value, Role.admin.value])
+        if discussion.status == Visibility.pending and discussion.deleted_at is None:
+            conditions.append(or_(staff, User.id == discussion.author_id))
+        else:
+            conditions.append(staff)
+    return and_(*conditions)
+
+
+def _fan_out(
+    session: AsyncSession,
+    kind: NotificationKind,
+    recipients: Select[Any],
+    *,
+    post: Post,
+    actor_id: int,
+    now: datetime,
+) -> Insert:
+    """INSERT ... SELECT for one kind; `recipients` selects User.id with its conditions."""
+    rows = recipients.with_only_columns(
+        User.id,
+        literal(kind.value),
+        literal(post.id),
+        literal(post.discussion_id),
+        literal(actor_id),
+        literal(""),
+        literal(now, Notification.created_at.type),
+    )
+    return (
+        insert_for(session, Notification)
+        .from_select(_COLUMNS, rows)
+        .on_conflict_do_nothing()
+        .returning(Notification.user_id)
+    )
+
+
+async def notify_post(
+    session: AsyncSession,
+    *,
+    post: Post,
+    discussion: Discussion,
+    author_id: int,
+    mention_ids: list[int],
+    reply_to_author_id: int | None,
+    reply_to_post_id: int | None = None,
+    only_mentions: bool = False,
+) -> list[int]:
+    """Write the notifications about a post that just became visible (or, with
+    `only_mentions`, about names an edit added). Returns who was notified."""
+    now = utcnow()
+    may_hear = _may_hear(discussion, author_id)
+    not_muted = _level_in(discussion, User.id) != FollowLevel.muted.value
+    statements: list[Insert] = []
+    base = select(User.id).where(may_hear)
+    if mention_ids:
+        statements.append(
+            _fan_out(
+                session,
+                NotificationKind.mention,
+                base.where(User.id.in_(mention_ids), not_muted),
+                post=post,
+                actor_id=author_id,
+                now=now,
+            )
+        )
+    if not only_mentions and (reply_to_author_id or reply_to_post_id) is not None:
+        answered = base.where(not_muted)
+        if reply_to_post_id is not None:  # the author of the post answered, in the same query
+            answered = answered.join(Post, Post.author_id == User.id).where(
+                Post.id == reply_to_post_id
+            )
+        else:
+            answered = answered.where(User.id == reply_to_author_id)
+        statements.append(
+            _fan_out(
+                session,
+                NotificationKind.reply_to_you,
+                answered,
+                post=post,
+                actor_id=author_id,
+                now=now,
+            )
+        )
+    if not only_mentions and not post.is_opening:
+        watchers = (
+            select(User.id)
+            .join(DiscussionFollow, DiscussionFollow.user_id == User.id)
+            .where(
+                DiscussionFollow.discussion_id == discussion.id,
+                DiscussionFollow.level == FollowLevel.watching.value,
+                may_hear,
+            )
+        )
+        statements.append(
+            _fan_out(
+                session,
+                NotificationKind.watched_reply,
+                watchers,
+                post=post,
+                actor_id=author_id,
+                now=now,
+            )
+        )
+    if not only_mentions and post.is_opening:
+        group_watchers = (
+            select(User.id)
+            .join(GroupFollow, GroupFollow.user_id == User.id)
+            .where(
+                GroupFollow.group_id == discussion.group_id,
+                GroupFollow.level == FollowLevel.watching.value,
+                may_hear,
+                not_muted,
+            )
+        )
+        statements.append(
+            _fan_out(
+                session,
+                NotificationKind.new_discussion,
+                group_watchers,
+                post=post,
+                actor_id=author_id,
+                now=now,
+            )
+        )
+    notified: list[int] = []
+    for statement in statements:
+        notified.extend((await session.execute(statement)).scalars().all())
+    return notified
+
+
+async def notify_moderation(
+    session: AsyncSession, *, user_id: int, post_id: int | None, message: str
+) -> int:
+    discussion_id = None
+    if post_id is not None:
+        discussion_id = await session.scalar(select(Post.discussion_id).where(Post.id == post_id))
+    result = await session.execute(
+        insert_for(session, Notification)
+        .values(
+            user_id=user_id,
+            kind=NotificationKind.moderation.value,
+            post_id=post_id,
+            discussion_id=discussion_id,
+            actor_id=None,
+            message=message,
+            created_at=utcnow(),
+        )
+        .returning(Notification.id)
+    )
+    return int(result.scalar_one())
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+def shown() -> ColumnElement[bool]:
+    """Notifications still worth showing: moderation notices always; the others while their
+    post is visible and not deleted, in a discussion that was not hidden or deleted.
+    Needs `Post` and `Discussion` outer-joined."""
+    return or_(
+        Notification.kind == NotificationKind.moderation.value,
+        and_(
+            Post.status == Visibility.visible.value,
+            Post.deleted_at.is_(None),
+            Discussion.deleted_at.is_(None),
+            Discussion.status != Visibility.hidden.value,
+        ),
+    )
+
+
+def unread_count_column(user_id: Any) -> ScalarSelect[int]:
+    """A scalar subquery: the member's unread notifications, counted up to UNREAD_CAP.
+    Correlated to `user_id` (e.g. `User.id`), so it rides on the sign-in look-up."""
+    inner = (
+        select(literal(1))
+        .select_from(Notification)
+        .outerjoin(Post, Post.id == Notification.post_id)
+        .outerjoin(Discussion, Discussion.id == Notification.discussion_id)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None), shown())
+        .correlate_except(Notification, Post, Discussion)
+        .limit(UNREAD_CAP)
+        .subquery()
+    )
+    return select(func.count()).select_from(inner).scalar_subquery()
+
+
+async def unread_count(session: AsyncSession, *, user_id: int) -> int:
+    return int(await session.scalar(select(unread_count_column(literal(user_id)))) or 0)
+
+
+@dataclass(slots=True)
+class NotificationView:
+    id: int
+    kind: str
+    message: str
+    created_at: datetime
+    read_at: datetime | None
+    post_id: int | None
+    discussion_id: int | None
+    discussion_title: str | None
+    actor: str | None
+
+    @property
+    def read(self) -> bool:
+        return self.read_at is not None
+
+    @property
+    def target_url(self) -> str | None:
+        return f"/posts/{self.post_id}" if self.post_id is not None else None
+
+    @property
+    def text(self) -> str:
+        who = self.actor or "Someone"
+        title = f"“{self.discussion_title}”" if self.discussion_title else "a discussion"
+        match self.kind:
+            case NotificationKind.mention:
+                return f"{who} mentioned you in {title}"
+            case NotificationKind.reply_to_you:
+                return f"{who} replied to you in {title}"
+            case NotificationKind.watched_reply:
+                return f"{who} replied in {title}, which you watch"
+            case NotificationKind.new_discussion:
+                return f"{who} started {title} in a group you watch"
+        return self.message or "A moderator acted on your post."
+
+
+@dataclass(slots=True)
+class NotificationPage:
+    items: list[NotificationView]
+    next_cursor: str | None
+    unread: int
+
+
+def encode_cursor(notification_id: int) -> str:
+    return base64.urlsafe_b64encode(f"n{notification_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not raw.startswith("n"):
+            raise ValueError
+        value = int(raw[1:])
+        if value < 1:
+            raise ValueError
+        return value
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise Invalid(
+            "That page of notifications does not exist; start from the newest.", field="cursor"
+        ) from None
+
+
+async def list_notifications(
+    session: AsyncSession, *, user: User, cursor: str | None = None, limit: int = PAGE_SIZE
+) -> NotificationPage:
+    """Newest first, `limit` at a time; the cursor is the last id shown."""
+    actor = aliased(User)
+    query = (
+        select(
+            Notification.id,
+            Notification.kind,
+            Notification.message,
+            Notification.created_at,
+            Notification.read_at,
+            Notification.post_id,
+            Notification.discussion_id,
+            Discussion.title.label("discussion_title"),
+            actor.username.label("actor"),
+        )
+        .outerjoin(Post, Post.id == Notification.post_id)
+        .outerjoin(Discussion, Discussion.id == Notification.discussion_id)
+        .outerjoin(actor, actor.id == Notification.actor_id)
+        .where(Notification.user_id == user.id, shown())
+        .order_by(Notification.id.desc())
+        .limit(limit + 1)
+    )
+    if cursor:
+        query = query.where(Notification.id < decode_cursor(cursor))
+    rows = (await session.execute(query)).all()
+    items = [NotificationView(**row._mapping) for row in rows[:limit]]
+    next_cursor = encode_cursor(items[-1].id) if len(rows) > limit else None
+    return NotificationPage(items, next_cursor, await unread_count(session, user_id=user.id))
+
+
+async def mark_read(session: AsyncSession, *, user: User, notification_id: int) -> NotificationView:
+    """Mark one of the member's notifications read (another member's: 404, as if absent)."""
+    found = await session.scalar(
+        select(Notification).where(
+            Notification.id == notification_id, Notification.user_id == user.id
+        )
+    )
+    if found is None:
+        raise NotFound("There is no such notification.")
+    if found.read_at is None:
+        found.read_at = utcnow()
+        await session.flush()
+    page = await session.execute(
+        select(Discussion.title, User.username)
+        .select_from(Notification)
+        .outerjoin(Discussion, Discussion.id == Notification.discussion_id)
+        .outerjoin(User, User.id == Notification.actor_id)
+        .where(Notification.id == found.id)
+    )
+    title, actor = page.one()
+    return NotificationView(
+        id=found.id,
+        kind=found.kind,
+        message=found.message,
+        created_at=found.created_at,
+        read_at=found.read_at,
+        post_id=found.post_id,
+        discussion_id=found.discussion_id,
+        discussion_title=title,
+        actor=actor,
+    )
+
+
+async def mark_all_read(session: AsyncSession, *, user: User) -> int:
+    result = await session.execute(
+        update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

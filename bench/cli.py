@@ -1,0 +1,435 @@
+"""`python -m bench`: seed, serve, sign in, load-test with wrk, report."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import FrameType
+
+from pydantic import SecretStr
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from app.accounts.deps import SESSION_COOKIE
+from app.config import Settings
+from app.core.security import Signer
+from bench.cpu import CpuUse, Snapshot, database_pids
+from bench.database import (
+    PG_BENCH_DATABASE,
+    ROOT,
+    Paths,
+    Target,
+    choose_paths,
+    database_exists,
+    migrate,
+    recreate_database,
+    resolve_target,
+    seeded_marker,
+    sign_in,
+)
+from bench.report import Report, ScenarioResult
+from bench.seed import SeedPlan, seed_database
+from bench.server import MemorySampler, Server, http_get, http_post_json
+from bench.wrk import (
+    Identity,
+    ensure_wrk,
+    get_script,
+    post_reply_script,
+    run_wrk,
+    wrk_version,
+)
+
+VAR_DIR = ROOT / "var" / "bench"
+SCENARIOS = ("static", "healthz", "discussion", "group", "reply")
+# The app allows a member a few posts a minute. The load test spreads its replies over many
+# signed-in members and lifts the limit well above what they reach, so it measures the write
+# path (limiter included) rather than a stream of 429s.
+POST_LIMIT = "1000/minute"
+
+# piped into a log (make bench | tee), rich would wrap the tables at 80 columns
+console = Console() if sys.stdout.isatty() else Console(width=130)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Seed a large forum, serve it with uvicorn and load-test it with wrk.",
+    )
+    parser.add_argument("--database-url", help="PostgreSQL server to use (default: SQLite)")
+    parser.add_argument("--discussions", type=int, default=10_000, metavar="N")
+    parser.add_argument("--replies", type=int, default=20, metavar="N", help="per discussion")
+    parser.add_argument("--users", type=int, default=500, metavar="N")
+    parser.add_argument("--seed", type=int, default=2026, help="random seed for the data")
+    parser.add_argument("--reuse", action="store_true", help="keep the data of a previous run")
+    parser.add_argument("--duration", type=float, default=15, help="seconds per scenario")
+    parser.add_argument("--warmup", type=float, default=3, help="seconds before each scenario")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument(
+        "--members", type=int, default=100, help="signed-in members the requests come from"
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=SCENARIOS,
+        help="run just this scenario (repeatable); the default runs them all",
+    )
+    parser.add_argument(
+        "--max-errors",
+        type=int,
+        default=5,
+        help="fail when a scenario has more non-2xx or failed requests than this",
+    )
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args(argv)
+    for name in (
+        "discussions",
+        "replies",
+        "users",
+        "connections",
+        "threads",
+        "workers",
+        "members",
+    ):
+        if getattr(args, name) < (0 if name == "replies" else 1):
+            parser.error(f"--{name} is too small")
+    if args.duration < 1:
+        parser.error("--duration must be at least 1 second")
+    return args
+
+
+# -- data --------------------------------------------------------------------------------
+
+
+def prepare_data(target: Target, plan: SeedPlan, reuse: bool) -> float | None:
+    """A migrated database holding the plan's data; returns the seconds spent seeding, None
+    when a previous run's data was kept."""
+    if reuse and database_exists(target):
+        migrate(target.url)
+        if asyncio.run(seeded_marker(target.url)) == plan.marker:
+            console.print(f"Re-using the data in {target.shown}")
+            return None
+        console.print("[yellow]--reuse: the database holds other data; seeding anew[/yellow]")
+    console.print(f"Creating {target.shown} and applying migrations …")
+    recreate_database(target)
+    migrate(target.url)
+    started = time.monotonic()
+    with Progress(
+        TextColumn("[bold]Seeding[/bold] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("discussions"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("", total=plan.discussions)
+
+        def advance(n: int, what: str) -> None:
+            progress.update(task, advance=n, description=what)
+
+        asyncio.run(seed_database(target.url, plan, advance))
+    seconds = time.monotonic() - started
+    console.print(
+        f"Seeded {plan.discussions:,} discussions, {plan.total_posts:,} posts in {seconds:.0f} s"
+    )
+    return seconds
+
+
+# -- load ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str
+    method: str
+    pattern: str  # the address pattern shown in the table
+    example: str
+    script: str
+    distinct_paths: int
+
+
+def scenarios(paths: Paths, members: list[Identity]) -> list[Scenario]:
+    discussion_ids = len(paths.discussions)
+    return [
+        Scenario(
+            "static",
+            "static file (ceiling)",
+            "GET",
+            "/static/kindred.css",
+            "/static/kindred.css",
+            get_script(["/static/kindred.css"], []),
+            1,
+        ),
+        Scenario(
+            "healthz",
+            "health check",
+            "GET",
+            "/healthz",
+            "/healthz",
+            get_script(["/healthz"], []),
+            1,
+        ),
+        Scenario(
+            "discussion",
+            "discussion page, signed in",
+            "GET",
+            "/discussions/{id}/{slug}",
+            paths.discussions[0],
+            get_script(paths.discussions, members),
+            discussion_ids,
+        ),
+        Scenario(
+            "group",
+            "group page, signed in",
+            "GET",
+            "/groups/{slug}",
+            paths.groups[0],
+            get_script(paths.groups, members),
+            len(paths.groups),
+        ),
+        Scenario(
+            "reply",
+            "post a reply (JSON API)",
+            "POST",
+            "/api/v1/discussions/{id}/posts",
+            paths.replies[0][0],
+            # the bench user has no published posts, so new-member moderation would hold
+            # its replies; the seeded members have hundreds and are published at once
+            post_reply_script(paths.replies, members[1:] or members),
+            len({p for p, _ in paths.replies}),
+        ),
+    ]
+
+
+def check_signed_in(server: Server, paths: Paths, member: Identity, poster: Identity) -> None:
+    """One request of each kind by hand first: a benchmark of error pages is worthless."""
+    status, body = http_get(server.base_url + paths.discussions[0], {"Cookie": member.cookie})
+    if status != 200 or member.csrf not in body or "Sign out" not in body:
+        raise SystemExit(
+            f"bench: GET {paths.discussions[0]} did not show a signed-in page "
+            f"(status {status}):\n{body[:2000]}\n--- server log ---\n{server.log_tail()}"
+        )
+    path, _reply_to = paths.replies[0]
+    status, body = http_post_json(
+        server.base_url + path,
+        json.dumps({"body": "Load test: checking that replies work."}).encode(),
+        {"Cookie": poster.cookie, "X-CSRF-Token": poster.csrf},
+    )
+    if status != 201:
+        raise SystemExit(
+            f"bench: POST {path} answered {status}, not 201:\n{body[:2000]}\n"
+            f"--- server log ---\n{server.log_tail()}"
+        )
+
+
+def run_load(
+    args: argparse.Namespace, target: Target, paths: Paths, report: Report, secret: str
+) -> None:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        env="production",
+        database_url=target.url,
+        secret_key=SecretStr(secret),
+        var_dir=VAR_DIR,
+    )
+    signer = Signer(secret)
+    members = [
+        Identity(f"{SESSION_COOKIE}={token}", signer.sign("csrf", token))
+        for token in asyncio.run(sign_in(target.url, settings, args.members))
+    ]
+    chosen = [s for s in scenarios(paths, members) if not args.only or s.name in args.only]
+    console.print(
+        f"Starting uvicorn with {args.workers} workers (KINDRED_ENV=production) on loopback; "
+        f"{len(members)} members signed in, posting limit {POST_LIMIT} per member …"
+    )
+    server_env = {"KINDRED_RATE_LIMIT_POST_USER": POST_LIMIT}
+    with Server(target.url, secret, VAR_DIR, workers=args.workers, env=server_env) as server:
+        report.meta["server"] = {"url": server.base_url, "log": str(server.log_path)}
+        check_signed_in(server, paths, members[0], members[-1])
+        started_pids = set(server.worker_pids())
+        with MemorySampler(server) as memory:
+            for scenario in chosen:
+                script = VAR_DIR / f"wrk-{scenario.name}.lua"
+                script.write_text(scenario.script)
+                url = server.base_url + "/"
+                console.print(
+                    f"[bold]{scenario.title}[/bold]: {scenario.method} {scenario.pattern} "
+                    f"({scenario.distinct_paths:,} distinct) for {args.duration:g} s …"
+                )
+                if args.warmup > 0:
+                    run_wrk(
+                        url,
+                        script,
+                        duration=args.warmup,
+                        connections=args.connections,
+                        threads=args.threads,
+                    )
+                pids = server.worker_pids()
+                before = Snapshot.take(pids, database_pids(PG_BENCH_DATABASE))
+                result = run_wrk(
+                    url,
+                    script,
+                    duration=args.duration,
+                    connections=args.connections,
+                    threads=args.threads,
+                )
+                cpu = CpuUse.between(before, Snapshot.take(pids, database_pids(PG_BENCH_DATABASE)))
+                per_request = 1000 / max(1, result.requests)
+                console.print(
+                    f"  {result.rps:,.0f} req/s, p50 {result.p50_ms:.1f} ms, "
+                    f"p99 {result.p99_ms:.1f} ms, errors {result.errors}; CPU per request: "
+                    f"server {cpu.server * per_request:.2f} ms"
+                    + (f", PostgreSQL {cpu.database * per_request:.2f} ms" if cpu.database else "")
+                    + f"; other processes {cpu.other_cores:.2f} cores"
+                )
+                report.scenarios.append(
+                    ScenarioResult(
+                        scenario.name,
+                        scenario.title,
+                        scenario.method,
+                        scenario.pattern,
+                        scenario.example,
+                        scenario.distinct_paths,
+                        result,
+                        cpu,
+                    )
+                )
+        ended_pids = set(server.worker_pids())
+        if ended_pids != started_pids:
+            console.print("[red]A worker was replaced during the run (crash or restart)[/red]")
+        report.meta["workers_replaced"] = ended_pids != started_pids
+        report.workers = {
+            pid: {
+                "idle_mb": round(memory.idle_kb.get(pid, 0) / 1024, 1),
+                "max_mb": round(kb / 1024, 1),
+            }
+            for pid, kb in memory.max_kb.items()
+        }
+
+
+# -- main ----------------------------------------------------------------------------------
+
+
+def git_state() -> dict[str, str | bool]:
+    def git(*argv: str) -> str:
+        done = subprocess.run(
+            ["git", *argv], cwd=ROOT, capture_output=True, text=True, timeout=10, check=False
+        )
+        return done.stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain"))
+    except (OSError, subprocess.TimeoutExpired):
+        commit, dirty = "", True
+    # outside a checkout (an exported tree) there is no commit to name
+    return {"commit": commit or "unknown", "dirty": dirty if commit else True}
+
+
+def _terminate(signum: int, _frame: FrameType | None) -> None:
+    # unwinds through every `with`, so the server and wrk are stopped
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    ensure_wrk(console)
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    target = resolve_target(args.database_url, VAR_DIR)
+    plan = SeedPlan(
+        discussions=args.discussions, replies=args.replies, users=args.users, seed=args.seed
+    )
+    secret = secrets.token_urlsafe(36)  # 48 characters
+    try:
+        seed_seconds = prepare_data(target, plan, args.reuse)
+        paths = asyncio.run(choose_paths(target.url, plan))
+        report = Report(
+            meta={
+                "database": target.kind,
+                "database_url": target.shown,
+                "summary": (
+                    f"{plan.discussions:,} discussions × {plan.replies} replies, "
+                    f"{args.duration:g} s each, {args.connections} connections, "
+                    f"{args.workers} workers"
+                ),
+                "when": datetime.now(UTC).isoformat(timespec="seconds"),
+                "git": git_state(),
+                "machine": {
+                    "cpus": os.cpu_count(),
+                    "platform": platform.platform(),
+                    "python": platform.python_version(),
+                    "wrk": wrk_version(),
+                },
+                "params": {
+                    "discussions": plan.discussions,
+                    "replies": plan.replies,
+                    "users": plan.users,
+                    "seed": plan.seed,
+                    "duration_s": args.duration,
+                    "warmup_s": args.warmup,
+                    "connections": args.connections,
+                    "wrk_threads": args.threads,
+                    "uvicorn_workers": args.workers,
+                    "members": args.members,
+                    "post_rate_limit": POST_LIMIT,
+                },
+                "data": {
+                    **paths.sizes,
+                    "seed_seconds": seed_seconds,
+                    "reused": seed_seconds is None,
+                },
+            }
+        )
+        run_load(args, target, paths, report, secret)
+    except KeyboardInterrupt:
+        console.print("[red]Interrupted: the server and wrk are stopped.[/red]")
+        return 130
+    report.judge()
+    report.print(console)
+    # a run of some scenarios (--only) does not overwrite the full run's results
+    suffix = "-".join(sorted(args.only)) if args.only else ""
+    out = VAR_DIR / f"results-{target.kind}{'-' + suffix if suffix else ''}.json"
+    report.write(out)
+    console.print(f"Results written to {out.relative_to(ROOT)}")
+    if (os.cpu_count() or 0) <= 2:
+        console.print(
+            "[dim]Note: wrk and both workers share this machine's "
+            f"{os.cpu_count()} cores; figures are noisy (run twice and compare).[/dim]"
+        )
+    failed = [s for s in report.scenarios if s.result.errors > args.max_errors]
+    for s in failed:
+        console.print(
+            f"[bold red]FAILED: {s.name} had {s.result.errors:,} errors in "
+            f"{s.result.requests:,} requests (statuses {s.result.statuses}, "
+            f"socket errors {s.result.socket_errors}); see {VAR_DIR / 'server.log'}[/bold red]"
+        )
+    if failed:
+        return 1
+    if args.strict and not all(c.ok for c in report.checks):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
