@@ -104,6 +104,9 @@ class Templates:
         self.env.globals.update(
             site_name=site_name, static_version=_static_version(), plural=plural
         )
+        # the post component is included once per post: importing the macros module there
+        # re-ran it every time, so its one macro is a global instead
+        self.env.globals["badge"] = self.env.get_template("components/macros.html").module.badge
 
     def render(self, name: str, context: dict[str, Any]) -> str:
         return self.env.get_template(name).render(context)
