@@ -106,7 +106,8 @@ class Templates:
         )
         # the post component is included once per post: importing the macros module there
         # re-ran it every time, so its one macro is a global instead
-        self.env.globals["badge"] = self.env.get_template("components/macros.html").module.badge
+        macros = self.env.get_template("components/macros.html").module
+        self.env.globals["badge"] = macros.badge  # type: ignore[attr-defined]
 
     def render(self, name: str, context: dict[str, Any]) -> str:
         return self.env.get_template(name).render(context)

@@ -25,6 +25,7 @@ from app.discussions.schemas import (
 )
 from app.discussions.service import PostView, discussion_url
 from app.groups.models import Group
+from app.moderation import service as moderation
 from app.moderation.permissions import Action, check_permission
 from app.notifications import hooks
 
@@ -193,7 +194,7 @@ async def edit_post(
     post_id: IdPath, data: PostPatchIn, session: SessionDep, user: CurrentUser
 ) -> PostOut:
     post, discussion = await _visible_post(session, post_id, user)
-    await service.edit_post(
+    await moderation.edit_post_as(
         session, editor=user, post=post, body=data.body, title=data.title, reason=data.reason
     )
     out = post_out(await _post_view(session, post), discussion)
@@ -203,7 +204,7 @@ async def edit_post(
 @router.delete("/posts/{post_id}", status_code=204)
 async def delete_post(post_id: IdPath, session: SessionDep, user: CurrentUser) -> Response:
     post, _discussion = await _visible_post(session, post_id, user)
-    await service.delete_post(session, actor=user, post=post)
+    await moderation.delete_post_as(session, actor=user, post=post)
     return Response(status_code=204)
 
 

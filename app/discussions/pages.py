@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.accounts.deps import AuthDep, CurrentUser, SettingsDep
 from app.accounts.models import User
+from app.core.errors import Invalid
 from app.core.forms import read_form
 from app.core.ratelimit import limit
 from app.core.security import new_token
@@ -19,6 +20,7 @@ from app.discussions.schemas import PostPatchIn, ReplyIn
 from app.discussions.service import discussion_url
 from app.groups.service import list_groups
 from app.moderation import canned_pages
+from app.moderation import service as moderation
 from app.moderation.permissions import Action, can, can_see_post, check_permission
 
 router = APIRouter(include_in_schema=False)
@@ -252,9 +254,14 @@ async def edit_post(
             422,
         )
     data = form.model
-    await service.edit_post(
-        session, editor=user, post=post, body=data.body, title=data.title, reason=data.reason
-    )
+    try:
+        await moderation.edit_post_as(
+            session, editor=user, post=post, body=data.body, title=data.title, reason=data.reason
+        )
+    except Invalid as exc:  # a moderator editing someone's post must say why
+        errors = {exc.field or "form": exc.detail}
+        context = {"post": post, "discussion": discussion, "errors": errors, "values": form.values}
+        return render(request, "discussions/edit.html", context, 422)
     await session.refresh(discussion)
     return RedirectResponse(
         await post_location(session, post, discussion, settings.discussion_page_size), 303
@@ -266,7 +273,7 @@ async def delete_post(
     post_id: IdPath, session: SessionDep, user: CurrentUser, settings: SettingsDep
 ) -> Response:
     post, discussion = await _post_in_live_discussion(session, post_id, user)
-    await service.delete_post(session, actor=user, post=post)
+    await moderation.delete_post_as(session, actor=user, post=post)
     if post.is_opening:
         return RedirectResponse("/?notice=discussion-deleted", status_code=303)
     return RedirectResponse(

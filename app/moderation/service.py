@@ -203,13 +203,21 @@ async def moderator_delete_post(
 
 
 async def moderator_edit_post(
-    session: AsyncSession, *, moderator: User, post: Post, body: str, reason: str
+    session: AsyncSession,
+    *,
+    moderator: User,
+    post: Post,
+    body: str,
+    reason: str,
+    title: str | None = None,
 ) -> bool:
     check_permission(moderator, Action.edit_any_post)
     if not reason.strip():
         raise Invalid("Say why you are editing this member's post.", field="reason")
     discussion = await session.get_one(Discussion, post.discussion_id)
-    await discussions.edit_post(session, editor=moderator, post=post, body=body, reason=reason)
+    await discussions.edit_post(
+        session, editor=moderator, post=post, body=body, title=title, reason=reason
+    )
     await audit.record(
         session,
         actor=moderator,
@@ -390,3 +398,34 @@ async def set_role(
         reason=reason,
     )
     return True
+
+
+async def edit_post_as(
+    session: AsyncSession,
+    *,
+    editor: User,
+    post: Post,
+    body: str,
+    title: str | None,
+    reason: str,
+) -> None:
+    """An author edits their own post; anyone else's edit is a moderation action (reason
+    required, audited)."""
+    if post.author_id == editor.id:
+        await discussions.edit_post(
+            session, editor=editor, post=post, body=body, title=title, reason=reason
+        )
+    else:
+        await moderator_edit_post(
+            session, moderator=editor, post=post, body=body, title=title, reason=reason
+        )
+
+
+async def delete_post_as(
+    session: AsyncSession, *, actor: User, post: Post, reason: str = ""
+) -> None:
+    """An author deletes their own post; a moderator deleting someone else's is audited."""
+    if post.author_id == actor.id:
+        await discussions.delete_post(session, actor=actor, post=post)
+    else:
+        await moderator_delete_post(session, moderator=actor, post=post, reason=reason)

@@ -143,3 +143,36 @@ async def test_move_discussion_between_groups(make_client, moderator, member, gr
         groups["caregivers"]["discussion_count"] == 1
         and groups[group.slug]["discussion_count"] == 0
     )
+
+
+async def test_moderator_edits_and_deletes_of_others_posts_are_audited(
+    make_client, member, moderator, group
+):
+    c = await make_client(member)
+    d = (
+        await c.api(
+            "POST",
+            f"/api/v1/groups/{group.slug}/discussions",
+            json={"title": "t", "body": "call me at 555-0100"},
+        )
+    ).json()
+    p = (await c.api("POST", f"/api/v1/discussions/{d['id']}/posts", json={"body": "x"})).json()
+    opening = (await c.get(f"/api/v1/discussions/{d['id']}")).json()["posts"][0]
+    mod = await make_client(moderator)
+    no_reason = await mod.api("PATCH", f"/api/v1/posts/{opening['id']}", json={"body": "[removed]"})
+    assert no_reason.status_code == 422 and no_reason.json()["field"] == "reason"
+    r = await mod.api(
+        "PATCH",
+        f"/api/v1/posts/{opening['id']}",
+        json={"body": "call me at [removed]", "reason": "phone number"},
+    )
+    assert r.status_code == 200
+    form = await mod.form(f"/posts/{p['id']}/edit", {"body": "y", "reason": ""})
+    assert form.status_code == 422 and "Say why" in form.text
+    assert (await mod.api("DELETE", f"/api/v1/posts/{p['id']}")).status_code == 204
+    actions = [e["action"] for e in (await mod.get("/api/v1/mod/audit")).json()["entries"]]
+    assert actions[:2] == ["delete_post", "edit_post"]
+    # authors editing and deleting their own posts are not moderation
+    own = await c.api("PATCH", f"/api/v1/posts/{opening['id']}", json={"body": "mine again"})
+    assert own.status_code == 200
+    assert len((await mod.get("/api/v1/mod/audit")).json()["entries"]) == 2
