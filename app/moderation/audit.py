@@ -12,20 +12,24 @@ from app.accounts.models import User
 from app.moderation.models import AuditEntry
 from app.moderation.permissions import Action, check_permission
 
+AUTOMATIC = "Kindred (automatic)"
+
 
 async def record(
     session: AsyncSession,
     *,
-    actor: User,
+    actor: User | None,
     action: str,
     target_type: str,
     target_id: int | None,
     target_label: str = "",
     reason: str = "",
 ) -> AuditEntry:
+    """Append one entry; `actor=None` is the site acting on its own (e.g. hiding a post
+    after enough flags)."""
     entry = AuditEntry(
-        actor_id=actor.id,
-        actor_name=actor.username,
+        actor_id=actor.id if actor else None,
+        actor_name=actor.username if actor else AUTOMATIC,
         action=action,
         target_type=target_type,
         target_id=target_id,

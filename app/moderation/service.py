@@ -100,18 +100,15 @@ async def hide_post(
             session, post_id=post.id, moderator=moderator, resolution="upheld"
         )
     await session.flush()
-    session.add(
-        AuditEntry(
-            actor_id=moderator.id if moderator else None,
-            actor_name=moderator.username if moderator else "Kindred (automatic)",
-            action="hide_post",
-            target_type="post",
-            target_id=post.id,
-            target_label=post_label(post, discussion)[:200],
-            reason=reason,
-        )
+    await audit.record(
+        session,
+        actor=moderator,
+        action="hide_post",
+        target_type="post",
+        target_id=post.id,
+        target_label=post_label(post, discussion),
+        reason=reason,
     )
-    await session.flush()
     await hooks.moderation_notice(
         session,
         user_id=post.author_id,
@@ -233,6 +230,20 @@ async def moderator_edit_post(
 # -- discussions --------------------------------------------------------------------------
 
 
+async def _audit_discussion(
+    session: AsyncSession, moderator: User, action: str, discussion: Discussion, reason: str
+) -> None:
+    await audit.record(
+        session,
+        actor=moderator,
+        action=action,
+        target_type="discussion",
+        target_id=discussion.id,
+        target_label=discussion.title,
+        reason=reason,
+    )
+
+
 async def set_locked(
     session: AsyncSession,
     *,
@@ -247,15 +258,7 @@ async def set_locked(
             session, "discussion", discussion.id, "locked" if locked else "unlocked"
         )
     discussion.is_locked = locked
-    await audit.record(
-        session,
-        actor=moderator,
-        action="lock" if locked else "unlock",
-        target_type="discussion",
-        target_id=discussion.id,
-        target_label=discussion.title,
-        reason=reason,
-    )
+    await _audit_discussion(session, moderator, "lock" if locked else "unlock", discussion, reason)
     return True
 
 
@@ -273,15 +276,7 @@ async def set_pinned(
             session, "discussion", discussion.id, "pinned" if pinned else "unpinned"
         )
     discussion.pinned_at = utcnow() if pinned else None
-    await audit.record(
-        session,
-        actor=moderator,
-        action="pin" if pinned else "unpin",
-        target_type="discussion",
-        target_id=discussion.id,
-        target_label=discussion.title,
-        reason=reason,
-    )
+    await _audit_discussion(session, moderator, "pin" if pinned else "unpin", discussion, reason)
     return True
 
 
