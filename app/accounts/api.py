@@ -104,5 +104,5 @@ async def change_password(
 
 @router.get("/users/{username}", response_model=PublicUserOut)
 async def user_profile(username: str, session: SessionDep, auth: AuthDep) -> PublicUserOut:
-    check_permission(auth.user, Action.read)
+    check_permission(auth.viewer, Action.read)
     return public_user(await service.access_user(session, username))

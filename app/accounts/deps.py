@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 
 from app.accounts import service
 from app.accounts.models import User
-from app.accounts.service import SignedIn
+from app.accounts.service import SignedIn, Viewer
 from app.config import Settings
 from app.core.errors import Forbidden, NotAuthenticated
 from app.core.security import CSRF_FIELD, CSRF_HEADER, PasswordHasher, Signer, new_token
@@ -22,31 +22,6 @@ ANON_COOKIE = "kindred_anon"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-@dataclass(frozen=True, slots=True)
-class Viewer:
-    """What pages show of the signed-in member: plain values, safe to read even after the
-    request's transaction rolled back (an error page is rendered after the rollback)."""
-
-    id: int
-    username: str
-    role: str
-    role_badge: str | None
-    # unread notifications for the header, counted up to 100 (shown "99+")
-    unread: int = 0
-    auto_follow: bool = True
-
-    @classmethod
-    def of(cls, user: User, unread: int = 0) -> Viewer:
-        return cls(
-            id=user.id,
-            username=user.username,
-            role=user.role,
-            role_badge=user.role_badge,
-            unread=unread,
-            auto_follow=user.auto_follow,
-        )
-
-
 @dataclass(slots=True)
 class Auth:
     signed_in: SignedIn | None
@@ -54,11 +29,12 @@ class Auth:
     via: str | None = None  # "session", "bearer" or None
     new_anon_cookie: str | None = None
     clear_session_cookie: bool = False
-    viewer: Viewer | None = None
 
     @property
-    def user(self) -> User | None:
-        return self.signed_in.user if self.signed_in else None
+    def viewer(self) -> Viewer | None:
+        """Who is asking (None: a visitor), as plain values: what permission checks and
+        read-only pages need. `CurrentUser` gives routes that change the member the `User`."""
+        return self.signed_in.viewer if self.signed_in else None
 
 
 async def get_settings_dep(request: Request) -> Settings:
@@ -108,8 +84,6 @@ async def resolve_auth(request: Request, session: SessionDep) -> Auth:
             new_anon_cookie=new_anon,
             clear_session_cookie=bool(cookie and not signed_in),
         )
-    if auth.signed_in is not None:
-        auth.viewer = Viewer.of(auth.signed_in.user, auth.signed_in.unread)
     request.state.auth = auth
     if auth.via != "bearer" and request.method not in SAFE_METHODS:
         await _check_csrf(request, auth, has_cookies=bool(cookie or anon))
@@ -138,10 +112,13 @@ async def _check_csrf(request: Request, auth: Auth, *, has_cookies: bool) -> Non
 AuthDep = Annotated[Auth, Depends(resolve_auth)]
 
 
-async def require_user(auth: AuthDep) -> User:
-    if auth.user is None:
+async def require_user(auth: AuthDep, session: SessionDep) -> User:
+    """The signed-in member as a `User` of this request's session, for routes that change
+    things (one look-up by primary key)."""
+    user = await session.get(User, auth.viewer.id) if auth.viewer else None
+    if user is None:
         raise NotAuthenticated("Please sign in to do that.")
-    return auth.user
+    return user
 
 
 CurrentUser = Annotated[User, Depends(require_user)]
@@ -152,6 +129,6 @@ def requires(action: Action) -> Any:
     validation included, so a member calling a moderator route gets 403, not 422."""
 
     async def check(auth: AuthDep) -> None:
-        check_permission(auth.user, action)
+        check_permission(auth.viewer, action)
 
     return Depends(check)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
@@ -25,6 +26,17 @@ ROLE_BADGES = {
     Role.moderator: "Moderator",
     Role.admin: "Admin",
 }
+
+
+class Actor(Protocol):
+    """Whoever acts or reads: a `User`, or the plain `Viewer` of the sign-in look-up. The
+    permission table needs no more than this."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def role(self) -> str: ...
 
 
 class User(Base):

@@ -36,7 +36,7 @@ def _signed_in_redirect(settings: Settings, token: str, target: str) -> Redirect
 
 @router.get("/login")
 async def login_form(request: Request, auth: AuthDep, next: str = "/") -> Response:
-    if auth.user is not None:
+    if auth.viewer is not None:
         return RedirectResponse(safe_next(next), status_code=303)
     return render(
         request, "accounts/login.html", {"next": safe_next(next), "errors": {}, "values": {}}
@@ -86,7 +86,7 @@ async def logout(request: Request, auth: AuthDep, session: SessionDep) -> Respon
 
 @router.get("/register")
 async def register_form(request: Request, auth: AuthDep, next: str = "/") -> Response:
-    if auth.user is not None:
+    if auth.viewer is not None:
         return RedirectResponse("/", status_code=303)
     return render(
         request, "accounts/register.html", {"next": safe_next(next), "errors": {}, "values": {}}
@@ -140,7 +140,7 @@ async def register(
 
 @router.get("/users/{username}")
 async def profile(request: Request, username: str, auth: AuthDep, session: SessionDep) -> Response:
-    check_permission(auth.user, Action.read)
+    check_permission(auth.viewer, Action.read)
     user = await service.access_user(session, username)
     posts = await recent_posts_by(session, author=user, limit=10)
     return render(request, "accounts/profile.html", {"member": user, "posts": posts})

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import String, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import ApiToken, Role, User, UserSession, is_suspended
 from app.config import Settings
 from app.core.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
+from app.core.rows import Query, fetch_one
 from app.core.security import PasswordHasher, new_token, token_digest
 from app.core.validation import is_storable
 from app.db import utcnow
@@ -135,13 +137,80 @@ async def end_session(session: AsyncSession, token: str) -> None:
     await session.execute(delete(UserSession).where(UserSession.id == token_digest(token)))
 
 
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """The signed-in member as every request sees them: plain values read in the sign-in
+    look-up, enough for the permission table and the page header. Safe to read after the
+    request's transaction ended (error pages render after the rollback). Routes that change
+    the member load the `User` itself (`deps.CurrentUser`)."""
+
+    id: int
+    username: str
+    role: str
+    auto_follow: bool = True
+    # unread notifications for the header, counted up to 100 (shown "99+")
+    unread: int = 0
+
+    @property
+    def role_badge(self) -> str | None:
+        return Role(self.role).badge
+
+
 @dataclass(slots=True)
 class SignedIn:
-    user: User
+    viewer: Viewer
     session_id: str | None = None
     token_id: int | None = None
-    # unread notifications (capped), read in the same statement as the member
-    unread: int = 0
+
+
+@dataclass(slots=True)
+class _Credential:
+    """A row of the sign-in look-up: the member, and the session's or token's lifetime."""
+
+    id: int
+    username: str
+    role: str
+    auto_follow: bool
+    suspended_at: datetime | None
+    suspended_until: datetime | None
+    unread: int | None
+    credential_id: Any  # the session's digest, or the token's id
+    last_seen_at: datetime  # sessions; a token's creation
+    expires_at: datetime
+
+    @property
+    def viewer(self) -> Viewer:
+        return Viewer(self.id, self.username, self.role, self.auto_follow, int(self.unread or 0))
+
+    def suspended(self, now: datetime) -> bool:
+        if self.suspended_at is None:
+            return False
+        return self.suspended_until is None or self.suspended_until > now
+
+
+_CREDENTIAL_COLUMNS = (
+    User.id,
+    User.username,
+    User.role,
+    User.auto_follow,
+    User.suspended_at,
+    User.suspended_until,
+    unread_count_column(User.id).label("unread"),
+)
+
+# Behind every signed-in request: one statement, built and compiled once.
+SESSION_LOOKUP = Query(
+    select(*_CREDENTIAL_COLUMNS, UserSession.id, UserSession.last_seen_at, UserSession.expires_at)
+    .join(UserSession, UserSession.user_id == User.id)
+    .where(UserSession.id == bindparam("digest", type_=String)),
+    _Credential,
+)
+TOKEN_LOOKUP = Query(
+    select(*_CREDENTIAL_COLUMNS, ApiToken.id, ApiToken.created_at, ApiToken.expires_at)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("digest", type_=String)),
+    _Credential,
+)
 
 
 async def user_for_session(
@@ -150,32 +219,22 @@ async def user_for_session(
     """The member behind a session cookie, if the session is alive. Expired sessions (idle
     or absolute) are deleted; `last_seen_at` is written at most every few minutes."""
     digest = token_digest(token)
-    row = (
-        await session.execute(
-            select(
-                User,
-                UserSession.last_seen_at,
-                UserSession.expires_at,
-                unread_count_column(User.id).label("unread"),
-            )
-            .join(UserSession, UserSession.user_id == User.id)
-            .where(UserSession.id == digest)
-        )
-    ).one_or_none()
-    if row is None:
+    found = await fetch_one(session, SESSION_LOOKUP, digest=digest)
+    if found is None:
         return None
-    user, last_seen, expires, unread = row
     now = utcnow()
-    if is_suspended(user, now):
+    if found.suspended(now):
         return None
-    if now >= expires or now - last_seen > timedelta(days=settings.session_idle_days):
+    if now >= found.expires_at or now - found.last_seen_at > timedelta(
+        days=settings.session_idle_days
+    ):
         await session.execute(delete(UserSession).where(UserSession.id == digest))
         return None
-    if now - last_seen > timedelta(seconds=settings.session_touch_seconds):
+    if now - found.last_seen_at > timedelta(seconds=settings.session_touch_seconds):
         await session.execute(
             update(UserSession).where(UserSession.id == digest).values(last_seen_at=now)
         )
-    return SignedIn(user=user, session_id=digest, unread=int(unread or 0))
+    return SignedIn(viewer=found.viewer, session_id=digest)
 
 
 async def end_other_sessions(
@@ -229,18 +288,11 @@ async def issue_api_token(
 
 
 async def user_for_api_token(session: AsyncSession, token: str) -> SignedIn | None:
-    row = (
-        await session.execute(
-            select(
-                User, ApiToken.id, ApiToken.expires_at, unread_count_column(User.id).label("unread")
-            )
-            .join(ApiToken, ApiToken.user_id == User.id)
-            .where(ApiToken.token_hash == token_digest(token))
-        )
-    ).one_or_none()
-    if row is None or utcnow() >= row.expires_at or is_suspended(row.User):
+    found = await fetch_one(session, TOKEN_LOOKUP, digest=token_digest(token))
+    now = utcnow()
+    if found is None or now >= found.expires_at or found.suspended(now):
         return None
-    return SignedIn(user=row.User, token_id=row.id, unread=int(row.unread or 0))
+    return SignedIn(viewer=found.viewer, token_id=found.credential_id)
 
 
 async def revoke_api_token(session: AsyncSession, token_id: int) -> None:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.accounts.deps import AuthDep, CurrentUser, SettingsDep
-from app.accounts.models import Role, User
+from app.accounts.models import Actor, Role
 from app.core.ratelimit import limit
 from app.core.validation import MAX_ID
 from app.db import SessionDep
@@ -23,8 +23,7 @@ from app.discussions.schemas import (
     ReplyIn,
     RevisionOut,
 )
-from app.discussions.service import PostView, discussion_url
-from app.groups.models import Group
+from app.discussions.service import DiscussionHead, PostView
 from app.moderation import service as moderation
 from app.moderation.permissions import Action, check_permission
 from app.notifications import hooks
@@ -39,24 +38,24 @@ def author_out(username: str, role: str) -> AuthorOut:
     return AuthorOut(username=username, role=role, badge=Role(role).badge)
 
 
-def discussion_out(discussion: Discussion, group: Group, author: User) -> DiscussionOut:
+def discussion_out(discussion: DiscussionHead) -> DiscussionOut:
     return DiscussionOut(
         id=discussion.id,
         title=discussion.title,
         slug=discussion.slug,
-        group=group.slug,
-        author=author_out(author.username, author.role),
+        group=discussion.group_slug,
+        author=author_out(discussion.author, discussion.author_role),
         reply_count=discussion.reply_count,
         created_at=discussion.created_at,
         last_activity_at=discussion.last_activity_at,
-        url=discussion_url(discussion.id, discussion.slug),
+        url=discussion.url,
     )
 
 
-def post_out(view: PostView, discussion: Discussion) -> PostOut:
+def post_out(view: PostView, discussion_id: int) -> PostOut:
     return PostOut(
         id=view.id,
-        discussion_id=discussion.id,
+        discussion_id=discussion_id,
         author=author_out(view.author, view.author_role),
         reply_to=view.reply_to_id,
         depth=view.depth,
@@ -68,7 +67,7 @@ def post_out(view: PostView, discussion: Discussion) -> PostOut:
         edited_at=view.edited_at,
         deleted=view.deleted,
         reactions=view.counts,
-        my_reactions=sorted(view.mine),
+        my_reactions=view.mine,
         url=f"/posts/{view.id}",
     )
 
@@ -81,28 +80,6 @@ def with_mentions(out: PostOut, rendered: hooks.RenderedBody | None) -> PostOut:
     return out
 
 
-async def _post_view(session: SessionDep, post: Post) -> PostView:
-    author = await session.get_one(User, post.author_id)
-    return PostView(
-        id=post.id,
-        reply_to_id=post.reply_to_id,
-        root_id=post.root_id,
-        depth=post.depth,
-        is_opening=post.is_opening,
-        body_md=post.body_md,
-        body_html=post.body_html,
-        created_at=post.created_at,
-        edited_at=post.edited_at,
-        deleted_at=post.deleted_at,
-        status=post.status,
-        helpful_count=post.helpful_count,
-        hug_count=post.hug_count,
-        author_id=post.author_id,
-        author=author.username,
-        author_role=author.role,
-    )
-
-
 @router.get("/discussions/{discussion_id}", response_model=DiscussionPageOut)
 async def get_discussion(
     discussion_id: IdPath,
@@ -111,23 +88,21 @@ async def get_discussion(
     settings: SettingsDep,
     page: PageQuery = 1,
 ) -> DiscussionPageOut:
-    check_permission(auth.user, Action.read)
-    discussion, group = await service.access_discussion(session, discussion_id, viewer=auth.user)
+    check_permission(auth.viewer, Action.read)
+    discussion = await service.discussion_head(session, discussion_id, viewer=auth.viewer)
     loaded = await service.load_discussion_page(
         session,
         discussion=discussion,
-        group=group,
         page=page,
         page_size=settings.discussion_page_size,
-        viewer=auth.user,
+        viewer=auth.viewer,
     )
-    author = await session.get_one(User, discussion.author_id)
     posts = ([loaded.opening] if loaded.opening else []) + loaded.replies
     return DiscussionPageOut(
-        discussion=discussion_out(discussion, group, author),
+        discussion=discussion_out(discussion),
         page=loaded.page,
         pages=loaded.pages,
-        posts=[post_out(p, discussion) for p in posts],
+        posts=[post_out(p, discussion.id) for p in posts],
     )
 
 
@@ -139,18 +114,17 @@ async def list_posts(
     settings: SettingsDep,
     page: PageQuery = 1,
 ) -> list[PostOut]:
-    check_permission(auth.user, Action.read)
-    discussion, group = await service.access_discussion(session, discussion_id, viewer=auth.user)
+    check_permission(auth.viewer, Action.read)
+    discussion = await service.discussion_head(session, discussion_id, viewer=auth.viewer)
     loaded = await service.load_discussion_page(
         session,
         discussion=discussion,
-        group=group,
         page=page,
         page_size=settings.discussion_page_size,
-        viewer=auth.user,
+        viewer=auth.viewer,
     )
     posts = ([loaded.opening] if loaded.opening else []) + loaded.replies
-    return [post_out(p, discussion) for p in posts]
+    return [post_out(p, discussion.id) for p in posts]
 
 
 @router.post("/discussions/{discussion_id}/posts", status_code=201, response_model=PostOut)
@@ -168,14 +142,15 @@ async def create_reply(
         client_key=data.client_key,
         canned_response_id=data.canned_response_id,
     )
-    body = post_out(await _post_view(session, written.post), discussion)
+    view = await service.post_view(session, written.post.id, viewer=user)
+    body = post_out(view, discussion.id)
     with_mentions(body, written.rendered)
     # a replayed submit answers 200 with the post the first one created
     return JSONResponse(body.model_dump(mode="json"), status_code=201 if written.created else 200)
 
 
 async def _visible_post(
-    session: SessionDep, post_id: int, viewer: User | None
+    session: SessionDep, post_id: int, viewer: Actor | None
 ) -> tuple[Post, Discussion]:
     post = await service.access_post(session, post_id, viewer=viewer)
     discussion, _group = await service.access_discussion(session, post.discussion_id, viewer=viewer)
@@ -184,9 +159,9 @@ async def _visible_post(
 
 @router.get("/posts/{post_id}", response_model=PostOut)
 async def get_post(post_id: IdPath, session: SessionDep, auth: AuthDep) -> PostOut:
-    check_permission(auth.user, Action.read)
-    post, discussion = await _visible_post(session, post_id, auth.user)
-    return post_out(await _post_view(session, post), discussion)
+    check_permission(auth.viewer, Action.read)
+    post, discussion = await _visible_post(session, post_id, auth.viewer)
+    return post_out(await service.post_view(session, post.id, viewer=auth.viewer), discussion.id)
 
 
 @router.patch("/posts/{post_id}", response_model=PostOut)
@@ -197,7 +172,7 @@ async def edit_post(
     await moderation.edit_post_as(
         session, editor=user, post=post, body=data.body, title=data.title, reason=data.reason
     )
-    out = post_out(await _post_view(session, post), discussion)
+    out = post_out(await service.post_view(session, post.id, viewer=user), discussion.id)
     return with_mentions(out, hooks.rendered_for(session, post.body_md))
 
 
@@ -230,8 +205,8 @@ async def post_history(
 async def list_reactions(
     post_id: IdPath, session: SessionDep, auth: AuthDep
 ) -> dict[str, list[str]]:
-    check_permission(auth.user, Action.read)
-    post, _discussion = await _visible_post(session, post_id, auth.user)
+    check_permission(auth.viewer, Action.read)
+    post, _discussion = await _visible_post(session, post_id, auth.viewer)
     return await service.reactors(session, post=post)
 
 

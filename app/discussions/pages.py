@@ -6,7 +6,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.accounts.deps import AuthDep, CurrentUser, SettingsDep
-from app.accounts.models import User
+from app.accounts.models import Actor, User
 from app.core.errors import Invalid
 from app.core.forms import read_form
 from app.core.ratelimit import limit
@@ -41,8 +41,8 @@ async def post_location(
 
 @router.get("/discussions/{discussion_id}")
 async def discussion_short(discussion_id: IdPath, session: SessionDep, auth: AuthDep) -> Response:
-    check_permission(auth.user, Action.read)
-    discussion, _group = await service.access_discussion(session, discussion_id, viewer=auth.user)
+    check_permission(auth.viewer, Action.read)
+    discussion, _group = await service.access_discussion(session, discussion_id, viewer=auth.viewer)
     return RedirectResponse(discussion_url(discussion.id, discussion.slug), status_code=301)
 
 
@@ -56,33 +56,35 @@ async def discussion_page(
     settings: SettingsDep,
     page: PageQuery = 1,
 ) -> Response:
-    check_permission(auth.user, Action.read)
-    discussion, group = await service.access_discussion(session, discussion_id, viewer=auth.user)
+    viewer = auth.viewer
+    check_permission(viewer, Action.read)
+    discussion = await service.discussion_head(session, discussion_id, viewer=viewer)
     if slug != discussion.slug:
-        target = discussion_url(discussion.id, discussion.slug)
-        return RedirectResponse(target + (f"?page={page}" if page > 1 else ""), status_code=301)
+        return RedirectResponse(
+            discussion.url + (f"?page={page}" if page > 1 else ""), status_code=301
+        )
     loaded = await service.load_discussion_page(
         session,
         discussion=discussion,
-        group=group,
         page=page,
         page_size=settings.discussion_page_size,
-        viewer=auth.user,
+        viewer=viewer,
     )
-    can_moderate = can(auth.user, Action.moderate)
+    actions = service.PostActions.of(
+        viewer,
+        csrf_token=auth.csrf_token,
+        return_to=discussion.url + (f"?page={page}" if page > 1 else ""),
+        locked=discussion.is_locked,
+    )
     return render(
         request,
         "discussions/discussion.html",
         {
             "d": loaded,
+            "actions": actions,
             "client_key": new_token(12),
-            "can_reply": can(auth.user, Action.reply)
-            and (not discussion.is_locked or can(auth.user, Action.lock_discussion)),
-            "can_flag": can(auth.user, Action.flag_post),
-            "can_moderate": can_moderate,
-            "moderation_groups": await list_groups(session) if can_moderate else [],
-            "can_use_canned": can(auth.user, Action.use_canned_responses),
-            "can_edit": lambda post: service.can_edit(auth.user, post),
+            "moderation_groups": await list_groups(session) if actions.can_moderate else [],
+            "can_use_canned": can(viewer, Action.use_canned_responses),
             "errors": {},
             "values": {},
         },
@@ -163,7 +165,7 @@ async def _author_name(session: SessionDep, post: Post | None) -> str | None:
 
 
 async def _post_in_live_discussion(
-    session: SessionDep, post_id: int, viewer: User | None
+    session: SessionDep, post_id: int, viewer: Actor | None
 ) -> tuple[Post, Discussion]:
     post = await service.access_post(session, post_id, viewer=viewer)
     discussion, _group = await service.access_discussion(session, post.discussion_id, viewer=viewer)
@@ -174,8 +176,8 @@ async def _post_in_live_discussion(
 async def post_permalink(
     post_id: IdPath, session: SessionDep, auth: AuthDep, settings: SettingsDep
 ) -> Response:
-    check_permission(auth.user, Action.read)
-    post, discussion = await _post_in_live_discussion(session, post_id, auth.user)
+    check_permission(auth.viewer, Action.read)
+    post, discussion = await _post_in_live_discussion(session, post_id, auth.viewer)
     location = await post_location(session, post, discussion, settings.discussion_page_size)
     return RedirectResponse(location, status_code=302)
 
@@ -314,8 +316,8 @@ async def history(
 async def reactions_page(
     request: Request, post_id: IdPath, session: SessionDep, auth: AuthDep
 ) -> Response:
-    check_permission(auth.user, Action.read)
-    post, discussion = await _post_in_live_discussion(session, post_id, auth.user)
+    check_permission(auth.viewer, Action.read)
+    post, discussion = await _post_in_live_discussion(session, post_id, auth.viewer)
     return render(
         request,
         "discussions/reactions.html",

@@ -4,16 +4,29 @@ and the page of a discussion read as plain rows (no ORM objects on the hot path)
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Boolean,
+    Integer,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from app.accounts.models import Role, User
+from app.accounts.models import Actor, Role, User
 from app.core.errors import Forbidden, Invalid, NotFound
+from app.core.rows import Query, fetch_all, fetch_one
 from app.core.text import slugify
 from app.db import utcnow
 from app.discussions.models import (
@@ -49,7 +62,7 @@ def discussion_url(discussion_id: int, slug: str) -> str:
 
 
 async def access_discussion(
-    session: AsyncSession, discussion_id: int, *, viewer: User | None
+    session: AsyncSession, discussion_id: int, *, viewer: Actor | None
 ) -> tuple[Discussion, Group]:
     """The discussion and its group, if it exists and this viewer may see it (a pending
     discussion is its author's and the moderators'; a hidden one the moderators')."""
@@ -65,7 +78,7 @@ async def access_discussion(
     return row[0], row[1]
 
 
-async def access_post(session: AsyncSession, post_id: int, *, viewer: User | None) -> Post:
+async def access_post(session: AsyncSession, post_id: int, *, viewer: Actor | None) -> Post:
     post = await session.get(Post, post_id)
     if post is None or not can_see_post(viewer, post):
         raise NotFound("There is no post at this address.")
@@ -74,6 +87,8 @@ async def access_post(session: AsyncSession, post_id: int, *, viewer: User | Non
 
 @dataclass(slots=True)
 class PostView:
+    """A post as pages and the API show it: plain values from one row."""
+
     id: int
     reply_to_id: int | None
     root_id: int | None
@@ -90,11 +105,16 @@ class PostView:
     author_id: int
     author: str
     author_role: str
-    indent: int = 0
+    # the viewer's own reactions
+    my_helpful: bool = False
+    my_hug: bool = False
+    # deeper than MAX_INDENT: whom it answers
     in_reply_to: str | None = None
-    mine: set[str] = field(default_factory=set)
+    indent: int = 0
     # a hidden post shows as a placeholder to those who may not read it
     concealed: bool = False
+    # the viewer may edit it
+    editable: bool = False
 
     @property
     def deleted(self) -> bool:
@@ -116,21 +136,156 @@ class PostView:
     def counts(self) -> dict[str, int]:
         return {"helpful": self.helpful_count, "hug": self.hug_count}
 
+    @property
+    def mine(self) -> list[str]:
+        return [kind for kind, on in (("helpful", self.my_helpful), ("hug", self.my_hug)) if on]
+
+    @property
+    def css_class(self) -> str:
+        classes = f"post indent-{self.indent}"
+        if self.is_opening:
+            classes += " opening"
+        if self.deleted_at is not None:
+            classes += " deleted"
+        if self.concealed:
+            classes += " concealed"
+        elif self.status == Visibility.pending:
+            classes += " pending"
+        elif self.status == Visibility.hidden:
+            classes += " hidden-post"
+        return classes
+
+    def seen_by(self, viewer: Seer) -> PostView:
+        """Fill in what depends on the viewer (after the visibility filter of the query)."""
+        if not viewer.sees_hidden:
+            self.concealed = self.status == Visibility.hidden and self.author_id != viewer.id
+        self.editable = self.deleted_at is None and (
+            viewer.edits_any or (viewer.edits_own and self.author_id == viewer.id)
+        )
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class Seer:
+    """The viewer of a page of posts, the permission table read once per page rather
+    than once per post."""
+
+    id: int  # 0: a visitor
+    sees_hidden: bool
+    edits_own: bool
+    edits_any: bool
+
+    @classmethod
+    def of(cls, viewer: Actor | None) -> Seer:
+        return cls(
+            id=viewer.id if viewer is not None else 0,
+            sees_hidden=can(viewer, Action.see_hidden_content),
+            edits_own=can(viewer, Action.edit_own_post),
+            edits_any=can(viewer, Action.edit_any_post),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PostActions:
+    """What the viewer of a page of posts may do with them (the post component's `v`)."""
+
+    viewer_id: int  # 0: a visitor
+    csrf_token: str
+    can_reply: bool
+    can_flag: bool
+    can_moderate: bool
+    return_to: str  # where a moderator's action on a post comes back to
+
+    @classmethod
+    def of(
+        cls, viewer: Actor | None, *, csrf_token: str, return_to: str, locked: bool = False
+    ) -> PostActions:
+        return cls(
+            viewer_id=viewer.id if viewer is not None else 0,
+            csrf_token=csrf_token,
+            can_reply=can(viewer, Action.reply)
+            and (not locked or can(viewer, Action.lock_discussion)),
+            can_flag=can(viewer, Action.flag_post),
+            can_moderate=can(viewer, Action.moderate),
+            return_to=return_to,
+        )
+
+
+@dataclass(slots=True)
+class GroupRef:
+    id: int
+    slug: str
+    name: str
+
+
+@dataclass(slots=True)
+class DiscussionHead:
+    """A discussion as its page shows it: with its group, its author and the viewer's
+    follow level, in one row."""
+
+    id: int
+    title: str
+    slug: str
+    status: str
+    author_id: int
+    group_id: int
+    reply_count: int
+    top_level_count: int
+    created_at: datetime
+    last_activity_at: datetime
+    is_locked: bool
+    pinned_at: datetime | None
+    group_slug: str
+    group_name: str
+    author: str
+    author_role: str
+    follow_level: str | None
+
+    @property
+    def url(self) -> str:
+        return discussion_url(self.id, self.slug)
+
+    @property
+    def group(self) -> GroupRef:
+        return GroupRef(self.group_id, self.group_slug, self.group_name)
+
 
 @dataclass(slots=True)
 class DiscussionPage:
-    discussion: Discussion
-    group: Group
+    discussion: DiscussionHead
     opening: PostView | None
     replies: list[PostView]
     page: int
     pages: int
-    # the viewer's notification level for this discussion (None: not following)
-    follow_level: str | None = None
+
+    @property
+    def group(self) -> GroupRef:
+        return self.discussion.group
+
+    @property
+    def follow_level(self) -> str | None:
+        return self.discussion.follow_level
+
+    @property
+    def last_post_id(self) -> int:
+        """Where live updates take over from."""
+        ids = [p.id for p in self.replies]
+        if self.opening is not None:
+            ids.append(self.opening.id)
+        return max(ids, default=0)
 
     @property
     def url(self) -> str:
-        return discussion_url(self.discussion.id, self.discussion.slug)
+        return self.discussion.url
+
+
+_VIEWER = bindparam("viewer", type_=Integer)  # 0 for a visitor
+
+
+def _my_reaction(kind: ReactionKind) -> Any:
+    return exists().where(
+        Reaction.post_id == Post.id, Reaction.user_id == _VIEWER, Reaction.kind == kind.value
+    )
 
 
 _POST_COLUMNS = (
@@ -148,89 +303,153 @@ _POST_COLUMNS = (
     Post.helpful_count,
     Post.hug_count,
     Post.author_id,
-    User.username.label("author"),
-    User.role.label("author_role"),
+    User.username,
+    User.role,
+    _my_reaction(ReactionKind.helpful),
+    _my_reaction(ReactionKind.hug),
+)
+
+DISCUSSION_HEAD = Query(
+    select(
+        Discussion.id,
+        Discussion.title,
+        Discussion.slug,
+        Discussion.status,
+        Discussion.author_id,
+        Discussion.group_id,
+        Discussion.reply_count,
+        Discussion.top_level_count,
+        Discussion.created_at,
+        Discussion.last_activity_at,
+        Discussion.is_locked,
+        Discussion.pinned_at,
+        Group.slug,
+        Group.name,
+        User.username,
+        User.role,
+        follows.discussion_level_column(_VIEWER, Discussion.id),
+    )
+    .join(Group, Group.id == Discussion.group_id)
+    .join(User, User.id == Discussion.author_id)
+    .where(Discussion.id == bindparam("discussion_id"), Discussion.deleted_at.is_(None)),
+    DiscussionHead,
+)
+
+_TOP_LEVEL = (
+    select(Post.id)
+    .where(
+        Post.discussion_id == bindparam("discussion_id"),
+        Post.reply_to_id.is_(None),
+        Post.is_opening.is_(False),
+    )
+    .order_by(Post.id)
+    .limit(bindparam("limit", type_=Integer))
+    .offset(bindparam("offset", type_=Integer))
+    .cte("top_level")
+)
+
+# The question and one page of top-level replies with every reply under them. Pending posts
+# are shown to their author (and moderators) only: nobody else learns they exist.
+PAGE_POSTS = Query(
+    select(*_POST_COLUMNS)
+    .join(User, User.id == Post.author_id)
+    .where(
+        Post.discussion_id == bindparam("discussion_id"),
+        or_(
+            Post.is_opening.is_(True),
+            Post.id.in_(select(_TOP_LEVEL.c.id)),
+            Post.root_id.in_(select(_TOP_LEVEL.c.id)),
+        ),
+        or_(
+            bindparam("sees_all", type_=Boolean),
+            Post.status != Visibility.pending.value,
+            Post.author_id == _VIEWER,
+        ),
+    )
+    .order_by(Post.id),
+    PostView,
+)
+
+_PARENT, _PARENT_AUTHOR = aliased(Post), aliased(User)
+ONE_POST = Query(
+    select(*_POST_COLUMNS, _PARENT_AUTHOR.username)
+    .join(User, User.id == Post.author_id)
+    .outerjoin(_PARENT, _PARENT.id == Post.reply_to_id)
+    .outerjoin(_PARENT_AUTHOR, _PARENT_AUTHOR.id == _PARENT.author_id)
+    .where(Post.id == bindparam("post_id")),
+    PostView,
 )
 
 
-def pages_for(discussion: Discussion, page_size: int) -> int:
-    return max(1, math.ceil(discussion.top_level_count / page_size))
+def _viewer_id(viewer: Actor | None) -> int:
+    return viewer.id if viewer is not None else 0
+
+
+async def discussion_head(
+    session: AsyncSession, discussion_id: int, *, viewer: Actor | None
+) -> DiscussionHead:
+    """The discussion for its page, if it exists and this viewer may see it."""
+    head = await fetch_one(
+        session, DISCUSSION_HEAD, discussion_id=discussion_id, viewer=_viewer_id(viewer)
+    )
+    if head is None or not can_see_discussion(viewer, head):
+        raise NotFound("There is no discussion at this address.")
+    return head
+
+
+def pages_for(top_level_count: int, page_size: int) -> int:
+    return max(1, math.ceil(top_level_count / page_size))
 
 
 async def load_discussion_page(
     session: AsyncSession,
     *,
-    discussion: Discussion,
-    group: Group,
+    discussion: DiscussionHead,
     page: int,
     page_size: int,
-    viewer: User | None,
+    viewer: Actor | None,
 ) -> DiscussionPage:
     """The question and one page of top-level replies with every reply under them, in
-    thread order. Three statements whatever the discussion's size."""
-    pages = pages_for(discussion, page_size)
+    thread order: one statement whatever the discussion's size."""
+    pages = pages_for(discussion.top_level_count, page_size)
     if page > pages:
         raise NotFound(f"This discussion has {pages} page{'s' if pages != 1 else ''}.")
-    top_ids = (
-        select(Post.id)
-        .where(
-            Post.discussion_id == discussion.id,
-            Post.reply_to_id.is_(None),
-            Post.is_opening.is_(False),
-        )
-        .order_by(Post.id)
-        .limit(page_size)
-        .offset((page - 1) * page_size)
-        .scalar_subquery()
+    views = await fetch_all(
+        session,
+        PAGE_POSTS,
+        discussion_id=discussion.id,
+        viewer=_viewer_id(viewer),
+        sees_all=can(viewer, Action.see_hidden_content),
+        limit=page_size,
+        offset=(page - 1) * page_size,
     )
-    query = (
-        select(*_POST_COLUMNS)
-        .join(User, User.id == Post.author_id)
-        .where(
-            Post.discussion_id == discussion.id,
-            or_(Post.is_opening.is_(True), Post.id.in_(top_ids), Post.root_id.in_(top_ids)),
-        )
-        .order_by(Post.id)
-    )
-    sees_all = can(viewer, Action.see_hidden_content)
-    if not sees_all:
-        # pending posts are shown to their author only; nobody else learns they exist
-        not_pending = Post.status != Visibility.pending.value
-        if viewer is not None:
-            not_pending = or_(not_pending, Post.author_id == viewer.id)
-        query = query.where(not_pending)
-    views = [PostView(**row._mapping) for row in (await session.execute(query)).all()]
-    if not sees_all:
-        for view in views:
-            view.concealed = view.hidden and (viewer is None or view.author_id != viewer.id)
-    follow_level = None
-    if viewer is not None and views:
-        # the viewer's reactions, and their follow level in the same statement
-        mine = await session.execute(
-            follows.with_follow_level(
-                select(Reaction.post_id, Reaction.kind).where(
-                    Reaction.user_id == viewer.id, Reaction.post_id.in_([v.id for v in views])
-                ),
-                user_id=viewer.id,
-                discussion_id=discussion.id,
-            )
-        )
-        by_id = {v.id: v for v in views}
-        for post_id, kind in mine:
-            if post_id == follows.FOLLOW_ROW:
-                follow_level = kind
-            else:
-                by_id[post_id].mine.add(kind)
-    opening = next((v for v in views if v.is_opening), None)
+    opening = None
+    replies = []
+    seer = Seer.of(viewer)
+    for view in views:
+        view.seen_by(seer)
+        if view.is_opening:
+            opening = view
+        else:
+            replies.append(view)
     return DiscussionPage(
         discussion=discussion,
-        group=group,
         opening=opening,
-        replies=thread_order([v for v in views if not v.is_opening]),
+        replies=thread_order(replies),
         page=page,
         pages=pages,
-        follow_level=follow_level,
     )
+
+
+async def post_view(session: AsyncSession, post_id: int, *, viewer: Actor | None) -> PostView:
+    """One post as the discussion page shows it (live updates, the API)."""
+    view = await fetch_one(session, ONE_POST, post_id=post_id, viewer=_viewer_id(viewer))
+    if view is None:
+        raise NotFound("There is no post at this address.")
+    view.indent = min(view.depth, MAX_INDENT)
+    if view.depth <= MAX_INDENT:
+        view.in_reply_to = None
+    return view.seen_by(Seer.of(viewer))
 
 
 def thread_order(posts: list[PostView]) -> list[PostView]:
@@ -653,14 +872,6 @@ async def reactors(session: AsyncSession, *, post: Post) -> dict[str, list[str]]
     for kind, username in rows:
         out[kind].append(username)
     return out
-
-
-def can_edit(user: User | None, post: PostView | Post) -> bool:
-    if user is None or post.deleted_at is not None:
-        return False
-    if post.author_id == user.id:
-        return can(user, Action.edit_own_post)
-    return can(user, Action.edit_any_post)
 
 
 @dataclass(slots=True)

@@ -12,13 +12,13 @@ from app.discussions.service import discussion_url, start_discussion
 from app.groups import service
 from app.groups.models import Group
 from app.groups.schemas import DiscussionListOut, DiscussionSummaryOut, GroupIn, GroupOut
-from app.groups.service import DiscussionRow
+from app.groups.service import DiscussionRow, GroupView
 from app.moderation.permissions import Action, check_permission
 
 router = APIRouter(prefix="/api/v1", tags=["groups"])
 
 
-def group_out(group: Group) -> GroupOut:
+def group_out(group: Group | GroupView) -> GroupOut:
     return GroupOut(
         slug=group.slug,
         name=group.name,
@@ -46,7 +46,7 @@ def summary_out(d: DiscussionRow) -> DiscussionSummaryOut:
 
 @router.get("/groups", response_model=list[GroupOut])
 async def list_groups(session: SessionDep, auth: AuthDep) -> list[GroupOut]:
-    check_permission(auth.user, Action.read)
+    check_permission(auth.viewer, Action.read)
     return [group_out(g) for g in await service.list_groups(session)]
 
 
@@ -66,8 +66,8 @@ async def create_group(data: GroupIn, session: SessionDep, user: CurrentUser) ->
 
 @router.get("/groups/{slug}", response_model=GroupOut)
 async def get_group(slug: str, session: SessionDep, auth: AuthDep) -> GroupOut:
-    check_permission(auth.user, Action.read)
-    return group_out(await service.access_group(session, slug))
+    check_permission(auth.viewer, Action.read)
+    return group_out(await service.group_view(session, slug, viewer=auth.viewer))
 
 
 @router.get("/groups/{slug}/discussions", response_model=DiscussionListOut)
@@ -79,12 +79,12 @@ async def group_discussions(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int | None, Query(ge=1, le=100)] = None,
 ) -> DiscussionListOut:
-    check_permission(auth.user, Action.read)
-    group = await service.access_group(session, slug)
+    check_permission(auth.viewer, Action.read)
+    group = await service.group_view(session, slug, viewer=auth.viewer)
     listing = await service.list_discussions(
-        session, group=group, limit=limit or settings.group_page_size, cursor=cursor
+        session, group_id=group.id, limit=limit or settings.group_page_size, cursor=cursor
     )
-    pinned = [] if cursor else await service.pinned_discussions(session, group=group)
+    pinned = [] if cursor else await service.pinned_discussions(session, group_id=group.id)
     return DiscussionListOut(
         pinned=[summary_out(d) for d in pinned],
         items=[summary_out(d) for d in listing.items],
@@ -97,6 +97,7 @@ async def create_discussion(
     request: Request, slug: str, data: DiscussionCreateIn, session: SessionDep, user: CurrentUser
 ) -> DiscussionOut:
     from app.discussions.api import discussion_out
+    from app.discussions.service import discussion_head
 
     group = await service.access_group(session, slug)
     await limit(request, "post_user", str(user.id))
@@ -108,4 +109,4 @@ async def create_discussion(
         body=data.body,
         client_key=data.client_key,
     )
-    return discussion_out(written.discussion, group, user)
+    return discussion_out(await discussion_head(session, written.discussion.id, viewer=user))

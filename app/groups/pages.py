@@ -15,7 +15,6 @@ from app.discussions.schemas import DiscussionCreateIn
 from app.discussions.service import discussion_url, start_discussion
 from app.groups import service
 from app.moderation.permissions import Action, check_permission
-from app.notifications import follows
 
 router = APIRouter(include_in_schema=False)
 
@@ -24,15 +23,15 @@ Cursor = Annotated[str | None, Query(max_length=200)]
 
 @router.get("/")
 async def home(request: Request, session: SessionDep, auth: AuthDep) -> Response:
-    check_permission(auth.user, Action.read)
+    check_permission(auth.viewer, Action.read)
     groups = await service.list_groups(session)
-    recent = await service.list_discussions(session, group=None, limit=10)
+    recent = await service.list_discussions(session, group_id=None, limit=10)
     return render(request, "groups/home.html", {"groups": groups, "recent": recent.items})
 
 
 @router.get("/groups")
 async def groups_index(request: Request, session: SessionDep, auth: AuthDep) -> Response:
-    check_permission(auth.user, Action.read)
+    check_permission(auth.viewer, Action.read)
     return render(request, "groups/index.html", {"groups": await service.list_groups(session)})
 
 
@@ -45,13 +44,12 @@ async def group_page(
     settings: SettingsDep,
     cursor: Cursor = None,
 ) -> Response:
-    check_permission(auth.user, Action.read)
-    group = await service.access_group(session, slug)
+    check_permission(auth.viewer, Action.read)
+    group = await service.group_view(session, slug, viewer=auth.viewer)
     listing = await service.list_discussions(
-        session, group=group, limit=settings.group_page_size, cursor=cursor
+        session, group_id=group.id, limit=settings.group_page_size, cursor=cursor
     )
-    pinned = [] if cursor else await service.pinned_discussions(session, group=group)
-    follow_level = await follows.group_level(session, user=auth.user, group=group)
+    pinned = [] if cursor else await service.pinned_discussions(session, group_id=group.id)
     return render(
         request,
         "groups/group.html",
@@ -60,7 +58,7 @@ async def group_page(
             "listing": listing,
             "pinned": pinned,
             "is_first_page": not cursor,
-            "follow_level": follow_level.value if follow_level else None,
+            "follow_level": group.follow_level,
         },
     )
 

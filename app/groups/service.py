@@ -6,15 +6,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Integer, Select, String, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import User
+from app.accounts.models import Actor, User
 from app.core.errors import Conflict, Invalid, NotFound
+from app.core.rows import Query, fetch_all, fetch_one
 from app.core.validation import MAX_ID, is_storable
 from app.discussions.models import Discussion
 from app.groups.models import Group
 from app.moderation.permissions import visible_discussions
+from app.notifications import follows
 
 
 async def list_groups(session: AsyncSession) -> list[Group]:
@@ -39,6 +41,45 @@ async def create_group(
     session.add(group)
     await session.flush()
     return group
+
+
+@dataclass(slots=True)
+class GroupView:
+    """A group as its page shows it, with the viewer's follow level."""
+
+    id: int
+    slug: str
+    name: str
+    description: str
+    discussion_count: int
+    created_at: datetime
+    last_activity_at: datetime | None
+    follow_level: str | None
+
+
+GROUP_VIEW = Query(
+    select(
+        Group.id,
+        Group.slug,
+        Group.name,
+        Group.description,
+        Group.discussion_count,
+        Group.created_at,
+        Group.last_activity_at,
+        follows.group_level_column(bindparam("viewer", type_=Integer), Group.id),
+    ).where(Group.slug == bindparam("slug", type_=String)),
+    GroupView,
+)
+
+
+async def group_view(session: AsyncSession, slug: str, *, viewer: Actor | None) -> GroupView:
+    found = None
+    if is_storable(slug) and len(slug) <= 80:
+        viewer_id = viewer.id if viewer is not None else 0
+        found = await fetch_one(session, GROUP_VIEW, slug=slug, viewer=viewer_id)
+    if found is None:
+        raise NotFound("There is no group at this address.")
+    return found
 
 
 @dataclass(slots=True)
@@ -74,28 +115,61 @@ def _summary_query() -> Select[*tuple[Any, ...]]:
             Discussion.last_activity_at,
             Discussion.pinned_at,
             Discussion.is_locked,
-            User.username.label("author"),
-            User.role.label("author_role"),
-            Group.slug.label("group_slug"),
-            Group.name.label("group_name"),
+            User.username,
+            User.role,
+            Group.slug,
+            Group.name,
         )
         .join(User, User.id == Discussion.author_id)
         .join(Group, Group.id == Discussion.group_id)
+        .where(visible_discussions())
     )
 
 
-async def pinned_discussions(session: AsyncSession, *, group: Group) -> list[DiscussionRow]:
+_GROUP_ID = bindparam("group_id", type_=Integer)
+_LIMIT = bindparam("limit", type_=Integer)
+
+PINNED = Query(
+    _summary_query()
+    .where(Discussion.group_id == _GROUP_ID, Discussion.pinned_at.is_not(None))
+    .order_by(Discussion.pinned_at.desc())
+    .limit(10),
+    DiscussionRow,
+)
+
+
+def _listing(*, in_group: bool, after_cursor: bool) -> Query[DiscussionRow]:
+    """Newest activity first. In a group, pinned discussions head the page instead."""
     query = (
         _summary_query()
-        .where(
-            visible_discussions(),
-            Discussion.group_id == group.id,
-            Discussion.pinned_at.is_not(None),
-        )
-        .order_by(Discussion.pinned_at.desc())
-        .limit(10)
+        .order_by(Discussion.last_activity_at.desc(), Discussion.id.desc())
+        .limit(_LIMIT)
     )
-    return [DiscussionRow(**row._mapping) for row in (await session.execute(query)).all()]
+    if in_group:
+        query = query.where(Discussion.group_id == _GROUP_ID, Discussion.pinned_at.is_(None))
+    if after_cursor:
+        stamp = bindparam("stamp", type_=Discussion.last_activity_at.type)
+        query = query.where(
+            or_(
+                Discussion.last_activity_at < stamp,
+                and_(
+                    Discussion.last_activity_at == stamp,
+                    Discussion.id < bindparam("after_id", type_=Integer),
+                ),
+            )
+        )
+    return Query(query, DiscussionRow)
+
+
+LISTINGS = {
+    (in_group, after_cursor): _listing(in_group=in_group, after_cursor=after_cursor)
+    for in_group in (True, False)
+    for after_cursor in (True, False)
+}
+
+
+async def pinned_discussions(session: AsyncSession, *, group_id: int) -> list[DiscussionRow]:
+    return await fetch_all(session, PINNED, group_id=group_id)
 
 
 def encode_cursor(last_activity_at: datetime, discussion_id: int) -> str:
@@ -121,29 +195,17 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 async def list_discussions(
     session: AsyncSession,
     *,
-    group: Group | None,
+    group_id: int | None,
     limit: int,
     cursor: str | None = None,
 ) -> DiscussionList:
     """Newest activity first, keyset-paginated: page 500 costs what page 1 costs."""
-    query = (
-        _summary_query()
-        .where(visible_discussions())
-        .order_by(Discussion.last_activity_at.desc(), Discussion.id.desc())
-        .limit(limit + 1)
-    )
-    if group is not None:
-        # pinned discussions head the group page instead (pinned_discussions)
-        query = query.where(Discussion.group_id == group.id, Discussion.pinned_at.is_(None))
+    params: dict[str, Any] = {"limit": limit + 1}
+    if group_id is not None:
+        params["group_id"] = group_id
     if cursor:
-        stamp, ident = decode_cursor(cursor)
-        query = query.where(
-            or_(
-                Discussion.last_activity_at < stamp,
-                and_(Discussion.last_activity_at == stamp, Discussion.id < ident),
-            )
-        )
-    rows = [DiscussionRow(**row._mapping) for row in (await session.execute(query)).all()]
+        params["stamp"], params["after_id"] = decode_cursor(cursor)
+    rows = await fetch_all(session, LISTINGS[group_id is not None, bool(cursor)], **params)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

@@ -36,7 +36,7 @@ from datetime import datetime
 from sqlalchemy import Select, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import User
+from app.accounts.models import Actor, User
 from app.core.errors import Conflict, Invalid, NotFound
 from app.core.validation import is_storable
 from app.db import utcnow
@@ -137,7 +137,7 @@ def _search(query: Select[CannedResponse], q: str) -> Select[CannedResponse]:
 async def list_responses(
     session: AsyncSession,
     *,
-    viewer: User | None,
+    viewer: Actor | None,
     q: str | None = None,
     include_retired: bool = False,
 ) -> list[CannedResponse]:
@@ -164,7 +164,7 @@ async def list_responses(
 
 
 async def access_response(
-    session: AsyncSession, canned_id: int, *, viewer: User | None
+    session: AsyncSession, canned_id: int, *, viewer: Actor | None
 ) -> CannedResponse:
     """A template the viewer may use (mentors: in use; moderators: retired ones too)."""
     check_permission(viewer, Action.use_canned_responses)
@@ -394,7 +394,7 @@ class CannedSummary:
     updated_at: datetime
 
 
-async def composer_options(session: AsyncSession, *, viewer: User | None) -> list[CannedSummary]:
+async def composer_options(session: AsyncSession, *, viewer: Actor | None) -> list[CannedSummary]:
     """What the composer offers this viewer: nothing (and no query) for members."""
     if not can(viewer, Action.use_canned_responses):
         return []

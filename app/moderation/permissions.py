@@ -11,7 +11,7 @@ from typing import Protocol
 
 from sqlalchemy import ColumnElement, and_
 
-from app.accounts.models import Role, User, is_suspended
+from app.accounts.models import Actor, Role, User, is_suspended
 from app.core.errors import Forbidden, NotAuthenticated
 
 
@@ -101,15 +101,15 @@ MESSAGES: dict[Action, str] = {
 }
 
 
-def rung(user: User | None) -> int:
+def rung(user: Actor | None) -> int:
     return LADDER.index(user.role) if user is not None else 0
 
 
-def can(user: User | None, action: Action) -> bool:
+def can(user: Actor | None, action: Action) -> bool:
     return rung(user) >= LADDER.index(PERMISSIONS[action])
 
 
-def check_permission(user: User | None, action: Action) -> None:
+def check_permission(user: Actor | None, action: Action) -> None:
     """Raise 401 for a visitor who must sign in, 403 for a member without the right."""
     if can(user, action):
         return
@@ -128,7 +128,7 @@ class _Visible(Protocol):
     author_id: int
 
 
-def _can_see(viewer: User | None, item: _Visible) -> bool:
+def _can_see(viewer: Actor | None, item: _Visible) -> bool:
     if item.status == "visible":
         return True
     if can(viewer, Action.see_hidden_content):
@@ -137,11 +137,11 @@ def _can_see(viewer: User | None, item: _Visible) -> bool:
     return viewer is not None and viewer.id == item.author_id
 
 
-def can_see_discussion(viewer: User | None, discussion: _Visible) -> bool:
+def can_see_discussion(viewer: Actor | None, discussion: _Visible) -> bool:
     return _can_see(viewer, discussion)
 
 
-def can_see_post(viewer: User | None, post: _Visible) -> bool:
+def can_see_post(viewer: Actor | None, post: _Visible) -> bool:
     return _can_see(viewer, post)
 
 

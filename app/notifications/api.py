@@ -59,9 +59,9 @@ async def suggest_users(
 ) -> list[SuggestionOut]:
     """Members whose username starts with `q` (any case) for @mention autocomplete: the
     discussion's participants first, suspended members left out, at most 8."""
-    check_permission(auth.user, Action.reply)
+    check_permission(auth.viewer, Action.reply)
     if discussion_id is not None:
-        await access_discussion(session, discussion_id, viewer=auth.user)
+        await access_discussion(session, discussion_id, viewer=auth.viewer)
     found = await mentions.suggest_usernames(session, prefix=q, discussion_id=discussion_id)
     return [
         SuggestionOut(
@@ -173,12 +173,12 @@ async def discussion_events(
     """Server-Sent Events while a discussion is open: `post` (a reply became visible: its
     id; fetch `/posts/{id}/fragment` for its HTML) and, for members, `unread` (the header
     count). `after` (or the Last-Event-ID header) replays replies newer than that post."""
-    check_permission(auth.user, Action.read)
-    discussion, _group = await access_discussion(session, discussion_id, viewer=auth.user)
+    check_permission(auth.viewer, Action.read)
+    discussion, _group = await access_discussion(session, discussion_id, viewer=auth.viewer)
     if last_event_id and last_event_id.isdigit():
         after = max(after, min(int(last_event_id), MAX_ID))
     db = request.app.state.db
-    user_id = auth.user.id if auth.user else None
+    user_id = auth.viewer.id if auth.viewer else None
 
     async def missed_posts(after_id: int) -> list[live.NewPost]:
         async with db.sessionmaker() as short:

@@ -3,10 +3,12 @@ choice to follow what they start or answer."""
 
 from __future__ import annotations
 
-from sqlalchemy import CompoundSelect, Select, delete, literal, select, union_all
+from typing import Any
+
+from sqlalchemy import SQLColumnExpression, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import User
+from app.accounts.models import Actor, User
 from app.core.errors import Invalid
 from app.db import utcnow
 from app.discussions.models import Discussion
@@ -91,7 +93,7 @@ async def follow_group(
 
 
 async def discussion_level(
-    session: AsyncSession, *, user: User | None, discussion_id: int
+    session: AsyncSession, *, user: Actor | None, discussion_id: int
 ) -> FollowLevel | None:
     if user is None:
         return None
@@ -104,7 +106,7 @@ async def discussion_level(
 
 
 async def group_level(
-    session: AsyncSession, *, user: User | None, group: Group
+    session: AsyncSession, *, user: Actor | None, group: Group
 ) -> FollowLevel | None:
     if user is None:
         return None
@@ -122,17 +124,24 @@ async def set_auto_follow(session: AsyncSession, *, user: User, enabled: bool) -
     await session.flush()
 
 
-# a post id no post has: marks the follow-level row added to the reactions query
-FOLLOW_ROW = 0
-
-
-def with_follow_level(
-    reactions: Select[int, str], *, user_id: int, discussion_id: int
-) -> CompoundSelect[int, str]:
-    """The discussion page's "(post_id, kind) of my reactions" query, with one more row
-    (FOLLOW_ROW, level) when the member set a level for the discussion: the page stays at
-    four statements."""
-    level = select(literal(FOLLOW_ROW), DiscussionFollow.level).where(
-        DiscussionFollow.user_id == user_id, DiscussionFollow.discussion_id == discussion_id
+def discussion_level_column(
+    user_id: SQLColumnExpression[int], discussion_id: SQLColumnExpression[int]
+) -> Any:
+    """The member's level for a discussion (NULL: not following), as a column of the
+    discussion's own query."""
+    return (
+        select(DiscussionFollow.level)
+        .where(DiscussionFollow.user_id == user_id, DiscussionFollow.discussion_id == discussion_id)
+        .scalar_subquery()
     )
-    return union_all(reactions, level)
+
+
+def group_level_column(
+    user_id: SQLColumnExpression[int], group_id: SQLColumnExpression[int]
+) -> Any:
+    """The member's level for a group (NULL: not following), as a column of its query."""
+    return (
+        select(GroupFollow.level)
+        .where(GroupFollow.user_id == user_id, GroupFollow.group_id == group_id)
+        .scalar_subquery()
+    )

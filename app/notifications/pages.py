@@ -5,8 +5,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
-from sqlalchemy.orm import aliased
 
 from app.accounts.deps import AuthDep, CurrentUser
 from app.accounts.models import User
@@ -18,9 +16,9 @@ from app.core.validation import MAX_ID
 from app.db import SessionDep
 from app.discussions import service as discussions
 from app.discussions.models import Post, Visibility
-from app.discussions.service import MAX_INDENT, PostView, discussion_url
+from app.discussions.service import discussion_url
 from app.groups.service import access_group
-from app.moderation.permissions import Action, can, check_permission
+from app.moderation.permissions import Action, check_permission
 from app.notifications import follows, hooks, live, service
 
 router = APIRouter(include_in_schema=False)
@@ -112,62 +110,31 @@ async def auto_follow_setting(request: Request, session: SessionDep, user: Curre
 # -- a single reply, for live updates ----------------------------------------------------------
 
 
-async def _post_view(session: SessionDep, post: Post) -> PostView:
-    author = aliased(User)
-    parent_author = aliased(User)
-    parent = aliased(Post)
-    row = (
-        await session.execute(
-            select(author.username, author.role, parent_author.username.label("parent_author"))
-            .select_from(Post)
-            .join(author, author.id == Post.author_id)
-            .outerjoin(parent, parent.id == Post.reply_to_id)
-            .outerjoin(parent_author, parent_author.id == parent.author_id)
-            .where(Post.id == post.id)
-        )
-    ).one()
-    view = PostView(
-        id=post.id,
-        reply_to_id=post.reply_to_id,
-        root_id=post.root_id,
-        depth=post.depth,
-        is_opening=post.is_opening,
-        body_md=post.body_md,
-        body_html=post.body_html,
-        created_at=post.created_at,
-        edited_at=post.edited_at,
-        deleted_at=post.deleted_at,
-        status=post.status,
-        helpful_count=post.helpful_count,
-        hug_count=post.hug_count,
-        author_id=post.author_id,
-        author=row.username,
-        author_role=row.role,
-    )
-    view.indent = min(post.depth, MAX_INDENT)
-    if post.depth > MAX_INDENT:
-        view.in_reply_to = row.parent_author
-    return view
-
-
 @router.get("/posts/{post_id}/fragment")
 async def post_fragment(
     request: Request, post_id: IdPath, session: SessionDep, auth: AuthDep
 ) -> Response:
     """One visible post as the discussion page shows it (no page around it): what the live
     updates insert."""
-    check_permission(auth.user, Action.read)
-    post = await discussions.access_post(session, post_id, viewer=auth.user)
-    await discussions.access_discussion(session, post.discussion_id, viewer=auth.user)
+    check_permission(auth.viewer, Action.read)
+    post = await discussions.access_post(session, post_id, viewer=auth.viewer)
+    discussion, _group = await discussions.access_discussion(
+        session, post.discussion_id, viewer=auth.viewer
+    )
     if post.status != Visibility.visible or post.deleted_at is not None:
         raise NotFound("There is no post at this address.")
+    actions = discussions.PostActions.of(
+        auth.viewer,
+        csrf_token=auth.csrf_token,
+        return_to=discussion_url(discussion.id, discussion.slug),
+        locked=discussion.is_locked,
+    )
     return render(
         request,
         "notifications/post_fragment.html",
         {
-            "p": await _post_view(session, post),
-            "can_reply": can(auth.user, Action.reply),
-            "can_edit": lambda p: discussions.can_edit(auth.user, p),
+            "p": await discussions.post_view(session, post.id, viewer=auth.viewer),
+            "actions": actions,
         },
     )
 

@@ -38,8 +38,9 @@ async def test_discussion_page_statement_count_is_constant(
         assert r.status_code == 200
         counts.append(len(statements))
     assert len(set(counts)) == 1, counts
-    # session + member, discussion + group, posts + authors, the reader's own reactions
-    assert counts[0] == 4, counts
+    # session + member + unread count; discussion + group + follow level; posts + authors
+    # + the reader's own reactions
+    assert counts[0] == 3, counts
 
 
 async def test_api_discussion_statement_count_is_constant(

@@ -1,0 +1,199 @@
+"""Hot reads: Core SELECTs built once, compiled once per dialect, run on the driver.
+
+The pages everybody reads (a discussion, a group, the sign-in look-up behind every request)
+spend their time in Python, not in the database: building the statement, compiling it,
+SQLAlchemy's execution context and result wrapping, and on SQLite three hand-offs to the
+aiosqlite thread per statement (execute, fetch, close). A `Query` keeps what is worth
+keeping of SQLAlchemy (statements written in Python, typed columns, dialect-specific SQL,
+the column types' own conversions) and drops the rest: it runs the compiled SQL on the
+driver connection underneath the request's session, in one call, and hands back rows as
+the plain objects the pages read.
+
+Where it runs:
+- inside the session's transaction when there is one (the request wrote something, or read
+  through the ORM): on the session's own connection, so it sees what the request wrote and
+  a test's rolled-back transaction covers it;
+- otherwise, on SQLite, on a read-only connection of its own (`SQLiteReader`, one per
+  process): a read then costs one hand-off to SQLite's thread, with no pool checkout and
+  no COMMIT and ROLLBACK round trips, and never waits behind a writer (WAL);
+- otherwise on the session's connection, like the first case.
+Listeners of `before_cursor_execute` hear of it in every case (the statement-count tests
+rely on that).
+
+Limits, on purpose: SELECT only; no expanding `IN` lists (use a subquery); parameters are
+named `bindparam`s. Drivers other than aiosqlite and asyncpg run the same statement
+through SQLAlchemy instead (correct, just not fast).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import aiosqlite
+from sqlalchemy import Select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+T = TypeVar("T")
+
+Processor = Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    sql: str
+    names: tuple[str, ...]  # positional parameters, in order
+    defaults: dict[str, Any]  # values written into the statement (literals)
+    binds: dict[str, Processor]  # parameters whose type converts the value
+    results: tuple[tuple[int, Processor], ...]  # columns whose type converts the value
+
+    def arguments(self, params: dict[str, Any]) -> list[Any]:
+        values = self.defaults | params if self.defaults else params
+        args = [values[name] for name in self.names]
+        if self.binds:
+            for i, name in enumerate(self.names):
+                convert = self.binds.get(name)
+                if convert is not None:
+                    args[i] = convert(args[i])
+        return args
+
+
+def compile_for(statement: Select[*tuple[Any, ...]], dialect: Dialect) -> Compiled:
+    compiled = statement.compile(dialect=dialect)
+    names = tuple(compiled.positiontup or ())
+    binds: dict[str, Processor] = {}
+    for name in names:
+        bind = compiled.binds[name]
+        convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if convert is not None:
+            binds[name] = convert
+    results = []
+    for i, column in enumerate(statement.selected_columns):
+        convert = column.type.dialect_impl(dialect).result_processor(dialect, None)
+        if convert is not None:
+            results.append((i, convert))
+    defaults = {k: v for k, v in compiled.params.items() if v is not None and k in names}
+    return Compiled(compiled.string, names, defaults, binds, tuple(results))
+
+
+class Query(Generic[T]):
+    """A SELECT and what each of its rows becomes (`row(*columns)`)."""
+
+    __slots__ = ("statement", "row", "_compiled")
+
+    def __init__(self, statement: Select[*tuple[Any, ...]], row: Callable[..., T]) -> None:
+        self.statement = statement
+        self.row = row
+        self._compiled: dict[tuple[str, str], Compiled] = {}
+
+    def compiled(self, dialect: Dialect) -> Compiled:
+        key = (dialect.name, dialect.driver)
+        found = self._compiled.get(key)
+        if found is None:
+            found = self._compiled[key] = compile_for(self.statement, dialect)
+        return found
+
+    def rows(self, compiled: Compiled, raw: Any) -> list[T]:
+        make = self.row
+        if not compiled.results:
+            return [make(*values) for values in raw]
+        out = []
+        for values in raw:
+            values = list(values)
+            for i, convert in compiled.results:
+                values[i] = convert(values[i])
+            out.append(make(*values))
+        return out
+
+
+class SQLiteReader:
+    """A read-only connection of this process's own to a SQLite file, for hot reads made
+    outside any transaction. In WAL mode it reads the last committed state while writers
+    write; aiosqlite runs its statements one after another on the connection's thread."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.path = engine.url.database or ""
+        self._connection: aiosqlite.Connection | None = None
+        self._opening = asyncio.Lock()
+
+    @classmethod
+    def for_engine(cls, engine: AsyncEngine) -> SQLiteReader | None:
+        """A reader for a file database (an in-memory one is private to its connection)."""
+        database = engine.url.database or ""
+        if engine.dialect.driver != "aiosqlite" or database in ("", ":memory:"):
+            return None
+        if database.startswith("file:"):
+            return None
+        return cls(engine)
+
+    async def connection(self) -> aiosqlite.Connection:
+        if self._connection is None:
+            async with self._opening:
+                if self._connection is None:
+                    conn = await aiosqlite.connect(self.path)
+                    await conn.execute("PRAGMA query_only = ON")
+                    await conn.execute("PRAGMA busy_timeout = 10000")
+                    self._connection = conn
+        return self._connection
+
+    async def fetch(self, compiled: Compiled, args: list[Any]) -> list[Any]:
+        conn = await self.connection()
+        sync = self.engine.sync_engine
+        if sync.dispatch.before_cursor_execute:
+            sync.dispatch.before_cursor_execute(None, None, compiled.sql, args, None, False)
+        return list(await conn.execute_fetchall(compiled.sql, args))
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            conn, self._connection = self._connection, None
+            await conn.close()
+
+
+READER = "kindred_rows_reader"  # the session.info key a sessionmaker puts its reader under
+
+
+async def _on_driver(conn: AsyncConnection, compiled: Compiled, args: list[Any]) -> Any:
+    """The raw rows from the driver under `conn`, or None when it has no fast path."""
+    name = conn.dialect.driver
+    if name not in ("aiosqlite", "asyncpg"):
+        return None
+    sync = conn.sync_connection
+    if sync is not None and sync.dispatch.before_cursor_execute:
+        sync.dispatch.before_cursor_execute(sync, None, compiled.sql, args, None, False)
+    driver = (await conn.get_raw_connection()).driver_connection
+    if name == "aiosqlite":
+        return await driver.execute_fetchall(compiled.sql, args)  # type: ignore[union-attr]
+    return await driver.fetch(compiled.sql, *args)  # type: ignore[union-attr]
+
+
+async def through_sqlalchemy(
+    conn: AsyncConnection, query: Query[T], params: dict[str, Any]
+) -> list[T]:
+    """The same rows the slow way: other drivers, and the tests' reference."""
+    result = await conn.execute(query.statement, params)
+    return [query.row(*values) for values in result.all()]
+
+
+async def fetch_all(session: AsyncSession, query: Query[T], **params: Any) -> list[T]:
+    if session.new or session.dirty or session.deleted:
+        await session.flush()  # what the ORM would do before a query of its own
+    reader: SQLiteReader | None = session.info.get(READER)
+    if reader is not None and not session.in_transaction():
+        compiled = query.compiled(reader.engine.dialect)
+        return query.rows(compiled, await reader.fetch(compiled, compiled.arguments(params)))
+    conn = await session.connection()
+    compiled = query.compiled(conn.dialect)
+    raw = await _on_driver(conn, compiled, compiled.arguments(params))
+    if raw is None:
+        return await through_sqlalchemy(conn, query, params)
+    return query.rows(compiled, raw)
+
+
+async def fetch_one(session: AsyncSession, query: Query[T], **params: Any) -> T | None:
+    """The first row, or None."""
+    found = await fetch_all(session, query, **params)
+    return found[0] if found else None
