@@ -119,7 +119,7 @@ class Database:
 
     async def dispose(self) -> None:
         if self.reader is not None:
-            await self.reader.close()
+            self.reader.close()
         await self.engine.dispose()
 
 

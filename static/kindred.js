@@ -97,10 +97,13 @@
     }
 
     function startReply(link) {
-      var postId = link.getAttribute("data-reply-to");
-      var author = link.getAttribute("data-reply-author") || "";
-      var post = byId("post-" + postId);
-      if (!postId || !post) {
+      // the post answered is the article the link sits in ("post-<id>"), its author the
+      // name at its head
+      var post = link.closest ? link.closest("article.post") : null;
+      var postId = post ? post.id.replace(/^post-/, "") : "";
+      var name = post ? post.querySelector(".post-head .author") : null;
+      var author = name ? name.textContent : "";
+      if (!postId || !/^\d+$/.test(postId)) {
         return false;
       }
       opener = link;
@@ -157,7 +160,7 @@
       if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) {
         return; // let "open in new tab/window" work as usual
       }
-      var link = event.target.closest ? event.target.closest("a.reply-link[data-reply-to]") : null;
+      var link = event.target.closest ? event.target.closest("a.reply-link") : null;
       if (!link) {
         return;
       }

@@ -6,14 +6,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import (
     Boolean,
     Integer,
     bindparam,
+    case,
     delete,
-    exists,
     func,
     insert,
     or_,
@@ -27,6 +28,7 @@ from sqlalchemy.orm import aliased
 from app.accounts.models import Actor, Role, User
 from app.core.errors import Forbidden, Invalid, NotFound
 from app.core.rows import Query, fetch_all, fetch_one
+from app.core.templating import Moment, moment
 from app.core.text import slugify
 from app.db import utcnow
 from app.discussions.models import (
@@ -105,9 +107,8 @@ class PostView:
     author_id: int
     author: str
     author_role: str
-    # the viewer's own reactions
-    my_helpful: bool = False
-    my_hug: bool = False
+    # the viewer's own reactions, as bits (REACTION_BITS); None for none
+    my_reactions: int | None = None
     # deeper than MAX_INDENT: whom it answers
     in_reply_to: str | None = None
     indent: int = 0
@@ -137,8 +138,21 @@ class PostView:
         return {"helpful": self.helpful_count, "hug": self.hug_count}
 
     @property
+    def my_helpful(self) -> bool:
+        return bool(self.my_reactions and self.my_reactions & REACTION_BITS[ReactionKind.helpful])
+
+    @property
+    def my_hug(self) -> bool:
+        return bool(self.my_reactions and self.my_reactions & REACTION_BITS[ReactionKind.hug])
+
+    @property
     def mine(self) -> list[str]:
-        return [kind for kind, on in (("helpful", self.my_helpful), ("hug", self.my_hug)) if on]
+        bits = self.my_reactions or 0
+        return [kind.value for kind, bit in REACTION_BITS.items() if bits & bit]
+
+    @property
+    def when(self) -> Moment:
+        return moment(self.created_at)
 
     @property
     def css_class(self) -> str:
@@ -282,10 +296,18 @@ class DiscussionPage:
 _VIEWER = bindparam("viewer", type_=Integer)  # 0 for a visitor
 
 
-def _my_reaction(kind: ReactionKind) -> Any:
-    return exists().where(
-        Reaction.post_id == Post.id, Reaction.user_id == _VIEWER, Reaction.kind == kind.value
+REACTION_BITS = {ReactionKind.helpful: 1, ReactionKind.hug: 2}
+
+# The viewer's reactions to a post in one probe of the reactions' primary key, made only
+# for posts somebody reacted to (the counts move with the rows, in the same transaction).
+_MY_REACTIONS = case(
+    (
+        Post.helpful_count + Post.hug_count > 0,
+        select(func.sum(case(*((Reaction.kind == k.value, b) for k, b in REACTION_BITS.items()))))
+        .where(Reaction.post_id == Post.id, Reaction.user_id == _VIEWER)
+        .scalar_subquery(),
     )
+)
 
 
 _POST_COLUMNS = (
@@ -305,8 +327,7 @@ _POST_COLUMNS = (
     Post.author_id,
     User.username,
     User.role,
-    _my_reaction(ReactionKind.helpful),
-    _my_reaction(ReactionKind.hug),
+    _MY_REACTIONS,
 )
 
 DISCUSSION_HEAD = Query(
@@ -365,8 +386,9 @@ PAGE_POSTS = Query(
             Post.status != Visibility.pending.value,
             Post.author_id == _VIEWER,
         ),
-    )
-    .order_by(Post.id),
+    ),
+    # no ORDER BY: SQLite would sort the rows, bodies and all, in a temporary b-tree; the
+    # page sorts its few dozen rows in Python instead (load_discussion_page)
     PostView,
 )
 
@@ -379,6 +401,9 @@ ONE_POST = Query(
     .where(Post.id == bindparam("post_id")),
     PostView,
 )
+
+
+_by_id = attrgetter("id")
 
 
 def _viewer_id(viewer: Actor | None) -> int:
@@ -423,6 +448,7 @@ async def load_discussion_page(
         limit=page_size,
         offset=(page - 1) * page_size,
     )
+    views.sort(key=_by_id)
     opening = None
     replies = []
     seer = Seer.of(viewer)

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from app.accounts.models import Role
-from app.core.templating import TEMPLATE_DIR
+from app.core.templating import COMPONENTS, TEMPLATE_DIR
 
 # Markup the Content-Security-Policy would block (script-src 'self', style-src 'self').
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
@@ -55,7 +55,8 @@ def page_templates() -> set[str]:
 
 @pytest.fixture
 def rendered(app: Any) -> Iterator[set[str]]:
-    """Names of the templates the app loads, includes and imports included."""
+    """Names of the templates the app loads, includes and imports included, and of the
+    component templates (COMPONENTS) whose macros a page called."""
     env = app.state.templates.env
     names: set[str] = set()
     original = env.get_template
@@ -65,9 +66,25 @@ def rendered(app: Any) -> Iterator[set[str]]:
         names.add(template.name)
         return template
 
+    def recording(template_name: str, macro: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            names.add(template_name)
+            return macro(*args, **kwargs)
+
+        return call
+
+    components = {
+        macro_name: template_name
+        for template_name, macro_names in COMPONENTS.items()
+        for macro_name in macro_names
+    }
+    saved = {name: env.globals[name] for name in components}
+    for name, template_name in components.items():
+        env.globals[name] = recording(template_name, saved[name])
     env.get_template = recording_get_template  # the compiled templates call it too
     yield names
     del env.get_template
+    env.globals.update(saved)
 
 
 class Pages:
@@ -88,7 +105,7 @@ class Pages:
     def check(self, url: str, html: str) -> None:
         assert html.startswith("<!doctype html>"), url
         assert '<html lang="en">' in html, url
-        assert re.search(r"<title>[^<]+ · Kindred</title>", html), url
+        assert re.search(r"<title>[^<]+ &middot; Kindred</title>", html), url
         assert '<a class="skip-link" href="#main">' in html and 'id="main"' in html, url
         assert 'src="/static/kindred.js?v=' in html and " defer>" in html, url
         assert 'href="/static/kindred.css?v=' in html, url
@@ -182,7 +199,7 @@ async def test_every_template_renders(
 
     html = await pages.get(rita, url, 200, 'id="composer"', 'id="reply_to"', 'id="replying-to"')
     assert 'id="body"' in html and 'name="client_key"' in html
-    assert f'data-reply-to="{posts[4]["id"]}" data-reply-author="helper_hal"' in html
+    assert f'<a href="/posts/{posts[4]["id"]}/reply" class="reply-link">' in html
     assert 'aria-pressed="true"' in html  # rita found the answer helpful
     assert 'id="composer-status"' in html and 'role="status"' in html
     r = await rita.get(f"/discussions/{discussion_id}")

@@ -110,9 +110,8 @@ async def test_outside_a_transaction_sqlite_reads_on_a_read_only_connection(tmp_
             assert found.name == "Committed"
             # the session itself never opened a transaction or took a pooled connection
             assert not s.in_transaction()
-        reader = await db.reader.connection()
         with pytest.raises(sqlite3.OperationalError, match="readonly"):
-            await reader.execute("DELETE FROM groups")
+            db.reader.connection().execute("DELETE FROM groups")
         async with db.engine.connect() as conn:
             assert (await conn.execute(text("SELECT count(*) FROM groups"))).scalar() == 1
     finally:
