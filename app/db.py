@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
-from app.core.rows import READER, SQLiteReader
+from app.core.rows import READER, reader_for
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -107,8 +107,8 @@ class Database:
     def __init__(self, url: str, pool_size: int = 0) -> None:
         self.url = url
         self.engine = make_engine(url, pool_size)
-        # hot reads outside a transaction skip the pool on SQLite (app/core/rows.py)
-        self.reader = SQLiteReader.for_engine(self.engine)
+        # hot reads outside a transaction go to a reader of their own (app/core/rows.py)
+        self.reader = reader_for(self.engine)
         self.sessionmaker = async_sessionmaker(
             self.engine, expire_on_commit=False, info={READER: self.reader}
         )
@@ -119,7 +119,7 @@ class Database:
 
     async def dispose(self) -> None:
         if self.reader is not None:
-            self.reader.close()
+            await self.reader.close()
         await self.engine.dispose()
 
 

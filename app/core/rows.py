@@ -13,10 +13,12 @@ Where it runs:
 - inside the session's transaction when there is one (the request wrote something, or read
   through the ORM): on the session's own connection, so it sees what the request wrote and
   a test's rolled-back transaction covers it;
-- otherwise, on SQLite, on a read-only connection of its own (`SQLiteReader`, one per
-  process): a read then costs one hand-off to SQLite's thread, with no pool checkout and
-  no COMMIT and ROLLBACK round trips, and never waits behind a writer (WAL);
-- otherwise on the session's connection, like the first case.
+- otherwise on the process's own reader: on SQLite a read-only connection (`SQLiteReader`)
+  read on the loop's thread, with no pool checkout, no COMMIT or ROLLBACK, and never
+  behind a writer (WAL); on PostgreSQL a small asyncpg pool (`PostgresReader`) whose
+  connection is held only while its statement runs, not for the rest of the request
+  (the request's session then never takes a connection at all);
+- on other drivers on the session's connection, like the first case.
 Listeners of `before_cursor_execute` hear of it in every case (the statement-count tests
 rely on that).
 
@@ -27,11 +29,13 @@ through SQLAlchemy instead (correct, just not fast).
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import asyncpg
 from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
@@ -145,17 +149,77 @@ class SQLiteReader:
             self._connection = conn
         return self._connection
 
-    def fetch(self, compiled: Compiled, args: list[Any]) -> list[Any]:
-        conn = self.connection()
-        sync = self.engine.sync_engine
-        if sync.dispatch.before_cursor_execute:
-            sync.dispatch.before_cursor_execute(None, None, compiled.sql, args, None, False)
+    async def fetch(self, compiled: Compiled, args: list[Any]) -> list[Any]:
+        conn = self._connection or self.connection()
+        _announce(self.engine, compiled.sql, args)
         return conn.execute(compiled.sql, args).fetchall()
 
-    def close(self) -> None:
+    async def close(self) -> None:
         if self._connection is not None:
             conn, self._connection = self._connection, None
             conn.close()
+
+
+async def _no_reset(_connection: asyncpg.Connection) -> None:
+    """Hot reads change no session state: a connection goes back as it came."""
+
+
+class PostgresReader:
+    """A small asyncpg pool of this process's own for hot reads outside a transaction.
+
+    Through the request's session a hot read takes a pooled connection and keeps it until
+    the response is rendered and the session commits: with a few dozen requests at once
+    that is a few dozen connections, the pool overflows, and every overflow connection is
+    a new PostgreSQL backend started and stopped (measured: half a core). Here a
+    connection is held while its statement runs, and a handful serve a busy process.
+    """
+
+    def __init__(self, engine: AsyncEngine, size: int = 4) -> None:
+        self.engine = engine
+        self.size = size
+        self._pool: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
+
+    async def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            async with self._opening:
+                if self._pool is None:
+                    # connect as SQLAlchemy's asyncpg dialect would (host, ssl, ...), minus
+                    # the options that are SQLAlchemy's own
+                    cargs, cparams = self.engine.dialect.create_connect_args(self.engine.url)
+                    for own in ("prepared_statement_cache_size", "prepared_statement_name_func"):
+                        cparams.pop(own, None)
+                    self._pool = await asyncpg.create_pool(
+                        *cargs, min_size=1, max_size=self.size, reset=_no_reset, **cparams
+                    )
+        return self._pool
+
+    async def fetch(self, compiled: Compiled, args: list[Any]) -> list[Any]:
+        pool = self._pool or await self.pool()
+        _announce(self.engine, compiled.sql, args)
+        return await pool.fetch(compiled.sql, *args)  # type: ignore[no-any-return]
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+
+Reader = SQLiteReader | PostgresReader
+
+
+def reader_for(engine: AsyncEngine) -> Reader | None:
+    """The process's own reader for this database, if its driver has one."""
+    if engine.dialect.driver == "asyncpg":
+        return PostgresReader(engine)
+    return SQLiteReader.for_engine(engine)
+
+
+def _announce(engine: AsyncEngine, sql: str, args: list[Any]) -> None:
+    """Tell statement listeners (the statement-count tests) of a read they cannot see."""
+    sync = engine.sync_engine
+    if sync.dispatch.before_cursor_execute:
+        sync.dispatch.before_cursor_execute(None, None, sql, args, None, False)
 
 
 READER = "kindred_rows_reader"  # the session.info key a sessionmaker puts its reader under
@@ -186,10 +250,10 @@ async def through_sqlalchemy(
 async def fetch_all(session: AsyncSession, query: Query[T], **params: Any) -> list[T]:
     if session.new or session.dirty or session.deleted:
         await session.flush()  # what the ORM would do before a query of its own
-    reader: SQLiteReader | None = session.info.get(READER)
+    reader: Reader | None = session.info.get(READER)
     if reader is not None and not session.in_transaction():
         compiled = query.compiled(reader.engine.dialect)
-        return query.rows(compiled, reader.fetch(compiled, compiled.arguments(params)))
+        return query.rows(compiled, await reader.fetch(compiled, compiled.arguments(params)))
     conn = await session.connection()
     compiled = query.compiled(conn.dialect)
     raw = await _on_driver(conn, compiled, compiled.arguments(params))
