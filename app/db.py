@@ -123,27 +123,40 @@ class Database:
         await self.engine.dispose()
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: committed when the route returns, rolled back if it
-    raises. Services flush, never commit.
-
-    Many requests never open a transaction (every hot read of a GET page runs outside
-    one, app/core/rows.py): for them there is nothing to commit or close, and the two
-    hand-offs that would cost are skipped."""
+def request_session(request: Request) -> AsyncSession:
+    """The session of one request (get_session for FastAPI routes, `plain_page` for the
+    plain ones): one transaction, opened by the first statement that needs it."""
     db: Database = request.app.state.db
     session = db.sessionmaker()
     # services deep in a call chain (e.g. the e-mail outbox) read settings from here
     session.info["settings"] = request.app.state.settings
+    return session
+
+
+async def commit_request(session: AsyncSession) -> None:
+    """Commit what the request wrote. Many requests never open a transaction (every hot
+    read of a GET page runs outside one, app/core/rows.py): for them there is nothing to
+    commit or close, and the hand-offs that would cost are skipped."""
+    if session.in_transaction() or session.new or session.dirty or session.deleted:
+        await session.commit()
+
+
+async def run_after_commit(session: AsyncSession) -> None:
+    for hook in session.info.pop("after_commit", []):
+        await hook()
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed when the route returns, rolled back if it
+    raises. Services flush, never commit."""
+    session = request_session(request)
     try:
         yield session
-        if session.in_transaction() or session.new or session.dirty or session.deleted:
-            await session.commit()
+        await commit_request(session)
     except BaseException:
         await session.close()  # rolls back whatever is open
         raise
-    hooks = session.info.pop("after_commit", [])
-    for hook in hooks:
-        await hook()
+    await run_after_commit(session)
 
 
 def after_commit(session: AsyncSession, hook: Any) -> None:

@@ -85,10 +85,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from app.notifications import api as notifications_api
     from app.notifications import pages as notifications_pages
 
+    # Routes are tried in order, and matching costs time on every request: the plain
+    # routes of the pages read most (accounts.deps.plain_page) come first, then the routers
+    app.router.routes[0:0] = [*discussions_pages.PLAIN_ROUTES, *groups_pages.PLAIN_ROUTES]
     for module in (
-        # Starlette tries routes in order, and matching costs time on every request: the
-        # pages read most come first. Their GET paths shadow no other router's GET paths
-        # (/discussions/{id}/{slug} catches no other GET under /discussions/).
         discussions_pages,
         groups_pages,
         # /api/v1/users/suggest before /api/v1/users/{username}

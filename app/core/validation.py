@@ -13,6 +13,22 @@ MAX_ID = 2_147_483_647
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
+def whole_number(
+    value: str | None, field: str, *, default: int | None = None, high: int = MAX_ID
+) -> int:
+    """A number from a path or query string (plain routes parse their own): 1 to `high`,
+    or `default` when absent; anything else is a 422 naming the field."""
+    if value is None and default is not None:
+        return default
+    if value is not None and value.isascii() and value.isdigit() and len(value) <= 10:
+        number = int(value)
+        if 1 <= number <= high:
+            return number
+    from app.core.errors import Invalid
+
+    raise Invalid(f"{field} must be a whole number from 1 to {high}.", field=field)
+
+
 def check_storable(value: str) -> str:
     # PostgreSQL cannot store NUL in text, and lone surrogates are not Unicode text at all:
     # refuse both on every database alike instead of failing at the INSERT.

@@ -4,15 +4,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.routing import BaseRoute
 
-from app.accounts.deps import AuthDep, CurrentUser, SettingsDep
+from app.accounts.deps import Auth, AuthDep, CurrentUser, SettingsDep, plain_page
 from app.accounts.models import Actor, User
+from app.config import Settings
 from app.core.errors import Invalid
 from app.core.forms import read_form
 from app.core.ratelimit import limit
 from app.core.security import new_token
 from app.core.templating import render
-from app.core.validation import MAX_ID
+from app.core.validation import MAX_ID, whole_number
 from app.db import SessionDep
 from app.discussions import service
 from app.discussions.models import Discussion, Post
@@ -24,9 +27,10 @@ from app.moderation import service as moderation
 from app.moderation.permissions import Action, can, can_see_post, check_permission
 
 router = APIRouter(include_in_schema=False)
+PLAIN_ROUTES: list[BaseRoute] = []
 
+MAX_PAGE = 1_000_000
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
-PageQuery = Annotated[int, Query(ge=1, le=1_000_000)]
 
 
 async def post_location(
@@ -46,23 +50,19 @@ async def discussion_short(discussion_id: IdPath, session: SessionDep, auth: Aut
     return RedirectResponse(discussion_url(discussion.id, discussion.slug), status_code=301)
 
 
-@router.get("/discussions/{discussion_id}/{slug}")
-async def discussion_page(
-    request: Request,
-    discussion_id: IdPath,
-    slug: str,
-    session: SessionDep,
-    auth: AuthDep,
-    settings: SettingsDep,
-    page: PageQuery = 1,
-) -> Response:
+@plain_page(PLAIN_ROUTES, "/discussions/{discussion_id}/{slug}")
+async def discussion_page(request: Request, session: AsyncSession, auth: Auth) -> Response:
+    """The page read most: a plain route (`plain_page`)."""
+    discussion_id = whole_number(request.path_params["discussion_id"], "discussion_id")
+    page = whole_number(request.query_params.get("page"), "page", default=1, high=MAX_PAGE)
     viewer = auth.viewer
     check_permission(viewer, Action.read)
     discussion = await service.discussion_head(session, discussion_id, viewer=viewer)
-    if slug != discussion.slug:
+    if request.path_params["slug"] != discussion.slug:
         return RedirectResponse(
             discussion.url + (f"?page={page}" if page > 1 else ""), status_code=301
         )
+    settings: Settings = request.app.state.settings
     loaded = await service.load_discussion_page(
         session,
         discussion=discussion,

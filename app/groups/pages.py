@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.routing import BaseRoute
 
-from app.accounts.deps import AuthDep, CurrentUser, SettingsDep
+from app.accounts.deps import Auth, AuthDep, CurrentUser, plain_page
+from app.config import Settings
+from app.core.errors import Invalid
 from app.core.forms import read_form
 from app.core.ratelimit import limit
 from app.core.security import new_token
@@ -17,8 +19,7 @@ from app.groups import service
 from app.moderation.permissions import Action, check_permission
 
 router = APIRouter(include_in_schema=False)
-
-Cursor = Annotated[str | None, Query(max_length=200)]
+PLAIN_ROUTES: list[BaseRoute] = []
 
 
 @router.get("/")
@@ -35,17 +36,15 @@ async def groups_index(request: Request, session: SessionDep, auth: AuthDep) -> 
     return render(request, "groups/index.html", {"groups": await service.list_groups(session)})
 
 
-@router.get("/groups/{slug}")
-async def group_page(
-    request: Request,
-    slug: str,
-    session: SessionDep,
-    auth: AuthDep,
-    settings: SettingsDep,
-    cursor: Cursor = None,
-) -> Response:
+@plain_page(PLAIN_ROUTES, "/groups/{slug}")
+async def group_page(request: Request, session: AsyncSession, auth: Auth) -> Response:
+    """Read on every visit to a group: a plain route (`plain_page`)."""
+    cursor = request.query_params.get("cursor") or None
+    if cursor is not None and len(cursor) > 200:
+        raise Invalid("The page link is not valid.", field="cursor")
     check_permission(auth.viewer, Action.read)
-    group = await service.group_view(session, slug, viewer=auth.viewer)
+    group = await service.group_view(session, request.path_params["slug"], viewer=auth.viewer)
+    settings: Settings = request.app.state.settings
     listing = await service.list_discussions(
         session, group_id=group.id, limit=settings.group_page_size, cursor=cursor
     )

@@ -79,6 +79,31 @@ async def test_unknown_group_discussion_and_post_are_404(make_client, member):
     assert (await c.get("/groups/nope")).status_code == 404
 
 
+async def test_pages_refuse_malformed_numbers_and_cursors_with_422(make_client, member, group):
+    """The discussion and group pages parse their own parameters (plain routes)."""
+    c = await make_client(member)
+    d = (await start(c, group, title="Numbers", body="?")).json()
+    page = f"/discussions/{d['id']}/{d['slug']}"
+    for url in (
+        "/discussions/abc/slug",
+        "/discussions/0/slug",
+        "/discussions/-1/slug",
+        "/discussions/2147483648/slug",
+        "/discussions/１２/slug",  # full-width digits are digits to Python, not to us
+        f"{page}?page=0",
+        f"{page}?page=abc",
+        f"{page}?page=",
+        f"{page}?page=1000001",
+        f"/groups/{group.slug}?cursor=" + "a" * 201,
+    ):
+        r = await c.get(url)
+        assert r.status_code == 422, url
+        assert "<!doctype html>" in r.text, url
+    assert (await c.get(f"{page}?page=2")).status_code == 404  # one page only
+    assert (await c.get(f"{page}?page=1")).status_code == 200
+    assert (await c.head(page)).status_code == 200
+
+
 async def test_reply_to_a_post_of_another_discussion_is_422(make_client, member, group):
     c = await make_client(member)
     a = (await start(c, group, title="A", body="a")).json()
