@@ -596,6 +596,7 @@ async def publish_post(
     )
     await session.flush()
     await session.refresh(discussion)
+    await hooks.post_visibility_changed(session, post=post)
     await hooks.post_published(session, post=post, discussion=discussion, author=author)
 
 
@@ -814,7 +815,7 @@ async def delete_post(session: AsyncSession, *, actor: User, post: Post) -> Post
     post.deleted_by_id = actor.id
     if post.is_opening:
         discussion.deleted_at = post.deleted_at
-    await session.flush()
+    await hooks.post_visibility_changed(session, post=post)
     return post
 
 

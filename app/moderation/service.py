@@ -95,6 +95,7 @@ async def hide_post(
     post.status = Visibility.hidden.value
     if post.is_opening:
         discussion.status = Visibility.hidden.value
+    await hooks.post_visibility_changed(session, post=post)
     if moderator is not None:
         await _resolve_open_flags(
             session, post_id=post.id, moderator=moderator, resolution="upheld"
@@ -177,6 +178,7 @@ async def moderator_delete_post(
         post.deleted_by_id = moderator.id
         if post.is_opening:
             discussion.deleted_at = post.deleted_at
+        await hooks.post_visibility_changed(session, post=post)
     else:
         await discussions.delete_post(session, actor=moderator, post=post)
     await _resolve_open_flags(session, post_id=post.id, moderator=moderator, resolution="upheld")

@@ -172,6 +172,12 @@ async def post_edited(
         live.publish_after_commit(session, live.UnreadEvent(user_ids=notified))
 
 
+async def post_visibility_changed(session: AsyncSession, *, post: Post) -> None:
+    """A post was published, hidden, restored or deleted: its notifications (for a first
+    post, its discussion's) are shown or not accordingly."""
+    await service.refresh_shown(session, post=post)
+
+
 async def moderation_notice(
     session: AsyncSession, *, user_id: int, post_id: int | None, message: str
 ) -> None:

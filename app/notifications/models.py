@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
@@ -117,14 +117,17 @@ class Notification(Base):
         ),
         # the list, newest first, keyset-paginated on id
         Index("ix_notifications_user_id", "user_id", "id"),
-        # the header's unread count
+        # the header's unread count, read on every page a member opens: counted in the
+        # index alone (the conditions are written as each database's query spells them, so
+        # its planner sees that the index applies)
         Index(
-            "ix_notifications_unread",
+            "ix_notifications_unread_shown",
             "user_id",
-            sqlite_where=text("read_at IS NULL"),
-            postgresql_where=text("read_at IS NULL"),
+            sqlite_where=text("shown = 1 AND read_at IS NULL"),
+            postgresql_where=text("shown AND read_at IS NULL"),
         ),
         Index("ix_notifications_post_id", "post_id"),
+        Index("ix_notifications_discussion_id", "discussion_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -142,3 +145,8 @@ class Notification(Base):
     message: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Still worth showing: moderation notices always; the others while their post is
+    # visible and not deleted, in a discussion not hidden or deleted. Kept by
+    # service.refresh_shown whenever a post's visibility changes (rare), so the list and
+    # the unread count (on every page) need not join posts and discussions to know.
+    shown: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())

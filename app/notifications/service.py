@@ -239,31 +239,51 @@ async def notify_moderation(
 # -- reading ------------------------------------------------------------------------------
 
 
-def shown() -> ColumnElement[bool]:
-    """Notifications still worth showing: moderation notices always; the others while their
-    post is visible and not deleted, in a discussion that was not hidden or deleted.
-    Needs `Post` and `Discussion` outer-joined."""
-    return or_(
-        Notification.kind == NotificationKind.moderation.value,
-        and_(
+def shown_now() -> ColumnElement[bool]:
+    """What `Notification.shown` records: moderation notices always; the others while
+    their post is visible and not deleted, in a discussion not hidden or deleted."""
+    visible_target = (
+        select(literal(1))
+        .select_from(Post)
+        .join(Discussion, Discussion.id == Notification.discussion_id)
+        .where(
+            Post.id == Notification.post_id,
             Post.status == Visibility.visible.value,
             Post.deleted_at.is_(None),
             Discussion.deleted_at.is_(None),
             Discussion.status != Visibility.hidden.value,
-        ),
+        )
+        .correlate(Notification)
+        .exists()
+    )
+    return or_(Notification.kind == NotificationKind.moderation.value, visible_target)
+
+
+async def refresh_shown(session: AsyncSession, *, post: Post) -> None:
+    """A post became visible or stopped being (hidden, restored, approved, deleted): its
+    notifications, and for a discussion's first post every notification of the
+    discussion, say again whether they are shown."""
+    await session.flush()
+    target = (
+        Notification.discussion_id == post.discussion_id
+        if post.is_opening
+        else Notification.post_id == post.id
+    )
+    await session.execute(
+        update(Notification).where(target).values(shown=shown_now()),
+        execution_options={"synchronize_session": False},
     )
 
 
 def unread_count_column(user_id: Any) -> ScalarSelect[int]:
-    """A scalar subquery: the member's unread notifications, counted up to UNREAD_CAP.
-    Correlated to `user_id` (e.g. `User.id`), so it rides on the sign-in look-up."""
+    """A scalar subquery: the member's unread notifications, counted up to UNREAD_CAP in
+    the partial index kept for it. Correlated to `user_id` (e.g. `User.id`), so it rides
+    on the sign-in look-up."""
     inner = (
         select(literal(1))
         .select_from(Notification)
-        .outerjoin(Post, Post.id == Notification.post_id)
-        .outerjoin(Discussion, Discussion.id == Notification.discussion_id)
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None), shown())
-        .correlate_except(Notification, Post, Discussion)
+        .where(Notification.user_id == user_id, Notification.shown, Notification.read_at.is_(None))
+        .correlate_except(Notification)
         .limit(UNREAD_CAP)
         .subquery()
     )
@@ -353,10 +373,9 @@ async def list_notifications(
             Discussion.title.label("discussion_title"),
             actor.username.label("actor"),
         )
-        .outerjoin(Post, Post.id == Notification.post_id)
         .outerjoin(Discussion, Discussion.id == Notification.discussion_id)
         .outerjoin(actor, actor.id == Notification.actor_id)
-        .where(Notification.user_id == user.id, shown())
+        .where(Notification.user_id == user.id, Notification.shown)
         .order_by(Notification.id.desc())
         .limit(limit + 1)
     )

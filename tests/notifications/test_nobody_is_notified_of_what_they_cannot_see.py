@@ -94,6 +94,36 @@ async def test_a_hidden_post_notifies_nobody_new_and_leaves_the_lists(
     assert len((await sonia_client.get("/api/v1/notifications")).json()["items"]) == 1
 
 
+async def test_a_discussion_hidden_or_deleted_takes_its_replies_notifications_along(
+    make_client, make_user, mentor, moderator, group
+):
+    """Hiding or deleting a discussion's first post hides every notification of the
+    discussion (the header count included); restoring it brings them back."""
+    asker = await make_client(mentor)
+    d = await start(asker, group)
+    sonia = await make_client(await make_user("sonia85"))
+    writer = await make_client(await make_user("writer_wes", Role.mentor))
+    await reply(writer, d, "Hello @sonia85")
+    other = await start(asker, group, body="Another question")
+    await reply(writer, other, "And here @sonia85")
+
+    async def seen() -> tuple[int, int]:
+        listing = (await sonia.get("/api/v1/notifications")).json()
+        return len(listing["items"]), listing["unread"]
+
+    assert await seen() == (2, 2)
+    mod = await make_client(moderator)
+    first_post = (await asker.get(f"/api/v1/discussions/{d['id']}")).json()["posts"][0]["id"]
+    r = await mod.api("POST", f"/api/v1/mod/posts/{first_post}/hide", json={"reason": "check"})
+    assert r.status_code == 204
+    assert await seen() == (1, 1)  # the other discussion's stays
+    r = await mod.api("POST", f"/api/v1/mod/posts/{first_post}/restore", json={"reason": "ok"})
+    assert r.status_code == 204
+    assert await seen() == (2, 2)
+    assert (await asker.api("DELETE", f"/api/v1/posts/{first_post}")).status_code == 204
+    assert await seen() == (1, 1)
+
+
 async def test_editing_notifies_only_newly_added_names(
     make_client, make_user, mentor, group, session
 ):
