@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -160,49 +161,131 @@ class SQLiteReader:
             conn.close()
 
 
-async def _no_reset(_connection: asyncpg.Connection) -> None:
-    """Hot reads change no session state: a connection goes back as it came."""
+# a connection that is gone (the server restarted, or ended it): the statement never ran
+_CONNECTION_LOST = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,
+    asyncpg.InterfaceError,
+    OSError,
+)
 
 
 class PostgresReader:
-    """A small asyncpg pool of this process's own for hot reads outside a transaction.
+    """A few asyncpg connections of this process's own for hot reads outside a transaction.
 
     Through the request's session a hot read takes a pooled connection and keeps it until
     the response is rendered and the session commits: with a few dozen requests at once
     that is a few dozen connections, the pool overflows, and every overflow connection is
     a new PostgreSQL backend started and stopped (measured: half a core). Here a
     connection is held while its statement runs, and a handful serve a busy process.
+
+    A pool this simple, rather than asyncpg's: a page makes three of these reads, and
+    asyncpg's `Pool.fetch` spends more on taking and giving back its connection (a shielded
+    task, a timer for idle connections, a timeout scope) than on the query. What a read
+    needs of a pool is here: connections opened on demand up to `size`, requests beyond
+    that served first come, first served, and a connection that fails or is interrupted
+    mid-statement is closed, never reused (a read that fails on a connection that had
+    been idle, as after a database restart, is tried once more on a new one).
     """
 
     def __init__(self, engine: AsyncEngine, size: int = 4) -> None:
         self.engine = engine
         self.size = size
-        self._pool: asyncpg.Pool | None = None
-        self._opening = asyncio.Lock()
+        self._idle: list[asyncpg.Connection] = []
+        self._count = 0  # connections open, in use or idle, or being opened
+        self._waiting: deque[asyncio.Future[asyncpg.Connection | None]] = deque()
 
-    async def pool(self) -> asyncpg.Pool:
-        if self._pool is None:
-            async with self._opening:
-                if self._pool is None:
-                    # connect as SQLAlchemy's asyncpg dialect would (host, ssl, ...), minus
-                    # the options that are SQLAlchemy's own
-                    cargs, cparams = self.engine.dialect.create_connect_args(self.engine.url)
-                    for own in ("prepared_statement_cache_size", "prepared_statement_name_func"):
-                        cparams.pop(own, None)
-                    self._pool = await asyncpg.create_pool(
-                        *cargs, min_size=1, max_size=self.size, reset=_no_reset, **cparams
-                    )
-        return self._pool
+    async def _connect(self) -> asyncpg.Connection:
+        # as SQLAlchemy's asyncpg dialect would connect (host, ssl, ...), minus its own options
+        cargs, cparams = self.engine.dialect.create_connect_args(self.engine.url)
+        for own in ("prepared_statement_cache_size", "prepared_statement_name_func"):
+            cparams.pop(own, None)
+        return await asyncpg.connect(*cargs, **cparams)
+
+    async def _acquire(self) -> asyncpg.Connection:
+        while True:
+            if self._idle:
+                return self._idle.pop()
+            if self._count < self.size:
+                self._count += 1
+                try:
+                    return await self._connect()
+                except BaseException:
+                    self._count -= 1
+                    self._hand_over(None)
+                    raise
+            turn: asyncio.Future[asyncpg.Connection | None]
+            turn = asyncio.get_running_loop().create_future()
+            self._waiting.append(turn)
+            try:
+                handed = await turn
+            except asyncio.CancelledError:
+                if turn.done() and not turn.cancelled():  # handed over as it was cancelled
+                    self._release(turn.result())
+                raise
+            if handed is not None:
+                return handed
+            # None: a connection was closed, so this turn may open one
+
+    def _hand_over(self, conn: asyncpg.Connection | None) -> bool:
+        """Give a connection (or None: the right to open one) to the longest waiting."""
+        while self._waiting:
+            turn = self._waiting.popleft()
+            if not turn.done():
+                turn.set_result(conn)
+                return True
+        return False
+
+    def _release(self, conn: asyncpg.Connection | None) -> None:
+        if conn is None:
+            self._hand_over(None)
+        elif not self._hand_over(conn):
+            self._idle.append(conn)
+
+    def _discard(self, conn: asyncpg.Connection) -> None:
+        conn.terminate()
+        self._count -= 1
+        self._hand_over(None)
 
     async def fetch(self, compiled: Compiled, args: list[Any]) -> list[Any]:
-        pool = self._pool or await self.pool()
         _announce(self.engine, compiled.sql, args)
-        return await pool.fetch(compiled.sql, *args)  # type: ignore[no-any-return]
+        reused = bool(self._idle)
+        conn = self._idle.pop() if reused else await self._acquire()
+        try:
+            rows = await conn.fetch(compiled.sql, *args)
+        except _CONNECTION_LOST:
+            self._discard(conn)
+            if not reused:
+                raise
+            return await self._fetch_on_new(compiled, args)
+        except BaseException:
+            self._discard(conn)  # interrupted or failed mid-statement: never reused
+            raise
+        self._release(conn)
+        return rows  # type: ignore[no-any-return]
+
+    async def _fetch_on_new(self, compiled: Compiled, args: list[Any]) -> list[Any]:
+        """Once more, on a connection opened for it (the idle ones may all be stale)."""
+        for stale in self._idle:
+            stale.terminate()
+            self._count -= 1
+        self._idle.clear()
+        conn = await self._acquire()
+        try:
+            rows = await conn.fetch(compiled.sql, *args)
+        except BaseException:
+            self._discard(conn)
+            raise
+        self._release(conn)
+        return rows  # type: ignore[no-any-return]
 
     async def close(self) -> None:
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            await pool.close()
+        """Close the idle connections (as the engine's `dispose` does its pool's); reads
+        after this open new ones."""
+        idle, self._idle = self._idle, []
+        self._count -= len(idle)
+        for conn in idle:
+            await conn.close()
 
 
 Reader = SQLiteReader | PostgresReader

@@ -9,6 +9,7 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
+from markupsafe import Markup
 from sqlalchemy import (
     Boolean,
     Integer,
@@ -28,7 +29,7 @@ from sqlalchemy.orm import aliased
 from app.accounts.models import Actor, Role, User
 from app.core.errors import Forbidden, Invalid, NotFound
 from app.core.rows import Query, fetch_all, fetch_one
-from app.core.templating import Moment, moment
+from app.core.templating import moment
 from app.core.text import slugify
 from app.db import utcnow
 from app.discussions.models import (
@@ -151,7 +152,7 @@ class PostView:
         return [kind.value for kind, bit in REACTION_BITS.items() if bits & bit]
 
     @property
-    def when(self) -> Moment:
+    def when(self) -> Markup:
         return moment(self.created_at)
 
     @property
