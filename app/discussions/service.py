@@ -597,7 +597,6 @@ async def publish_post(
     )
     await session.flush()
     await session.refresh(discussion)
-    await hooks.post_visibility_changed(session, post=post)
     await hooks.post_published(session, post=post, discussion=discussion, author=author)
 
 

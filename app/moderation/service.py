@@ -66,6 +66,8 @@ async def approve_post(
     discussion = await session.get_one(Discussion, post.discussion_id)
     author = await session.get_one(User, post.author_id)
     await discussions.publish_post(session, post=post, discussion=discussion, author=author)
+    # notifications of it from before it was held or hidden are shown again
+    await hooks.post_visibility_changed(session, post=post)
     await audit.record(
         session,
         actor=moderator,
@@ -131,6 +133,8 @@ async def restore_post(
     author = await session.get_one(User, post.author_id)
     await _resolve_open_flags(session, post_id=post.id, moderator=moderator, resolution="dismissed")
     await discussions.publish_post(session, post=post, discussion=discussion, author=author)
+    # notifications of it from before it was held or hidden are shown again
+    await hooks.post_visibility_changed(session, post=post)
     await audit.record(
         session,
         actor=moderator,

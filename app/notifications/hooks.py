@@ -140,7 +140,8 @@ async def post_published(
         reply_to_author_id=discussion.author_id if post.reply_to_id is None else None,
         reply_to_post_id=post.reply_to_id,
     )
-    await email_queue.enqueue_for_post(session, post_id=post.id)
+    if notified:
+        await email_queue.enqueue_for_post(session, post_id=post.id)
     live.publish_after_commit(
         session,
         live.PostEvent(discussion_id=discussion.id, post_id=post.id, reply_to=post.reply_to_id),
