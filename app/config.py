@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
     database_url: str = ""
     db_pool_size: int = Field(default=0, ge=0, description="0 picks a default per database")
+    # PostgreSQL: connections per server process for the hot reads made outside a
+    # transaction (app/core/rows.py), on top of the pool
+    db_reader_connections: int = Field(default=4, ge=1, le=100)
     secret_key: SecretStr | None = None
     base_url: str = "http://127.0.0.1:8000"
     site_name: str = "Kindred"

@@ -104,11 +104,11 @@ def make_engine(url: str, pool_size: int = 0) -> AsyncEngine:
 
 
 class Database:
-    def __init__(self, url: str, pool_size: int = 0) -> None:
+    def __init__(self, url: str, pool_size: int = 0, reader_connections: int = 4) -> None:
         self.url = url
         self.engine = make_engine(url, pool_size)
         # hot reads outside a transaction go to a reader of their own (app/core/rows.py)
-        self.reader = reader_for(self.engine)
+        self.reader = reader_for(self.engine, reader_connections)
         self.sessionmaker = async_sessionmaker(
             self.engine, expire_on_commit=False, info={READER: self.reader}
         )

@@ -24,7 +24,9 @@ from app.db import Database
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
-    db = database or Database(settings.resolved_database_url, settings.db_pool_size)
+    db = database or Database(
+        settings.resolved_database_url, settings.db_pool_size, settings.db_reader_connections
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -291,10 +291,10 @@ class PostgresReader:
 Reader = SQLiteReader | PostgresReader
 
 
-def reader_for(engine: AsyncEngine) -> Reader | None:
+def reader_for(engine: AsyncEngine, connections: int = 4) -> Reader | None:
     """The process's own reader for this database, if its driver has one."""
     if engine.dialect.driver == "asyncpg":
-        return PostgresReader(engine)
+        return PostgresReader(engine, size=connections)
     return SQLiteReader.for_engine(engine)
 
 

@@ -12,7 +12,8 @@ import pytest
 
 from app.core.rows import Compiled, PostgresReader
 from app.db import make_engine
-from tests.conftest import PG_URL
+from app.main import create_app
+from tests.conftest import PG_URL, settings_for_tests
 
 pytestmark = pytest.mark.skipif(
     not PG_URL.startswith("postgresql"), reason="PostgreSQL only (KINDRED_TEST_DATABASE_URL)"
@@ -109,3 +110,14 @@ async def test_closing_ends_its_connections_and_a_later_read_opens_one(reader) -
     await reader.close()
     assert reader._count == 0 and not reader._idle
     assert await backend(reader) != first
+
+
+async def test_the_app_holds_as_many_reader_connections_as_its_settings_say(tmp_path) -> None:
+    app = create_app(settings_for_tests(tmp_path, PG_URL, db_reader_connections=3))
+    reader = app.state.db.reader
+    try:
+        assert isinstance(reader, PostgresReader) and reader.size == 3
+        pids = await asyncio.gather(*(backend(reader, 0.05) for _ in range(8)))
+        assert len(set(pids)) == 3
+    finally:
+        await app.state.db.dispose()
