@@ -6,7 +6,6 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import after_commit
-from app.notifications.models import Notification
 from app.notifications.outbox import queue_notifications
 
 
@@ -21,14 +20,12 @@ async def enqueue_for_post(session: AsyncSession, *, post_id: int) -> None:
     member's preferences (immediately, daily digest or never). Safe to call again: a
     notification already in an e-mail is not queued twice."""
     settings = session.info.get("settings")
-    if await queue_notifications(session, where=Notification.post_id == post_id, settings=settings):
+    if await queue_notifications(session, post_id=post_id, settings=settings):
         after_commit(session, _wake)
 
 
 async def enqueue_for_notification(session: AsyncSession, *, notification_id: int) -> None:
     """Queue e-mail for one notification (e.g. a moderation notice)."""
     settings = session.info.get("settings")
-    if await queue_notifications(
-        session, where=Notification.id == notification_id, settings=settings
-    ):
+    if await queue_notifications(session, notification_id=notification_id, settings=settings):
         after_commit(session, _wake)

@@ -26,14 +26,19 @@ Each notification is in at most one e-mail: `email_outbox_items` is keyed by not
 
 from __future__ import annotations
 
+import functools
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     String,
+    Table,
     and_,
+    bindparam,
     case,
     cast,
     exists,
@@ -94,17 +99,29 @@ def mode_expr(kind: Any, chosen: Any) -> ColumnElement[str]:
 # -- notification e-mail ------------------------------------------------------------------
 
 
-async def queue_notifications(
-    session: AsyncSession,
-    *,
-    where: ColumnElement[bool],
-    settings: Settings | None = None,
-    now: datetime | None = None,
-) -> int:
-    """Queue e-mail for the notifications matching `where` that are not in an e-mail yet.
-    Returns how many notifications were attached to outbox messages."""
-    now = now or utcnow()
+def _table(entity: Any) -> Table:
+    return entity.__table__  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, slots=True)
+class _QueueStatements:
+    wanted: Any  # (user_id, batch_key) of the messages the notifications belong in
+    join_existing: Any  # gathering messages they join (locked on PostgreSQL)
+    insert_new: Any  # messages that do not exist yet
+    items: Any  # each notification attached to its message
+
+
+@functools.cache
+def _queue_statements(target: str, dialect: str) -> _QueueStatements:
+    """The statements of queue_notifications, built once per kind of target ("post":
+    every notification of a post, "notification": one) and dialect; built afresh they cost
+    a reply a few milliseconds of CPU. Parameters: target, now, digest_at, gathered_at."""
     n = Notification
+    when = O.send_after.type
+    now = bindparam("now", type_=when)
+    digest_at = bindparam("digest_at", type_=when)
+    gathered_at = bindparam("gathered_at", type_=when)
+    chosen = n.post_id if target == "post" else n.id
     mode = mode_expr(n.kind, EmailPreference.mode)
     personal_key = literal("n:") + cast(n.id, String)
     discussion_key = literal("d:") + cast(n.discussion_id, String)
@@ -114,13 +131,10 @@ async def queue_notifications(
         (n.discussion_id.is_(None), personal_key),
         else_=discussion_key,
     )
-    when = O.send_after.type
-    digest_at = literal(next_digest_at(now, _digest_hour(settings)), when)
-    gathered_at = literal(now + batch_window(settings), when)
     send_after = case(
         (mode == EmailMode.daily.value, digest_at),
         (n.kind.in_([k.value for k in GATHERED_KINDS]), gathered_at),
-        else_=literal(now, when),
+        else_=now,
     )
     candidates = (
         select(
@@ -143,20 +157,13 @@ async def queue_notifications(
             and_(EmailPreference.user_id == n.user_id, EmailPreference.kind == n.kind),
         )
         .where(
-            where,
+            chosen == bindparam("target", type_=Integer),
             User.email_verified_at.is_not(None),
             mode.in_([EmailMode.immediately.value, EmailMode.daily.value]),
             ~exists().where(OutboxItem.notification_id == n.id),
         )
     ).subquery("candidates")
     c = candidates.c
-
-    wanted = {
-        (row.user_id, row.batch_key)
-        for row in await session.execute(select(c.user_id, c.batch_key).distinct())
-    }
-    if not wanted:
-        return 0
 
     gathering = and_(
         O.status == OutboxStatus.queued.value, O.attempts == 0, O.batch_key.is_not(None)
@@ -166,12 +173,14 @@ async def queue_notifications(
         .where(c.user_id == O.user_id, c.batch_key == O.batch_key)
         .scalar_subquery()
     )
+    # on the tables, not the mapped classes: executed with parameters, an ORM INSERT or
+    # UPDATE would take them for rows to write in bulk
+    messages = _table(O)
     join_existing = (
-        update(O)
+        update(messages)
         .where(gathering, tuple_(O.user_id, O.batch_key).in_(select(c.user_id, c.batch_key)))
         .values(send_after=case((earliest < O.send_after, earliest), else_=O.send_after))
         .returning(O.user_id, O.batch_key)
-        .execution_options(synchronize_session=False)
     )
     grouped = (
         select(
@@ -185,13 +194,14 @@ async def queue_notifications(
             func.min(c.send_after),
             literal(0),
             literal(""),
-            literal(now, O.created_at.type),
+            now,
         )
         .where(~exists().where(gathering, O.user_id == c.user_id, O.batch_key == c.batch_key))
         .group_by(c.user_id, c.category, c.batch_key)
     )
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     insert_new = (
-        dialect_insert(session, O)
+        insert(messages)
         .from_select(
             [
                 "user_id",
@@ -214,22 +224,60 @@ async def queue_notifications(
         )
         .returning(O.user_id, O.batch_key)
     )
+    items = (
+        insert(_table(OutboxItem))
+        .from_select(
+            ["notification_id", "outbox_id"],
+            select(c.notification_id, O.id).join(
+                O, and_(O.user_id == c.user_id, O.batch_key == c.batch_key, gathering)
+            ),
+        )
+        .on_conflict_do_nothing(index_elements=["notification_id"])
+    )
+    return _QueueStatements(
+        wanted=select(c.user_id, c.batch_key).distinct(),
+        join_existing=join_existing,
+        insert_new=insert_new,
+        items=items,
+    )
+
+
+async def queue_notifications(
+    session: AsyncSession,
+    *,
+    post_id: int | None = None,
+    notification_id: int | None = None,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Queue e-mail for the notifications of a post (`post_id`) or one notification
+    (`notification_id`) that are not in an e-mail yet. Returns how many notifications were
+    attached to outbox messages."""
+    if (post_id is None) == (notification_id is None):
+        raise TypeError("queue_notifications takes a post_id or a notification_id")
+    now = now or utcnow()
+    statements = _queue_statements(
+        "post" if post_id is not None else "notification", session.get_bind().dialect.name
+    )
+    params = {
+        "target": post_id if post_id is not None else notification_id,
+        "now": now,
+        "digest_at": next_digest_at(now, _digest_hour(settings)),
+        "gathered_at": now + batch_window(settings),
+    }
+    wanted = {tuple(row) for row in await session.execute(statements.wanted, params)}
+    if not wanted:
+        return 0
     # Hold every gathering message this transaction joins (see the module docstring). A
     # concurrent request may create one between our UPDATE and INSERT (the INSERT then
     # does nothing): go round again to lock it.
     held: set[tuple[Any, ...]] = set()
     for _ in range(5):
-        held.update(tuple(r) for r in await session.execute(join_existing))
-        held.update(tuple(r) for r in await session.execute(insert_new))
+        held.update(tuple(r) for r in await session.execute(statements.join_existing, params))
+        held.update(tuple(r) for r in await session.execute(statements.insert_new, params))
         if wanted <= held:
             break
-    items = dialect_insert(session, OutboxItem).from_select(
-        ["notification_id", "outbox_id"],
-        select(c.notification_id, O.id).join(
-            O, and_(O.user_id == c.user_id, O.batch_key == c.batch_key, gathering)
-        ),
-    )
-    result = await session.execute(items.on_conflict_do_nothing(index_elements=["notification_id"]))
+    result = await session.execute(statements.items, params)
     return int(getattr(result, "rowcount", 0) or 0)
 
 

@@ -97,7 +97,7 @@ async def notify(
         )
     )
     await session.flush()
-    await queue_notifications(session, where=Notification.post_id == post.id)
+    await queue_notifications(session, post_id=post.id)
 
 
 async def gathering(maker: Any) -> list[tuple[int, str, int]]:
