@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, Table, event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -101,6 +101,13 @@ def make_engine(url: str, pool_size: int = 0) -> AsyncEngine:
     if url.startswith("sqlite"):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def table_of(entity: Any) -> Table:
+    """A mapped class's table. INSERT and UPDATE statements built once and executed with
+    parameters are written on it: on the mapped class, the ORM would take the parameters
+    for rows to write in bulk."""
+    return entity.__table__  # type: ignore[no-any-return]
 
 
 class Database:

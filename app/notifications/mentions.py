@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, exists, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,11 +24,15 @@ UNKNOWN_NAMES_CHECKED = 10
 CANDIDATES_PER_NAME = 500
 
 
-def not_suspended() -> ColumnElement[bool]:
-    """SQL for `accounts.models.is_suspended(user)` being false now."""
+def not_suspended(now: Any = None) -> ColumnElement[bool]:
+    """SQL for `accounts.models.is_suspended(user)` being false now (or at `now`, a value
+    or a bind parameter)."""
     return or_(
         User.suspended_at.is_(None),
-        and_(User.suspended_until.is_not(None), User.suspended_until <= utcnow()),
+        and_(
+            User.suspended_until.is_not(None),
+            User.suspended_until <= (utcnow() if now is None else now),
+        ),
     )
 
 

@@ -36,7 +36,6 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     String,
-    Table,
     and_,
     bindparam,
     case,
@@ -54,7 +53,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
 from app.config import Settings
-from app.db import utcnow
+from app.db import table_of, utcnow
 from app.notifications.email_models import (
     DEFAULT_MODES,
     GATHERED_KINDS,
@@ -97,10 +96,6 @@ def mode_expr(kind: Any, chosen: Any) -> ColumnElement[str]:
 
 
 # -- notification e-mail ------------------------------------------------------------------
-
-
-def _table(entity: Any) -> Table:
-    return entity.__table__  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,9 +168,7 @@ def _queue_statements(target: str, dialect: str) -> _QueueStatements:
         .where(c.user_id == O.user_id, c.batch_key == O.batch_key)
         .scalar_subquery()
     )
-    # on the tables, not the mapped classes: executed with parameters, an ORM INSERT or
-    # UPDATE would take them for rows to write in bulk
-    messages = _table(O)
+    messages = table_of(O)
     join_existing = (
         update(messages)
         .where(gathering, tuple_(O.user_id, O.batch_key).in_(select(c.user_id, c.batch_key)))
@@ -225,7 +218,7 @@ def _queue_statements(target: str, dialect: str) -> _QueueStatements:
         .returning(O.user_id, O.batch_key)
     )
     items = (
-        insert(_table(OutboxItem))
+        insert(table_of(OutboxItem))
         .from_select(
             ["notification_id", "outbox_id"],
             select(c.notification_id, O.id).join(

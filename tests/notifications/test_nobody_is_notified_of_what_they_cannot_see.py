@@ -198,3 +198,29 @@ async def test_in_a_hidden_discussion_only_moderators_hear_of_replies(
     other_mod = await make_client(await make_user("mod_two", Role.moderator))
     p = await reply(other_mod, d, "Looking into this, @watching_wendy")
     assert await notified(session, p["id"]) == {"mod_colleen": "watched_reply"}
+
+
+@pytest.mark.hold_first_posts
+async def test_a_reply_in_a_held_or_hidden_discussion_reaches_only_those_who_can_see_it(
+    make_client, make_user, moderator, admin, group, session
+):
+    """A moderator answering a discussion still held for approval: its author and staff
+    hear of it, a mentioned member does not; once the discussion is hidden, staff only."""
+    newbie = await make_client(await make_user("new_nina"))
+    d = await start(newbie, group, body="My first question")
+    await make_user("sonia85")
+    mod = await make_client(moderator)
+    first_post = (await mod.get(f"/api/v1/discussions/{d['id']}")).json()["posts"][0]
+    assert first_post["status"] == "pending"
+    answer = await reply(mod, d, f"Welcome! @sonia85 @{admin.username} @new_nina")
+    assert await notified(session, answer["id"]) == {
+        "new_nina": "mention",
+        admin.username: "mention",
+    }
+    r = await mod.api("POST", f"/api/v1/mod/posts/{first_post['id']}/approve", json={})
+    assert r.status_code == 204
+    hide = f"/api/v1/mod/posts/{first_post['id']}/hide"
+    r = await mod.api("POST", hide, json={"reason": "check"})
+    assert r.status_code == 204
+    later = await reply(mod, d, f"Noted. @sonia85 @{admin.username} @new_nina")
+    assert await notified(session, later["id"]) == {admin.username: "mention"}
