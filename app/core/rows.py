@@ -161,7 +161,7 @@ class SQLiteReader:
             conn.close()
 
 
-# a connection that is gone (the server restarted, or ended it): the statement never ran
+# the connection is gone (the server restarted, or ended it): a read may be tried again
 _CONNECTION_LOST = (
     asyncpg.PostgresConnectionError,
     asyncpg.AdminShutdownError,
@@ -252,32 +252,25 @@ class PostgresReader:
         reused = bool(self._idle)
         conn = self._idle.pop() if reused else await self._acquire()
         try:
-            rows = await conn.fetch(compiled.sql, *args)
+            return await self._run(conn, compiled, args)
         except _CONNECTION_LOST:
-            self._discard(conn)
             if not reused:
                 raise
-            return await self._fetch_on_new(compiled, args)
-        except BaseException:
-            self._discard(conn)  # interrupted or failed mid-statement: never reused
-            raise
-        self._release(conn)
-        return rows  # type: ignore[no-any-return]
-
-    async def _fetch_on_new(self, compiled: Compiled, args: list[Any]) -> list[Any]:
-        """Once more, on a connection opened for it (the idle ones may all be stale)."""
+        # it went stale while idle, and so may have the others: once more, on a new one
         for stale in self._idle:
             stale.terminate()
             self._count -= 1
         self._idle.clear()
-        conn = await self._acquire()
+        return await self._run(await self._acquire(), compiled, args)
+
+    async def _run(self, conn: asyncpg.Connection, compiled: Compiled, args: list[Any]) -> Any:
         try:
             rows = await conn.fetch(compiled.sql, *args)
         except BaseException:
-            self._discard(conn)
+            self._discard(conn)  # failed or interrupted mid-statement: never reused
             raise
         self._release(conn)
-        return rows  # type: ignore[no-any-return]
+        return rows
 
     async def close(self) -> None:
         """Close the idle connections (as the engine's `dispose` does its pool's); reads
@@ -285,7 +278,10 @@ class PostgresReader:
         idle, self._idle = self._idle, []
         self._count -= len(idle)
         for conn in idle:
-            await conn.close()
+            try:
+                await conn.close()
+            except (TimeoutError, *_CONNECTION_LOST):
+                conn.terminate()
 
 
 Reader = SQLiteReader | PostgresReader
