@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, Table, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -103,6 +105,17 @@ def make_engine(url: str, pool_size: int = 0) -> AsyncEngine:
     return engine
 
 
+def insert_for_dialect(dialect: str, table: Any) -> Any:
+    """INSERT with ON CONFLICT clauses, as the dialect ("postgresql", else SQLite) writes
+    them; for statements built once per dialect."""
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def dialect_insert(session: AsyncSession, table: Any) -> Any:
+    """INSERT with ON CONFLICT clauses for the session's database."""
+    return insert_for_dialect(session.get_bind().dialect.name, table)
+
+
 def table_of(entity: Any) -> Table:
     """A mapped class's table. INSERT and UPDATE statements built once and executed with
     parameters are written on it: on the mapped class, the ORM would take the parameters
@@ -130,40 +143,33 @@ class Database:
         await self.engine.dispose()
 
 
-def request_session(request: Request) -> AsyncSession:
-    """The session of one request (get_session for FastAPI routes, `plain_page` for the
-    plain ones): one transaction, opened by the first statement that needs it."""
+@asynccontextmanager
+async def request_transaction(request: Request) -> AsyncIterator[AsyncSession]:
+    """The session of one request (get_session for FastAPI routes, `accounts.deps.plain_page`
+    for the plain ones): one transaction, opened by the first statement that needs it,
+    committed when the route returns, rolled back if it raises; then the after-commit hooks
+    run. Services flush, never commit."""
     db: Database = request.app.state.db
     session = db.sessionmaker()
     # services deep in a call chain (e.g. the e-mail outbox) read settings from here
     session.info["settings"] = request.app.state.settings
-    return session
-
-
-async def commit_request(session: AsyncSession) -> None:
-    """Commit what the request wrote. Many requests never open a transaction (every hot
-    read of a GET page runs outside one, app/core/rows.py): for them there is nothing to
-    commit or close, and the hand-offs that would cost are skipped."""
-    if session.in_transaction() or session.new or session.dirty or session.deleted:
-        await session.commit()
-
-
-async def run_after_commit(session: AsyncSession) -> None:
+    try:
+        yield session
+        # Many requests never open a transaction (every hot read of a GET page runs outside
+        # one, app/core/rows.py): for them there is nothing to commit or close, and the
+        # hand-offs that would cost are skipped.
+        if session.in_transaction() or session.new or session.dirty or session.deleted:
+            await session.commit()
+    except BaseException:
+        await session.close()  # rolls back whatever is open
+        raise
     for hook in session.info.pop("after_commit", []):
         await hook()
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: committed when the route returns, rolled back if it
-    raises. Services flush, never commit."""
-    session = request_session(request)
-    try:
+    async with request_transaction(request) as session:
         yield session
-        await commit_request(session)
-    except BaseException:
-        await session.close()  # rolls back whatever is open
-        raise
-    await run_after_commit(session)
 
 
 def after_commit(session: AsyncSession, hook: Any) -> None:

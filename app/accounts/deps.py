@@ -18,7 +18,7 @@ from app.accounts.service import SignedIn, Viewer
 from app.config import Settings
 from app.core.errors import Forbidden, NotAuthenticated
 from app.core.security import CSRF_FIELD, CSRF_HEADER, PasswordHasher, Signer, new_token
-from app.db import SessionDep, commit_request, request_session, run_after_commit
+from app.db import SessionDep, request_transaction
 from app.moderation.permissions import Action, check_permission
 
 SESSION_COOKIE = "kindred_session"
@@ -140,22 +140,15 @@ def plain_page(routes: list[BaseRoute], path: str) -> Callable[[PlainPage], Plai
     For the pages read most. FastAPI's per-route machinery (routing through included
     routers, solving dependencies, validating parameters, two exit stacks) cost a
     discussion page a sixth of its CPU (measured: 1.05M of 5.8M instructions). A plain
-    page takes the same steps with the same helpers: the request's session
-    (`request_session`, committed as get_session commits), who is asking and the CSRF
+    page takes the same steps with the same helpers: the request's transaction
+    (`request_transaction`, as get_session), who is asking and the CSRF
     token (`resolve_auth`); it parses its own parameters (`core.validation.whole_number`)
     and authorizes like every route."""
 
     def register(page: PlainPage) -> PlainPage:
         async def endpoint(request: Request) -> Response:
-            session = request_session(request)
-            try:
-                response = await page(request, session, await resolve_auth(request, session))
-                await commit_request(session)
-            except BaseException:
-                await session.close()
-                raise
-            await run_after_commit(session)
-            return response
+            async with request_transaction(request) as session:
+                return await page(request, session, await resolve_auth(request, session))
 
         routes.append(Route(path, endpoint, methods=["GET"], name=page.__name__))
         return page

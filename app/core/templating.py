@@ -73,8 +73,12 @@ _AGO_UNITS = (
 def format_datetime(value: datetime | None) -> str:
     if value is None:
         return ""
-    v = value.astimezone(UTC)
-    # what strftime("%-d %b %Y, %H:%M UTC") says, without its locale, at a tenth of the cost
+    return _in_full(value.astimezone(UTC))
+
+
+def _in_full(v: datetime) -> str:
+    """What strftime("%-d %b %Y, %H:%M UTC") says of a UTC time, without its locale, at a
+    tenth of the cost."""
     return f"{v.day} {_MONTHS[v.month]} {v.year}, {_TWO_DIGITS[v.hour]}:{_TWO_DIGITS[v.minute]} UTC"
 
 
@@ -106,12 +110,11 @@ def moment(value: datetime) -> Markup:
     is nothing in it to escape."""
     v = value.astimezone(UTC)
     two = _TWO_DIGITS
-    year, month, day, hour, minute = v.year, v.month, v.day, two[v.hour], two[v.minute]
+    # the datetime is isoformat(timespec="seconds"), at a fifth of the cost
+    iso = f"{v.year:04d}-{two[v.month]}-{two[v.day]}T{two[v.hour]}:{two[v.minute]}:{two[v.second]}"
     ago = _ago(int(time.time() - v.timestamp()))
     return Markup(  # noqa: S704 (digits and fixed words only)
-        # the datetime is isoformat(timespec="seconds"), at a fifth of the cost
-        f'<time datetime="{year:04d}-{two[month]}-{two[day]}T{hour}:{minute}:{two[v.second]}'
-        f'+00:00" title="{day} {_MONTHS[month]} {year}, {hour}:{minute} UTC">{ago}</time>'
+        f'<time datetime="{iso}+00:00" title="{_in_full(v)}">{ago}</time>'
     )
 
 

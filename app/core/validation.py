@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
+from app.core.errors import Invalid
 from app.core.text import has_visible_text
 
 # ids are 32-bit integers in the database; larger numbers are refused before any query
@@ -24,8 +25,6 @@ def whole_number(
         number = int(value)
         if 1 <= number <= high:
             return number
-    from app.core.errors import Invalid
-
     raise Invalid(f"{field} must be a whole number from 1 to {high}.", field=field)
 
 

@@ -22,7 +22,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -31,7 +30,7 @@ from app.core.errors import Forbidden, Invalid, NotFound
 from app.core.rows import Query, fetch_all, fetch_one
 from app.core.templating import moment
 from app.core.text import slugify
-from app.db import utcnow
+from app.db import dialect_insert, utcnow
 from app.discussions.models import (
     Discussion,
     Post,
@@ -521,14 +520,12 @@ async def page_of_post(session: AsyncSession, *, post: Post, page_size: int) -> 
 async def _insert_post(session: AsyncSession, values: dict[str, Any]) -> int | None:
     """Insert a post; None when the same author already sent the same client key (a double
     submit), decided by the unique constraint so concurrent duplicates cannot both land."""
-    dialect = session.get_bind().dialect.name
     if values.get("client_key") is None:
         return int(
             (await session.execute(insert(Post).values(**values).returning(Post.id))).scalar_one()
         )
-    builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
-        builder(Post)
+        dialect_insert(session, Post)
         .values(**values)
         .on_conflict_do_nothing(index_elements=[Post.author_id, Post.client_key])
         .returning(Post.id)
@@ -858,10 +855,8 @@ async def set_reaction(
     want = (exists is None) if active is None else active
     column = _COUNTER[kind]
     if want and exists is None:
-        dialect = session.get_bind().dialect.name
-        builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
         added = await session.execute(
-            builder(Reaction)
+            dialect_insert(session, Reaction)
             .values(post_id=post.id, user_id=user.id, kind=kind.value, created_at=utcnow())
             .on_conflict_do_nothing()
             .returning(Reaction.post_id)

@@ -23,13 +23,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
 from app.core.errors import Conflict, Invalid, NotFound
 from app.core.validation import is_storable
-from app.db import utcnow
+from app.db import dialect_insert, utcnow
 from app.moderation import audit
 from app.moderation.models import AppointmentDestination, CannedResponse
 from app.moderation.permissions import Action, check_permission
@@ -189,12 +188,10 @@ async def create_destination(
     _checked("key", key, check_key)
     _checked("url", url, check_destination_url)
     now = utcnow()
-    dialect = session.get_bind().dialect.name
-    builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # the unique key decides, so two administrators adding the same key at once get one row
     new_id = (
         await session.execute(
-            builder(AppointmentDestination)
+            dialect_insert(session, AppointmentDestination)
             .values(
                 key=key,
                 name=name,

@@ -7,12 +7,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
 from app.core.errors import Conflict, Invalid
-from app.db import utcnow
+from app.db import dialect_insert, utcnow
 from app.discussions.models import Discussion, Post, Visibility
 from app.moderation import service as moderation
 from app.moderation.models import Flag, FlagReason
@@ -44,11 +43,9 @@ async def flag_post(
         raise Invalid("This post was deleted.", code="post_deleted")
     if reason == FlagReason.other and not note.strip():
         raise Invalid("Please say what is wrong in the note.", field="note")
-    dialect = session.get_bind().dialect.name
-    builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
     flag_id = (
         await session.execute(
-            builder(Flag)
+            dialect_insert(session, Flag)
             .values(
                 post_id=post.id,
                 reporter_id=reporter.id,

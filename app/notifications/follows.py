@@ -10,12 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Actor, User
 from app.core.errors import Invalid
-from app.db import utcnow
+from app.db import dialect_insert, utcnow
 from app.discussions.models import Discussion
 from app.groups.models import Group
 from app.moderation.permissions import Action, check_permission
 from app.notifications.models import DiscussionFollow, FollowLevel, GroupFollow
-from app.notifications.service import insert_for
 
 
 def parse_level(value: str) -> FollowLevel | None:
@@ -33,7 +32,7 @@ def parse_level(value: str) -> FollowLevel | None:
 async def auto_follow(session: AsyncSession, *, user_id: int, discussion_id: int) -> None:
     """Watch a discussion the member wrote in, unless they already chose a level for it."""
     await session.execute(
-        insert_for(session, DiscussionFollow)
+        dialect_insert(session, DiscussionFollow)
         .values(
             user_id=user_id,
             discussion_id=discussion_id,
@@ -57,7 +56,7 @@ async def follow_discussion(
             )
         )
         return None
-    stmt = insert_for(session, DiscussionFollow).values(
+    stmt = dialect_insert(session, DiscussionFollow).values(
         user_id=user.id, discussion_id=discussion.id, level=level.value, created_at=utcnow()
     )
     await session.execute(
@@ -80,7 +79,7 @@ async def follow_group(
             )
         )
         return None
-    stmt = insert_for(session, GroupFollow).values(
+    stmt = dialect_insert(session, GroupFollow).values(
         user_id=user.id, group_id=group.id, level=level.value, created_at=utcnow()
     )
     await session.execute(

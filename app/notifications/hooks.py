@@ -15,6 +15,7 @@ from app.accounts.models import User
 from app.core.errors import Invalid
 from app.core.markdown import parse_markdown, render_tokens
 from app.core.mentions import KNOWN, candidates_of, mentioned_names, name_variants
+from app.db import dialect_insert
 from app.discussions.models import Discussion, Post, Visibility
 from app.notifications import email_queue, follows, live, mentions, service
 from app.notifications.models import PostMention
@@ -109,7 +110,7 @@ async def _record_mentions(session: AsyncSession, post_id: int, user_ids: list[i
     new = [i for i in user_ids if i not in before]
     if new:
         await session.execute(
-            service.insert_for(session, PostMention)
+            dialect_insert(session, PostMention)
             .values([{"post_id": post_id, "user_id": i} for i in new])
             .on_conflict_do_nothing()
         )

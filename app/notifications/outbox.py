@@ -48,12 +48,11 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
 from app.config import Settings
-from app.db import table_of, utcnow
+from app.db import insert_for_dialect, table_of, utcnow
 from app.notifications.email_models import (
     DEFAULT_MODES,
     GATHERED_KINDS,
@@ -77,12 +76,6 @@ def batch_window(settings: Settings | None) -> timedelta:
 def next_digest_at(now: datetime, hour: int) -> datetime:
     at = now.replace(hour=hour, minute=0, second=0, microsecond=0)
     return at if at > now else at + timedelta(days=1)
-
-
-def dialect_insert(session: AsyncSession, table: Any) -> Any:
-    """INSERT with the dialect's ON CONFLICT support."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 def mode_expr(kind: Any, chosen: Any) -> ColumnElement[str]:
@@ -192,9 +185,8 @@ def _queue_statements(target: str, dialect: str) -> _QueueStatements:
         .where(~exists().where(gathering, O.user_id == c.user_id, O.batch_key == c.batch_key))
         .group_by(c.user_id, c.category, c.batch_key)
     )
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     insert_new = (
-        insert(messages)
+        insert_for_dialect(dialect, messages)
         .from_select(
             [
                 "user_id",
@@ -218,7 +210,7 @@ def _queue_statements(target: str, dialect: str) -> _QueueStatements:
         .returning(O.user_id, O.batch_key)
     )
     items = (
-        insert(table_of(OutboxItem))
+        insert_for_dialect(dialect, table_of(OutboxItem))
         .from_select(
             ["notification_id", "outbox_id"],
             select(c.notification_id, O.id).join(

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import User
 from app.core.errors import BadRequest
 from app.core.security import Signer
-from app.db import utcnow
+from app.db import dialect_insert, utcnow
 from app.notifications.email_models import (
     DEFAULT_MODES,
     EmailMode,
@@ -18,7 +18,6 @@ from app.notifications.email_models import (
 )
 from app.notifications.mailer import BAD_UNSUBSCRIBE, read_unsubscribe_token
 from app.notifications.models import NotificationKind
-from app.notifications.outbox import dialect_insert
 
 Preferences = dict[NotificationKind, EmailMode]
 

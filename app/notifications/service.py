@@ -33,13 +33,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.accounts.models import Role, User
 from app.core.errors import Invalid, NotFound
-from app.db import table_of, utcnow
+from app.db import dialect_insert, insert_for_dialect, table_of, utcnow
 from app.discussions.models import Discussion, Post, Visibility
 from app.notifications.mentions import not_suspended
 from app.notifications.models import (
@@ -55,11 +54,6 @@ UNREAD_CAP = 100
 PAGE_SIZE = 30
 
 _COLUMNS = ["user_id", "kind", "post_id", "discussion_id", "actor_id", "message", "created_at"]
-
-
-def insert_for(session: AsyncSession, table: Any) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 # -- fan-out ------------------------------------------------------------------------------
@@ -157,9 +151,8 @@ def _fan_out(kind: NotificationKind, audience: str, answered: str, dialect: str)
         literal(""),
         _NOW,
     )
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (
-        insert(table_of(Notification))
+        insert_for_dialect(dialect, table_of(Notification))
         .from_select(_COLUMNS, rows)
         .on_conflict_do_nothing()
         .returning(Notification.user_id)
@@ -219,7 +212,7 @@ async def notify_moderation(
     if post_id is not None:
         discussion_id = await session.scalar(select(Post.discussion_id).where(Post.id == post_id))
     result = await session.execute(
-        insert_for(session, Notification)
+        dialect_insert(session, Notification)
         .values(
             user_id=user_id,
             kind=NotificationKind.moderation.value,
