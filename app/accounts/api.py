@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from app.access.permissions import Action, check_permission
 from app.accounts import service
 from app.accounts.deps import AuthDep, CurrentUser, HasherDep, SettingsDep
 from app.accounts.models import User
@@ -16,7 +17,6 @@ from app.accounts.schemas import (
 )
 from app.core.ratelimit import client_ip, limit
 from app.db import SessionDep
-from app.moderation.permissions import Action, check_permission
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 

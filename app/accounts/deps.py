@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import BaseRoute, Route
 
+from app.access.permissions import Action, check_permission
 from app.accounts import service
 from app.accounts.models import User
 from app.accounts.service import SignedIn, Viewer
@@ -19,7 +20,6 @@ from app.config import Settings
 from app.core.errors import Forbidden, NotAuthenticated
 from app.core.security import CSRF_FIELD, CSRF_HEADER, PasswordHasher, Signer, new_token
 from app.db import SessionDep, request_transaction
-from app.moderation.permissions import Action, check_permission
 
 SESSION_COOKIE = "kindred_session"
 ANON_COOKIE = "kindred_anon"

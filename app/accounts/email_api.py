@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from app.access.permissions import Action, check_permission
 from app.accounts import email_service
 from app.accounts.deps import AuthDep, CurrentUser, HasherDep, SettingsDep, SignerDep
 from app.accounts.email_schemas import (
@@ -17,7 +18,6 @@ from app.accounts.email_schemas import (
 )
 from app.core.ratelimit import client_ip, limit
 from app.db import SessionDep
-from app.moderation.permissions import Action, check_permission
 from app.notifications import preferences
 from app.notifications.email_models import EmailMode
 from app.notifications.models import NotificationKind

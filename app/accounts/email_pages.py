@@ -11,6 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from app.access.permissions import Action, check_permission
 from app.accounts import email_service
 from app.accounts.deps import (
     SESSION_COOKIE,
@@ -28,7 +29,6 @@ from app.core.forms import read_form
 from app.core.ratelimit import client_ip, limit
 from app.core.templating import render
 from app.db import SessionDep
-from app.moderation.permissions import Action, check_permission
 from app.notifications import preferences
 from app.notifications.email_models import KIND_LABELS, EmailMode
 from app.notifications.models import NotificationKind

@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from app.access.permissions import Action, check_permission
 from app.accounts import service
 from app.accounts.deps import SESSION_COOKIE, AuthDep, CurrentUser, HasherDep, SettingsDep
 from app.accounts.models import User
@@ -15,7 +16,6 @@ from app.core.templating import render
 from app.core.urls import safe_next
 from app.db import SessionDep
 from app.discussions.service import recent_posts_by
-from app.moderation.permissions import Action, check_permission
 
 router = APIRouter(include_in_schema=False)
 

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from app.access.permissions import Action, check_permission
 from app.accounts.deps import AuthDep, CurrentUser, SettingsDep
 from app.accounts.models import Actor, Role
 from app.core.ratelimit import limit
@@ -25,7 +26,6 @@ from app.discussions.schemas import (
 )
 from app.discussions.service import DiscussionHead, PostView
 from app.moderation import service as moderation
-from app.moderation.permissions import Action, check_permission
 from app.notifications import hooks
 
 router = APIRouter(prefix="/api/v1", tags=["discussions"])

@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import BaseRoute
 
+from app.access.permissions import Action, can, can_see_post, check_permission
 from app.accounts.deps import Auth, AuthDep, CurrentUser, SettingsDep, plain_page
 from app.accounts.models import Actor, User
 from app.config import Settings
@@ -24,7 +25,6 @@ from app.discussions.service import discussion_url
 from app.groups.service import list_groups
 from app.moderation import canned_pages
 from app.moderation import service as moderation
-from app.moderation.permissions import Action, can, can_see_post, check_permission
 
 router = APIRouter(include_in_schema=False)
 PLAIN_ROUTES: list[BaseRoute] = []

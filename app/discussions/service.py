@@ -25,6 +25,14 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from app.access.permissions import (
+    Action,
+    can,
+    can_see_discussion,
+    can_see_post,
+    check_can_post,
+    check_permission,
+)
 from app.accounts.models import Actor, Role, User
 from app.core.errors import Forbidden, Invalid, NotFound
 from app.core.rows import Query, fetch_all, fetch_one
@@ -41,14 +49,6 @@ from app.discussions.models import (
 )
 from app.groups.models import Group
 from app.moderation import canned
-from app.moderation.permissions import (
-    Action,
-    can,
-    can_see_discussion,
-    can_see_post,
-    check_can_post,
-    check_permission,
-)
 from app.moderation.site import get_site_settings
 from app.notifications import follows, hooks
 

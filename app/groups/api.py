@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from app.access.permissions import Action, check_permission
 from app.accounts.deps import AuthDep, CurrentUser, SettingsDep, requires
 from app.core.ratelimit import limit
 from app.db import SessionDep
@@ -13,7 +14,6 @@ from app.groups import service
 from app.groups.models import Group
 from app.groups.schemas import DiscussionListOut, DiscussionSummaryOut, GroupIn, GroupOut
 from app.groups.service import DiscussionRow, GroupView
-from app.moderation.permissions import Action, check_permission
 
 router = APIRouter(prefix="/api/v1", tags=["groups"])
 

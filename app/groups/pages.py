@@ -5,6 +5,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import BaseRoute
 
+from app.access.permissions import Action, check_permission
 from app.accounts.deps import Auth, AuthDep, CurrentUser, plain_page
 from app.config import Settings
 from app.core.errors import Invalid
@@ -16,7 +17,6 @@ from app.db import SessionDep
 from app.discussions.schemas import DiscussionCreateIn
 from app.discussions.service import discussion_url, start_discussion
 from app.groups import service
-from app.moderation.permissions import Action, check_permission
 
 router = APIRouter(include_in_schema=False)
 PLAIN_ROUTES: list[BaseRoute] = []

@@ -9,13 +9,13 @@ from typing import Any
 from sqlalchemy import Integer, Select, String, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access.permissions import visible_discussions
 from app.accounts.models import Actor, User
 from app.core.errors import Conflict, Invalid, NotFound
 from app.core.rows import Query, fetch_all, fetch_one
 from app.core.validation import MAX_ID, is_storable
 from app.discussions.models import Discussion
 from app.groups.models import Group
-from app.moderation.permissions import visible_discussions
 from app.notifications import follows
 
 

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
+from app.access.permissions import Action, check_permission
 from app.accounts import service as accounts
 from app.accounts.deps import CurrentUser, requires
 from app.accounts.models import User, is_suspended
@@ -16,7 +17,6 @@ from app.groups.service import access_group
 from app.moderation import audit, flags, service, site
 from app.moderation.flags import QueueItem
 from app.moderation.models import Flag
-from app.moderation.permissions import Action, check_permission
 from app.moderation.schemas import (
     ActionIn,
     AuditEntryOut,

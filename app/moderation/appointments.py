@@ -25,13 +25,13 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access.permissions import Action, check_permission
 from app.accounts.models import User
 from app.core.errors import Conflict, Invalid, NotFound
 from app.core.validation import is_storable
 from app.db import dialect_insert, utcnow
 from app.moderation import audit
 from app.moderation.models import AppointmentDestination, CannedResponse
-from app.moderation.permissions import Action, check_permission
 
 KEY_MAX = 40
 URL_MAX = 500

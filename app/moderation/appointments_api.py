@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
+from app.access.permissions import Action
 from app.accounts.deps import CurrentUser, requires
 from app.db import SessionDep
 from app.moderation import appointments
 from app.moderation.canned_schemas import AppointmentIn, AppointmentOut, AppointmentPatchIn
 from app.moderation.models import AppointmentDestination
-from app.moderation.permissions import Action
 
 # checked before the body is read, so a non-admin gets 403 whatever they send
 router = APIRouter(

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
+from app.access.permissions import Action
 from app.accounts.deps import CurrentUser, requires
 from app.core.errors import DomainError
 from app.core.forms import read_form
@@ -15,7 +16,6 @@ from app.db import SessionDep
 from app.moderation import appointments
 from app.moderation.canned_schemas import AppointmentIn, AppointmentPatchIn
 from app.moderation.models import AppointmentDestination
-from app.moderation.permissions import Action
 
 router = APIRouter(include_in_schema=False, dependencies=[requires(Action.manage_appointments)])
 KeyPath = Annotated[str, Path(max_length=appointments.KEY_MAX)]

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access.permissions import Action, check_permission
 from app.accounts.models import User
 from app.moderation.models import AuditEntry
-from app.moderation.permissions import Action, check_permission
 
 AUTOMATIC = "Kindred (automatic)"
 

@@ -36,6 +36,13 @@ from datetime import datetime
 from sqlalchemy import Select, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access.permissions import (
+    Action,
+    can,
+    can_see_discussion,
+    can_see_post,
+    check_permission,
+)
 from app.accounts.models import Actor, User
 from app.core.errors import Conflict, Invalid, NotFound
 from app.core.validation import is_storable
@@ -50,13 +57,6 @@ from app.moderation.appointments import (
     markdown_link,
 )
 from app.moderation.models import CannedResponse
-from app.moderation.permissions import (
-    Action,
-    can,
-    can_see_discussion,
-    can_see_post,
-    check_permission,
-)
 
 PLACEHOLDER_RE = re.compile(r"\{([A-Za-z][A-Za-z0-9_-]*)(?::([^{}\n]*))?\}")
 SIMPLE_PLACEHOLDERS = ("member", "group", "moderator")

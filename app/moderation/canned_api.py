@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
+from app.access.permissions import Action
 from app.accounts.deps import CurrentUser, requires
 from app.core.validation import MAX_ID
 from app.db import SessionDep
@@ -18,7 +19,6 @@ from app.moderation.canned_schemas import (
     RenderOut,
 )
 from app.moderation.models import CannedResponse
-from app.moderation.permissions import Action
 
 router = APIRouter(prefix="/api/v1", tags=["canned responses"])
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from app.access.permissions import Action, can
 from app.accounts.deps import CurrentUser, requires
 from app.accounts.models import User
 from app.core.errors import Conflict, Invalid, NotFound
@@ -18,7 +19,6 @@ from app.discussions.models import Discussion, Post
 from app.moderation import appointments, canned
 from app.moderation.canned_schemas import CannedIn
 from app.moderation.models import CannedResponse
-from app.moderation.permissions import Action, can
 
 router = APIRouter(include_in_schema=False)
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]

@@ -9,13 +9,13 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access.permissions import Action, check_permission
 from app.accounts.models import User
 from app.core.errors import Conflict, Invalid
 from app.db import dialect_insert, utcnow
 from app.discussions.models import Discussion, Post, Visibility
 from app.moderation import service as moderation
 from app.moderation.models import Flag, FlagReason
-from app.moderation.permissions import Action, check_permission
 from app.moderation.site import get_site_settings
 
 

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from app.access.permissions import Action, check_permission
 from app.accounts import service as accounts
 from app.accounts.deps import CurrentUser
 from app.accounts.models import Role
@@ -21,7 +22,6 @@ from app.groups.service import access_group, list_groups
 from app.moderation import audit, flags, service, site
 from app.moderation.api import POST_ACTIONS
 from app.moderation.models import FLAG_REASON_LABELS, Flag
-from app.moderation.permissions import Action, check_permission
 from app.moderation.schemas import FlagIn, SiteSettingsIn
 
 router = APIRouter(include_in_schema=False)

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access.permissions import Action, check_permission
 from app.accounts.models import ApiToken, Role, User, UserSession
 from app.core.errors import Conflict, Invalid
 from app.db import utcnow
@@ -17,7 +18,6 @@ from app.discussions.models import Discussion, Post, Visibility
 from app.groups.models import Group
 from app.moderation import audit
 from app.moderation.models import AuditEntry, Flag
-from app.moderation.permissions import Action, check_permission
 from app.notifications import hooks
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access.permissions import Action, check_permission
 from app.accounts.models import User
 from app.db import utcnow
 from app.moderation import audit
 from app.moderation.models import SiteSettings
-from app.moderation.permissions import Action, check_permission
 
 
 async def get_site_settings(session: AsyncSession) -> SiteSettings:

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 
+from app.access.permissions import Action, check_permission
 from app.accounts.deps import AuthDep, CurrentUser
 from app.accounts.models import Role
 from app.core.validation import MAX_ID
@@ -13,7 +14,6 @@ from app.db import SessionDep
 from app.discussions.models import Post, Visibility
 from app.discussions.service import access_discussion
 from app.groups.service import access_group
-from app.moderation.permissions import Action, check_permission
 from app.notifications import follows, live, mentions, service
 from app.notifications.schemas import (
     FollowIn,

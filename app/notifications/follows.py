@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy import SQLColumnExpression, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access.permissions import Action, check_permission
 from app.accounts.models import Actor, User
 from app.core.errors import Invalid
 from app.db import dialect_insert, utcnow
 from app.discussions.models import Discussion
 from app.groups.models import Group
-from app.moderation.permissions import Action, check_permission
 from app.notifications.models import DiscussionFollow, FollowLevel, GroupFollow
 
 

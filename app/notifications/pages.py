@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from app.access.permissions import Action, check_permission
 from app.accounts.deps import AuthDep, CurrentUser
 from app.accounts.models import User
 from app.core.errors import Invalid, NotFound
@@ -18,7 +19,6 @@ from app.discussions import service as discussions
 from app.discussions.models import Post, Visibility
 from app.discussions.service import discussion_url
 from app.groups.service import access_group
-from app.moderation.permissions import Action, check_permission
 from app.notifications import follows, hooks, live, service
 
 router = APIRouter(include_in_schema=False)
