@@ -1,5 +1,5 @@
-"""Public bad-input corpora (shared/corpora, next to the repository) thrown at every way text
-gets in: posts, discussion titles, the HTML forms and the `next=` of sign-in.
+"""Public bad-input corpora (vendored under tests/corpora/ with their licences) thrown at every
+way text gets in: posts, discussion titles, the HTML forms and the `next=` of sign-in.
 
 For every string: no 5xx; text the app accepts is stored exactly as sent, and text it refuses
 gets a 422 naming the field; pages show it with no active markup; and sign-in only ever sends
@@ -48,7 +48,7 @@ from app.core.text import has_visible_text
 from app.discussions.schemas import BODY_MAX, TITLE_MAX
 from tests.conftest import settings_for_tests
 
-CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
+CORPORA = Path(__file__).resolve().parents[1] / "corpora"
 PATTERNS = (
     "naughty-strings/blns.json",
     "xss/*.txt",
@@ -109,7 +109,7 @@ def load_corpus(name: str) -> list[str]:
     if name.startswith("<missing"):
         pytest.fail(
             f"The bad-input corpora are missing ({name[1:-1]}): expected them in {CORPORA}, "
-            "the shared/corpora folder next to the repository's folder. They are required."
+            "vendored in the repository with their licences. They are required."
         )
     path = CORPORA / name
     if path.suffix == ".json":

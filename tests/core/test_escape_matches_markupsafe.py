@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from app.core.templating import Templates, escape_output
 
-CORPORA = Path(__file__).resolve().parents[3] / "shared" / "corpora"
+CORPORA = Path(__file__).resolve().parents[1] / "corpora"
 
 
 class HasHtml:

@@ -14,9 +14,7 @@ from app.accounts.models import Role
 from app.moderation.appointments import check_destination_url
 from app.moderation.models import AppointmentDestination, AuditEntry
 
-CORPUS = Path("/work/shared/corpora/open-redirect")
-if not CORPUS.is_dir():  # the corpus also lives next to the repository
-    CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "open-redirect"
+CORPUS = Path(__file__).resolve().parents[1] / "corpora" / "open-redirect"
 
 # The corpus lists two addresses that are simply a website's home page: an administrator may
 # choose any real https page, so those two are accepted (and would be linked exactly as
