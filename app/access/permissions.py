@@ -7,9 +7,6 @@ roles below it (visitor < member < mentor < moderator < admin).
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Protocol
-
-from sqlalchemy import ColumnElement, and_
 
 from app.accounts.models import Actor, Role, User, is_suspended
 from app.core.errors import Forbidden, NotAuthenticated
@@ -121,32 +118,3 @@ def check_permission(user: Actor | None, action: Action) -> None:
 def check_can_post(user: User) -> None:
     if is_suspended(user):
         raise Forbidden("Your account is suspended, so you cannot post.", code="suspended")
-
-
-class _Visible(Protocol):
-    status: str
-    author_id: int
-
-
-def _can_see(viewer: Actor | None, item: _Visible) -> bool:
-    if item.status == "visible":
-        return True
-    if can(viewer, Action.see_hidden_content):
-        return True
-    # authors keep seeing what they wrote, marked as awaiting review or hidden
-    return viewer is not None and viewer.id == item.author_id
-
-
-def can_see_discussion(viewer: Actor | None, discussion: _Visible) -> bool:
-    return _can_see(viewer, discussion)
-
-
-def can_see_post(viewer: Actor | None, post: _Visible) -> bool:
-    return _can_see(viewer, post)
-
-
-def visible_discussions() -> ColumnElement[bool]:
-    """Listings (group pages, home, feeds, search) show only what everybody may see."""
-    from app.discussions.models import Discussion
-
-    return and_(Discussion.status == "visible", Discussion.deleted_at.is_(None))

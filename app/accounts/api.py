@@ -17,18 +17,20 @@ from app.accounts.schemas import (
 )
 from app.core.ratelimit import client_ip, limit
 from app.db import SessionDep
+from app.discussions.service import count_posts_by
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 
-def public_user(user: User) -> PublicUserOut:
+def public_user(user: User, post_count: int | None = None) -> PublicUserOut:
+    """`post_count`: what the asker may see (the stored count is the member's own)."""
     return PublicUserOut(
         username=user.username,
         role=user.role,
         badge=user.role_badge,
         bio=user.bio,
         joined_at=user.created_at,
-        post_count=user.post_count,
+        post_count=user.post_count if post_count is None else post_count,
     )
 
 
@@ -105,4 +107,5 @@ async def change_password(
 @router.get("/users/{username}", response_model=PublicUserOut)
 async def user_profile(username: str, session: SessionDep, auth: AuthDep) -> PublicUserOut:
     check_permission(auth.viewer, Action.read)
-    return public_user(await service.access_user(session, username))
+    user = await service.access_user(session, username)
+    return public_user(user, await count_posts_by(session, author=user, viewer=auth.viewer))

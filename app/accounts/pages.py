@@ -15,7 +15,7 @@ from app.core.ratelimit import client_ip, limit
 from app.core.templating import render
 from app.core.urls import safe_next
 from app.db import SessionDep
-from app.discussions.service import recent_posts_by
+from app.discussions.service import count_posts_by, recent_posts_by
 
 router = APIRouter(include_in_schema=False)
 
@@ -142,8 +142,13 @@ async def register(
 async def profile(request: Request, username: str, auth: AuthDep, session: SessionDep) -> Response:
     check_permission(auth.viewer, Action.read)
     user = await service.access_user(session, username)
-    posts = await recent_posts_by(session, author=user, limit=10)
-    return render(request, "accounts/profile.html", {"member": user, "posts": posts})
+    posts = await recent_posts_by(session, author=user, viewer=auth.viewer, limit=10)
+    post_count = await count_posts_by(session, author=user, viewer=auth.viewer)
+    return render(
+        request,
+        "accounts/profile.html",
+        {"member": user, "posts": posts, "post_count": post_count},
+    )
 
 
 async def _settings_context(

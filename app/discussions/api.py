@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from app.access.fetch import access_discussion, access_post
 from app.access.permissions import Action, check_permission
 from app.accounts.deps import AuthDep, CurrentUser, SettingsDep
 from app.accounts.models import Actor, Role
@@ -131,7 +132,7 @@ async def list_posts(
 async def create_reply(
     request: Request, discussion_id: IdPath, data: ReplyIn, session: SessionDep, user: CurrentUser
 ) -> Response:
-    discussion, _group = await service.access_discussion(session, discussion_id, viewer=user)
+    discussion, _group = await access_discussion(session, discussion_id, viewer=user)
     await limit(request, "post_user", str(user.id))
     written = await service.reply(
         session,
@@ -152,8 +153,8 @@ async def create_reply(
 async def _visible_post(
     session: SessionDep, post_id: int, viewer: Actor | None
 ) -> tuple[Post, Discussion]:
-    post = await service.access_post(session, post_id, viewer=viewer)
-    discussion, _group = await service.access_discussion(session, post.discussion_id, viewer=viewer)
+    post = await access_post(session, post_id, viewer=viewer)
+    discussion, _group = await access_discussion(session, post.discussion_id, viewer=viewer)
     return post, discussion
 
 

@@ -7,7 +7,9 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import BaseRoute
 
-from app.access.permissions import Action, can, can_see_post, check_permission
+from app.access.fetch import access_discussion, access_post
+from app.access.permissions import Action, can, check_permission
+from app.access.visibility import can_see_post
 from app.accounts.deps import Auth, AuthDep, CurrentUser, SettingsDep, plain_page
 from app.accounts.models import Actor, User
 from app.config import Settings
@@ -46,7 +48,7 @@ async def post_location(
 @router.get("/discussions/{discussion_id}")
 async def discussion_short(discussion_id: IdPath, session: SessionDep, auth: AuthDep) -> Response:
     check_permission(auth.viewer, Action.read)
-    discussion, _group = await service.access_discussion(session, discussion_id, viewer=auth.viewer)
+    discussion, _group = await access_discussion(session, discussion_id, viewer=auth.viewer)
     return RedirectResponse(discussion_url(discussion.id, discussion.slug), status_code=301)
 
 
@@ -99,7 +101,7 @@ async def post_reply(
     user: CurrentUser,
     settings: SettingsDep,
 ) -> Response:
-    discussion, group = await service.access_discussion(session, discussion_id, viewer=user)
+    discussion, group = await access_discussion(session, discussion_id, viewer=user)
     form = await read_form(
         request,
         ReplyIn,
@@ -167,8 +169,8 @@ async def _author_name(session: SessionDep, post: Post | None) -> str | None:
 async def _post_in_live_discussion(
     session: SessionDep, post_id: int, viewer: Actor | None
 ) -> tuple[Post, Discussion]:
-    post = await service.access_post(session, post_id, viewer=viewer)
-    discussion, _group = await service.access_discussion(session, post.discussion_id, viewer=viewer)
+    post = await access_post(session, post_id, viewer=viewer)
+    discussion, _group = await access_discussion(session, post.discussion_id, viewer=viewer)
     return post, discussion
 
 
@@ -194,7 +196,7 @@ async def reply_form(
     that canned response filled in, still editable: the picker that works without JS."""
     check_permission(user, Action.reply)
     post, discussion = await _post_in_live_discussion(session, post_id, user)
-    _d, group = await service.access_discussion(session, discussion.id, viewer=user)
+    _d, group = await access_discussion(session, discussion.id, viewer=user)
     composer = await canned_pages.composer_context(
         session, viewer=user, discussion=discussion, parent=post, canned_id=canned
     )

@@ -25,14 +25,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.access.permissions import (
-    Action,
-    can,
-    can_see_discussion,
-    can_see_post,
-    check_can_post,
-    check_permission,
-)
+from app.access.permissions import Action, can, check_can_post, check_permission
+from app.access.visibility import can_see_discussion, can_see_post, visible_posts
 from app.accounts.models import Actor, Role, User
 from app.core.errors import Forbidden, Invalid, NotFound
 from app.core.rows import Query, fetch_all, fetch_one
@@ -61,30 +55,6 @@ def discussion_url(discussion_id: int, slug: str) -> str:
 
 
 # -- reading ------------------------------------------------------------------------------
-
-
-async def access_discussion(
-    session: AsyncSession, discussion_id: int, *, viewer: Actor | None
-) -> tuple[Discussion, Group]:
-    """The discussion and its group, if it exists and this viewer may see it (a pending
-    discussion is its author's and the moderators'; a hidden one the moderators')."""
-    row = (
-        await session.execute(
-            select(Discussion, Group)
-            .join(Group, Group.id == Discussion.group_id)
-            .where(Discussion.id == discussion_id, Discussion.deleted_at.is_(None))
-        )
-    ).one_or_none()
-    if row is None or not can_see_discussion(viewer, row[0]):
-        raise NotFound("There is no discussion at this address.")
-    return row[0], row[1]
-
-
-async def access_post(session: AsyncSession, post_id: int, *, viewer: Actor | None) -> Post:
-    post = await session.get(Post, post_id)
-    if post is None or not can_see_post(viewer, post):
-        raise NotFound("There is no post at this address.")
-    return post
 
 
 @dataclass(slots=True)
@@ -905,6 +875,7 @@ class AuthoredPost:
     body_md: str
     created_at: datetime
     is_opening: bool
+    status: str = Visibility.visible.value
 
     @property
     def excerpt(self) -> str:
@@ -913,8 +884,10 @@ class AuthoredPost:
 
 
 async def recent_posts_by(
-    session: AsyncSession, *, author: User, limit: int = 10
+    session: AsyncSession, *, author: User, viewer: Actor | None, limit: int = 10
 ) -> list[AuthoredPost]:
+    """A member's latest posts, as this viewer may see them (a visitor: published posts in
+    published discussions only; the author: also their own held and hidden ones)."""
     rows = await session.execute(
         select(
             Post.id,
@@ -924,14 +897,22 @@ async def recent_posts_by(
             Post.body_md,
             Post.created_at,
             Post.is_opening,
+            Post.status,
         )
         .join(Discussion, Discussion.id == Post.discussion_id)
-        .where(
-            Post.author_id == author.id,
-            Post.deleted_at.is_(None),
-            Discussion.deleted_at.is_(None),
-        )
+        .where(Post.author_id == author.id, visible_posts(viewer))
         .order_by(Post.created_at.desc(), Post.id.desc())
         .limit(limit)
     )
     return [AuthoredPost(**row._mapping) for row in rows.all()]
+
+
+async def count_posts_by(session: AsyncSession, *, author: User, viewer: Actor | None) -> int:
+    """How many posts of this member the viewer may see: the count a profile shows."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Post)
+        .join(Discussion, Discussion.id == Post.discussion_id)
+        .where(Post.author_id == author.id, visible_posts(viewer))
+    )
+    return int(count or 0)

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from app.access.fetch import access_group
 from app.access.permissions import Action, check_permission
 from app.accounts.deps import AuthDep, CurrentUser, SettingsDep, requires
 from app.core.ratelimit import limit
@@ -99,7 +100,7 @@ async def create_discussion(
     from app.discussions.api import discussion_out
     from app.discussions.service import discussion_head
 
-    group = await service.access_group(session, slug)
+    group = await access_group(session, slug)
     await limit(request, "post_user", str(user.id))
     written = await start_discussion(
         session,

@@ -5,6 +5,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import BaseRoute
 
+from app.access.fetch import access_group
 from app.access.permissions import Action, check_permission
 from app.accounts.deps import Auth, AuthDep, CurrentUser, plain_page
 from app.config import Settings
@@ -67,7 +68,7 @@ async def new_discussion_form(
     request: Request, slug: str, session: SessionDep, user: CurrentUser
 ) -> Response:
     check_permission(user, Action.start_discussion)
-    group = await service.access_group(session, slug)
+    group = await access_group(session, slug)
     return render(
         request,
         "discussions/new.html",
@@ -79,7 +80,7 @@ async def new_discussion_form(
 async def new_discussion(
     request: Request, slug: str, session: SessionDep, user: CurrentUser
 ) -> Response:
-    group = await service.access_group(session, slug)
+    group = await access_group(session, slug)
     form = await read_form(
         request, DiscussionCreateIn, ("title", "body", "client_key"), optional=("client_key",)
     )

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Integer, Select, String, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.access.permissions import visible_discussions
+from app.access.visibility import visible_discussions
 from app.accounts.models import Actor, User
 from app.core.errors import Conflict, Invalid, NotFound
 from app.core.rows import Query, fetch_all, fetch_one
@@ -21,15 +21,6 @@ from app.notifications import follows
 
 async def list_groups(session: AsyncSession) -> list[Group]:
     return list((await session.scalars(select(Group).order_by(Group.name))).all())
-
-
-async def access_group(session: AsyncSession, slug: str) -> Group:
-    group = None
-    if is_storable(slug) and len(slug) <= 80:
-        group = await session.scalar(select(Group).where(Group.slug == slug))
-    if group is None:
-        raise NotFound("There is no group at this address.")
-    return group
 
 
 async def create_group(

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
+from app.access.fetch import access_discussion, access_group, access_post
 from app.access.permissions import Action, check_permission
 from app.accounts import service as accounts
 from app.accounts.deps import CurrentUser, requires
@@ -12,8 +13,6 @@ from app.core.errors import Invalid, NotFound
 from app.core.ratelimit import limit
 from app.core.validation import MAX_ID
 from app.db import SessionDep
-from app.discussions import service as discussions
-from app.groups.service import access_group
 from app.moderation import audit, flags, service, site
 from app.moderation.flags import QueueItem
 from app.moderation.models import Flag
@@ -75,7 +74,7 @@ async def flag_post(
     request: Request, post_id: IdPath, data: FlagIn, session: SessionDep, user: CurrentUser
 ) -> FlagOut:
     check_permission(user, Action.flag_post)
-    post = await discussions.access_post(session, post_id, viewer=user)
+    post = await access_post(session, post_id, viewer=user)
     reason = flags.parse_reason(data.reason)
     await limit(request, "flag_user", str(user.id))
     result = await flags.flag_post(session, reporter=user, post=post, reason=reason, note=data.note)
@@ -124,7 +123,7 @@ async def moderate_post(
     verb = POST_ACTIONS.get(action)
     if verb is None:
         raise NotFound(f"Unknown moderation action {action!r}.")
-    post = await discussions.access_post(session, post_id, viewer=user)
+    post = await access_post(session, post_id, viewer=user)
     await verb(session, moderator=user, post=post, reason=data.reason)
     return Response(status_code=204)
 
@@ -136,7 +135,7 @@ async def moderator_edit(
     post_id: IdPath, data: ModEditIn, session: SessionDep, user: CurrentUser
 ) -> Response:
     check_permission(user, Action.edit_any_post)
-    post = await discussions.access_post(session, post_id, viewer=user)
+    post = await access_post(session, post_id, viewer=user)
     await service.moderator_edit_post(
         session, moderator=user, post=post, body=data.body, reason=data.reason
     )
@@ -150,7 +149,7 @@ async def moderate_discussion(
     discussion_id: IdPath, data: DiscussionModIn, session: SessionDep, user: CurrentUser
 ) -> Response:
     check_permission(user, Action.moderate)
-    discussion, _group = await discussions.access_discussion(session, discussion_id, viewer=user)
+    discussion, _group = await access_discussion(session, discussion_id, viewer=user)
     if data.locked is not None:
         await service.set_locked(
             session, moderator=user, discussion=discussion, locked=data.locked, reason=data.reason

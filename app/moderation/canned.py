@@ -36,13 +36,8 @@ from datetime import datetime
 from sqlalchemy import Select, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.access.permissions import (
-    Action,
-    can,
-    can_see_discussion,
-    can_see_post,
-    check_permission,
-)
+from app.access.permissions import Action, can, check_permission
+from app.access.visibility import can_see_discussion, can_see_post
 from app.accounts.models import Actor, User
 from app.core.errors import Conflict, Invalid, NotFound
 from app.core.validation import is_storable

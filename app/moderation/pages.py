@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from app.access.fetch import access_discussion, access_group, access_post
 from app.access.permissions import Action, check_permission
 from app.accounts import service as accounts
 from app.accounts.deps import CurrentUser
@@ -18,7 +19,7 @@ from app.core.urls import safe_next
 from app.core.validation import MAX_ID
 from app.db import SessionDep
 from app.discussions import service as discussions
-from app.groups.service import access_group, list_groups
+from app.groups.service import list_groups
 from app.moderation import audit, flags, service, site
 from app.moderation.api import POST_ACTIONS
 from app.moderation.models import FLAG_REASON_LABELS, Flag
@@ -51,10 +52,8 @@ async def flag_form(
     request: Request, post_id: IdPath, session: SessionDep, user: CurrentUser
 ) -> Response:
     check_permission(user, Action.flag_post)
-    post = await discussions.access_post(session, post_id, viewer=user)
-    discussion, _group = await discussions.access_discussion(
-        session, post.discussion_id, viewer=user
-    )
+    post = await access_post(session, post_id, viewer=user)
+    discussion, _group = await access_discussion(session, post.discussion_id, viewer=user)
     return render(
         request,
         "moderation/flag.html",
@@ -73,10 +72,8 @@ async def flag_post(
     request: Request, post_id: IdPath, session: SessionDep, user: CurrentUser
 ) -> Response:
     check_permission(user, Action.flag_post)
-    post = await discussions.access_post(session, post_id, viewer=user)
-    discussion, _group = await discussions.access_discussion(
-        session, post.discussion_id, viewer=user
-    )
+    post = await access_post(session, post_id, viewer=user)
+    discussion, _group = await access_discussion(session, post.discussion_id, viewer=user)
     form = await read_form(request, FlagIn, ("reason", "note"))
     errors = dict(form.errors)
     if form.model is not None:
@@ -144,7 +141,7 @@ async def moderate_post(
     verb = POST_ACTIONS.get(action)
     if verb is None:
         raise NotFound(f"Unknown moderation action {action!r}.")
-    post = await discussions.access_post(session, post_id, viewer=user)
+    post = await access_post(session, post_id, viewer=user)
     await verb(session, moderator=user, post=post, reason=await _form_text(request, "reason"))
     return await _back(request, "/mod/queue", "moderated")
 
@@ -157,7 +154,7 @@ async def moderate_discussion(
     request: Request, discussion_id: IdPath, action: str, session: SessionDep, user: CurrentUser
 ) -> Response:
     check_permission(user, Action.moderate)
-    discussion, _group = await discussions.access_discussion(session, discussion_id, viewer=user)
+    discussion, _group = await access_discussion(session, discussion_id, viewer=user)
     reason = await _form_text(request, "reason")
     if action in ("lock", "unlock"):
         await service.set_locked(

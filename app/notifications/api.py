@@ -6,14 +6,14 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 
+from app.access.fetch import access_discussion, access_group
 from app.access.permissions import Action, check_permission
+from app.access.visibility import visible_posts
 from app.accounts.deps import AuthDep, CurrentUser
 from app.accounts.models import Role
 from app.core.validation import MAX_ID
 from app.db import SessionDep
-from app.discussions.models import Post, Visibility
-from app.discussions.service import access_discussion
-from app.groups.service import access_group
+from app.discussions.models import Discussion, Post
 from app.notifications import follows, live, mentions, service
 from app.notifications.schemas import (
     FollowIn,
@@ -182,14 +182,11 @@ async def discussion_events(
 
     async def missed_posts(after_id: int) -> list[live.NewPost]:
         async with db.sessionmaker() as short:
+            # what everybody may read: the events are the same for every viewer
             rows = await short.execute(
                 select(Post.id, Post.reply_to_id)
-                .where(
-                    Post.discussion_id == discussion.id,
-                    Post.id > after_id,
-                    Post.status == Visibility.visible.value,
-                    Post.deleted_at.is_(None),
-                )
+                .join(Discussion, Discussion.id == Post.discussion_id)
+                .where(Post.discussion_id == discussion.id, Post.id > after_id, visible_posts())
                 .order_by(Post.id)
                 .limit(50)
             )

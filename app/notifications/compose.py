@@ -18,11 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from app.access.visibility import shown_to_everybody
 from app.accounts.models import User
 from app.config import Settings
 from app.core.security import Signer
 from app.db import utcnow
-from app.discussions.models import Discussion, Post, Visibility
+from app.discussions.models import Discussion, Post
 from app.discussions.service import discussion_url
 from app.notifications.email_models import (
     EmailMode,
@@ -274,17 +275,14 @@ class Composer:
         )
         items: list[Item] = []
         for r in await session.execute(query):
-            if r.kind != NotificationKind.moderation.value:
-                # nobody is told about a post they can no longer see
-                if r.post_id is not None and (
-                    r.deleted_at is not None or r.post_status != Visibility.visible.value
-                ):
-                    continue
-                if r.title is not None and (
-                    r.discussion_deleted_at is not None
-                    or r.discussion_status != Visibility.visible.value
-                ):
-                    continue
+            # nobody is told about a post they can no longer see
+            if r.kind != NotificationKind.moderation.value and not shown_to_everybody(
+                r.post_status if r.post_id is not None else None,
+                r.deleted_at,
+                r.discussion_status if r.title is not None else None,
+                r.discussion_deleted_at,
+            ):
+                continue
             url = "/notifications"
             if r.discussion_id is not None and r.slug is not None:
                 url = discussion_url(r.discussion_id, r.slug)

@@ -6,7 +6,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from app.access.fetch import access_discussion, access_group, access_post
 from app.access.permissions import Action, check_permission
+from app.access.visibility import shown_to_everybody
 from app.accounts.deps import AuthDep, CurrentUser
 from app.accounts.models import User
 from app.core.errors import Invalid, NotFound
@@ -16,9 +18,8 @@ from app.core.urls import safe_next
 from app.core.validation import MAX_ID
 from app.db import SessionDep
 from app.discussions import service as discussions
-from app.discussions.models import Post, Visibility
+from app.discussions.models import Post
 from app.discussions.service import discussion_url
-from app.groups.service import access_group
 from app.notifications import follows, hooks, live, service
 
 router = APIRouter(include_in_schema=False)
@@ -81,7 +82,7 @@ async def follow_discussion(
     request: Request, discussion_id: IdPath, session: SessionDep, user: CurrentUser
 ) -> Response:
     check_permission(user, Action.follow)
-    discussion, _group = await discussions.access_discussion(session, discussion_id, viewer=user)
+    discussion, _group = await access_discussion(session, discussion_id, viewer=user)
     level = follows.parse_level(str((await request.form()).get("level", "")))
     await follows.follow_discussion(session, user=user, discussion=discussion, level=level)
     url = discussion_url(discussion.id, discussion.slug)
@@ -117,11 +118,12 @@ async def post_fragment(
     """One visible post as the discussion page shows it (no page around it): what the live
     updates insert."""
     check_permission(auth.viewer, Action.read)
-    post = await discussions.access_post(session, post_id, viewer=auth.viewer)
-    discussion, _group = await discussions.access_discussion(
-        session, post.discussion_id, viewer=auth.viewer
-    )
-    if post.status != Visibility.visible or post.deleted_at is not None:
+    post = await access_post(session, post_id, viewer=auth.viewer)
+    discussion, _group = await access_discussion(session, post.discussion_id, viewer=auth.viewer)
+    # live updates insert only what everybody may read
+    if not shown_to_everybody(
+        post.status, post.deleted_at, discussion.status, discussion.deleted_at
+    ):
         raise NotFound("There is no post at this address.")
     actions = discussions.PostActions.of(
         auth.viewer,
@@ -143,7 +145,7 @@ async def post_fragment(
 
 
 async def _own_post(session: SessionDep, post_id: int, user: User) -> Post:
-    post = await discussions.access_post(session, post_id, viewer=user)
+    post = await access_post(session, post_id, viewer=user)
     if post.author_id != user.id or post.deleted_at is not None:
         raise NotFound("There is no post of yours at this address.")
     return post
@@ -155,9 +157,7 @@ async def unknown_mentions_page(
 ) -> Response:
     """After posting: the @names that are nobody's, with the members they may have meant."""
     post = await _own_post(session, post_id, user)
-    discussion, _group = await discussions.access_discussion(
-        session, post.discussion_id, viewer=user
-    )
+    discussion, _group = await access_discussion(session, post.discussion_id, viewer=user)
     rendered = await hooks.render_body(session, post.body_md, enforce_limit=False)
     return render(
         request,

@@ -1,0 +1,118 @@
+"""Who may see a post or a discussion: the one place the rule is written.
+
+Every read goes through here: `can_see_*` for one object already loaded, `visible_*` for the
+SQL of a listing or a count, `shown_to_everybody` for what is sent out (e-mail, feeds, live
+events). The rule:
+
+- a published (`visible`) post in a published discussion, neither deleted, is everybody's;
+- a held (`pending`) or `hidden` post or discussion is its author's (marked as such) and the
+  moderators'; a reply inside a held or hidden discussion goes with its discussion;
+- a deleted post is nobody's to read (its place in the thread stays, without its text);
+- moderators see everything that is not deleted, marked.
+
+Answers for what a viewer may not see are 404, never 403: a 403 would confirm it exists.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import ColumnElement, and_, or_
+
+from app.access.permissions import Action, can
+from app.accounts.models import Actor
+from app.discussions.models import Discussion, Post, Visibility
+
+PUBLISHED = Visibility.visible.value
+
+
+class _Authored(Protocol):
+    @property
+    def status(self) -> str: ...
+    @property
+    def author_id(self) -> int: ...
+
+
+class _Thread(_Authored, Protocol):
+    @property
+    def deleted_at(self) -> datetime | None: ...
+
+
+def sees_everything(viewer: Actor | None) -> bool:
+    return can(viewer, Action.see_hidden_content)
+
+
+def can_see_status(viewer: Actor | None, item: _Authored) -> bool:
+    if item.status == PUBLISHED or sees_everything(viewer):
+        return True
+    # authors keep seeing what they wrote, marked as awaiting review or hidden
+    return viewer is not None and viewer.id == item.author_id
+
+
+def can_see_discussion(viewer: Actor | None, discussion: _Authored) -> bool:
+    """For a discussion already known not to be deleted."""
+    return can_see_status(viewer, discussion)
+
+
+def can_see_post(viewer: Actor | None, post: _Thread, discussion: _Thread | None = None) -> bool:
+    """A post, and (when given) the discussion it lives in: a reply inside a discussion the
+    viewer may not see is not theirs to read either."""
+    if post.deleted_at is not None:
+        return False
+    if discussion is not None and (
+        discussion.deleted_at is not None or not can_see_discussion(viewer, discussion)
+    ):
+        return False
+    return can_see_status(viewer, post)
+
+
+def shown_to_everybody(
+    post_status: str | None,
+    post_deleted_at: datetime | None,
+    discussion_status: str | None,
+    discussion_deleted_at: datetime | None,
+) -> bool:
+    """What may go out to anyone (e-mail, feeds, live events): published and not deleted,
+    in a published discussion that is not deleted. A missing post or discussion (None
+    status) is not checked."""
+    if post_status is not None and (post_status != PUBLISHED or post_deleted_at is not None):
+        return False
+    return discussion_status is None or (
+        discussion_status == PUBLISHED and discussion_deleted_at is None
+    )
+
+
+def visible_discussions(viewer: Actor | None = None) -> ColumnElement[bool]:
+    """Listings of discussions (group pages, home, feeds, search, library links): what
+    everybody may see. A viewer who may see more still gets the public listing; their
+    own held discussions and the moderators' queue are shown elsewhere."""
+    return and_(Discussion.status == PUBLISHED, Discussion.deleted_at.is_(None))
+
+
+def visible_posts(viewer: Actor | None = None) -> ColumnElement[bool]:
+    """Posts this viewer may read, on a query that joins each post's `Discussion`:
+    everybody's posts, plus (for their author) their own held or hidden ones, plus
+    (for moderators) every post not deleted."""
+    alive = and_(Post.deleted_at.is_(None), Discussion.deleted_at.is_(None))
+    if sees_everything(viewer):
+        return alive
+    public = and_(Post.status == PUBLISHED, Discussion.status == PUBLISHED)
+    if viewer is None:
+        return and_(alive, public)
+    own = and_(
+        Post.author_id == viewer.id,
+        or_(Discussion.status == PUBLISHED, Discussion.author_id == viewer.id),
+    )
+    return and_(alive, or_(public, own))
+
+
+__all__ = [
+    "can_see_discussion",
+    "can_see_post",
+    "can_see_status",
+    "sees_everything",
+    "shown_to_everybody",
+    "visible_discussions",
+    "visible_posts",
+]
