@@ -60,8 +60,8 @@ def db_upgrade() -> None:
 
 
 def _run_demo(base_url: str | None = None) -> None:
+    from app.core.urls import discussion_url
     from app.demo.seed import DEMO_PASSWORD, USERS, demo_step_count, load_demo
-    from app.discussions.service import discussion_url
 
     with Progress(console=console) as progress:
         task = progress.add_task("Loading demo data", total=demo_step_count())
@@ -124,7 +124,7 @@ def worker(
 ) -> None:
     """Send queued e-mail from the outbox (run one or more next to `serve` in production,
     with KINDRED_EMAIL_WORKER_IN_PROCESS=false for the servers)."""
-    from app.notifications.worker import run_worker_process
+    from app.email.worker import run_worker_process
 
     settings = get_settings()
     target = (

@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # the e-mail outbox worker runs in this process unless turned off (production runs
         # `kindred worker`; tests turn it on only where they need it)
-        from app.notifications.worker import start_in_process
+        from app.email.worker import start_in_process
 
         email_worker = start_in_process(app) if settings.email_worker_in_process else None
         # live-update streams end as soon as the server starts shutting down
@@ -62,14 +62,18 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.hasher = PasswordHasher(fast=settings.env == "test")
     app.state.signer = Signer(settings.resolved_secret_key())
     app.state.rate_limiter = RateLimiter(settings)
+    from app.accounts.models import Role
+
     app.state.templates = Templates(
-        auto_reload=settings.is_development, site_name=settings.site_name
+        auto_reload=settings.is_development,
+        site_name=settings.site_name,
+        role_badges={role.value: role.badge is not None for role in Role},
     )
 
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.env == "production")
-    from app.notifications.live import Hub, LiveContextMiddleware
+    from app.live.hub import Hub, LiveContextMiddleware
 
     app.state.live = Hub.for_app(settings, db)
     app.add_middleware(LiveContextMiddleware, hub=app.state.live)

@@ -3,6 +3,12 @@
 from app.accounts.models import ApiToken, User, UserSession
 from app.db import Base
 from app.discussions.models import Discussion, Post, PostRevision, Reaction
+from app.email.models import (
+    EmailPreference,
+    OutboxItem,
+    OutboxMessage,
+    PasswordReset,
+)
 from app.groups.models import Group
 from app.moderation.models import (
     AppointmentDestination,
@@ -10,12 +16,6 @@ from app.moderation.models import (
     CannedResponse,
     Flag,
     SiteSettings,
-)
-from app.notifications.email_models import (
-    EmailPreference,
-    OutboxItem,
-    OutboxMessage,
-    PasswordReset,
 )
 from app.notifications.models import DiscussionFollow, GroupFollow, Notification, PostMention
 

@@ -48,8 +48,8 @@ from app.config import Settings
 from app.core.security import PasswordHasher, Signer
 from app.db import Database, make_engine
 from app.discussions.service import start_discussion
+from app.email.models import OutboxItem
 from app.groups.service import create_group
-from app.notifications.email_models import OutboxItem
 from app.notifications.models import DiscussionFollow, FollowLevel, Notification
 from bench.database import ROOT, migrate
 from bench.server import Server

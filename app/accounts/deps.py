@@ -18,11 +18,17 @@ from app.accounts.models import User
 from app.accounts.service import SignedIn, Viewer
 from app.config import Settings
 from app.core.errors import Forbidden, NotAuthenticated
-from app.core.security import CSRF_FIELD, CSRF_HEADER, PasswordHasher, Signer, new_token
+from app.core.security import (
+    ANON_COOKIE,
+    CSRF_FIELD,
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    PasswordHasher,
+    Signer,
+    new_token,
+)
 from app.db import SessionDep, request_transaction
 
-SESSION_COOKIE = "kindred_session"
-ANON_COOKIE = "kindred_anon"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 

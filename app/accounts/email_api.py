@@ -18,8 +18,8 @@ from app.accounts.email_schemas import (
 )
 from app.core.ratelimit import client_ip, limit
 from app.db import SessionDep
-from app.notifications import preferences
-from app.notifications.email_models import EmailMode
+from app.email import preferences
+from app.email.models import EmailMode
 from app.notifications.models import NotificationKind
 
 router = APIRouter(prefix="/api/v1", tags=["e-mail"])

@@ -29,8 +29,8 @@ from app.core.forms import read_form
 from app.core.ratelimit import client_ip, limit
 from app.core.templating import render
 from app.db import SessionDep
-from app.notifications import preferences
-from app.notifications.email_models import KIND_LABELS, EmailMode
+from app.email import preferences
+from app.email.models import KIND_LABELS, EmailMode
 from app.notifications.models import NotificationKind
 
 router = APIRouter(include_in_schema=False)

@@ -15,18 +15,18 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
-from app.accounts.service import email_key, end_other_sessions
+from app.accounts.sessions import email_key, end_other_sessions
 from app.config import Settings
 from app.core.errors import BadRequest, Invalid
 from app.core.security import PasswordHasher, Signer, new_token, token_digest
 from app.db import utcnow
-from app.notifications.email_models import OutboxCategory, OutboxMessage, PasswordReset
-from app.notifications.mailer import (
+from app.email.mailer import (
     check_verification_token,
     read_verification_token,
     reset_token,
 )
-from app.notifications.outbox import queue_account_email
+from app.email.models import OutboxCategory, OutboxMessage, PasswordReset
+from app.email.outbox import queue_account_email
 
 RESEND_AFTER = timedelta(minutes=2)
 RESETS_PER_HOUR = 3

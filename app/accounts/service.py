@@ -13,7 +13,9 @@ from sqlalchemy import String, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.email_service import queue_verification
 from app.accounts.models import ApiToken, Role, User, UserSession, is_suspended
+from app.accounts.sessions import email_key, end_other_sessions
 from app.config import Settings
 from app.core.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
 from app.core.rows import Query, fetch_one
@@ -27,10 +29,6 @@ BAD_CREDENTIALS = "Wrong username or password."
 
 def username_key(username: str) -> str:
     return username.lower()
-
-
-def email_key(email: str) -> str:
-    return email.strip().lower()
 
 
 async def get_user_by_username(session: AsyncSession, username: str) -> User | None:
@@ -85,8 +83,6 @@ async def register(
         # a concurrent registration won the race for the name or address
         raise Conflict("That username or e-mail address is taken.", code="taken") from None
     # the "confirm your address" e-mail, in this transaction (every way of registering)
-    from app.accounts.email_service import queue_verification
-
     await queue_verification(session, user=user)
     return user
 
@@ -235,25 +231,6 @@ async def user_for_session(
             update(UserSession).where(UserSession.id == digest).values(last_seen_at=now)
         )
     return SignedIn(viewer=found.viewer, session_id=digest)
-
-
-async def end_other_sessions(
-    session: AsyncSession,
-    *,
-    user: User,
-    keep_session_id: str | None,
-    keep_token_id: int | None,
-    include_tokens: bool = True,
-) -> None:
-    await session.execute(
-        delete(UserSession).where(
-            UserSession.user_id == user.id, UserSession.id != (keep_session_id or "")
-        )
-    )
-    if include_tokens:
-        await session.execute(
-            delete(ApiToken).where(ApiToken.user_id == user.id, ApiToken.id != (keep_token_id or 0))
-        )
 
 
 async def list_sessions(session: AsyncSession, *, user: User) -> list[UserSession]:

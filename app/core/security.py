@@ -13,6 +13,11 @@ from anyio import to_thread
 from fastapi import HTTPException
 from passlib.context import CryptContext
 
+# the browser session (its random token) and, before sign-in, the anonymous cookie that
+# CSRF tokens of visitors' forms are tied to
+SESSION_COOKIE = "kindred_session"
+ANON_COOKIE = "kindred_anon"
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]

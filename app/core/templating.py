@@ -16,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, nodes, select
 from jinja2.compiler import CodeGenerator, Frame
 from markupsafe import Markup
 
-from app.accounts.models import Role
+from app.core.security import ANON_COOKIE, SESSION_COOKIE
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_DIR = ROOT / "templates"
@@ -176,7 +176,11 @@ COMPONENTS = {
 
 
 class Templates:
-    def __init__(self, *, auto_reload: bool, site_name: str) -> None:
+    def __init__(
+        self, *, auto_reload: bool, site_name: str, role_badges: dict[str, bool] | None = None
+    ) -> None:
+        """`role_badges`: each role, and whether its posts carry a badge."""
+        role_badges = role_badges or {}
         self.env = _Environment(
             loader=FileSystemLoader(TEMPLATE_DIR),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -195,8 +199,8 @@ class Templates:
         # nothing, for members), rendered once. Set first: the components read it.
         badge = self.env.get_template("components/macros.html").module.badge  # type: ignore[attr-defined]
         self.env.globals["badges"] = {
-            role.value: Markup(" ") + badge(role.value) if role.badge else Markup("")
-            for role in Role
+            role: Markup(" ") + badge(role) if has_badge else Markup("")
+            for role, has_badge in role_badges.items()
         }
         # Shared components are macros made globals once, here: a {% from %} import costs
         # each page that uses it about 20 µs (Jinja checks the importing context against the
@@ -213,8 +217,6 @@ class Templates:
 def render(
     request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
 ) -> HTMLResponse:
-    from app.accounts.deps import ANON_COOKIE, SESSION_COOKIE
-
     auth = getattr(request.state, "auth", None)
     scope = request.scope
     ctx: dict[str, Any] = {

@@ -34,3 +34,8 @@ def login_url_for(request: Request) -> str:
     if request.url.query:
         path += "?" + request.url.query
     return "/login?next=" + quote(safe_next(path), safe="/")
+
+
+def discussion_url(discussion_id: int, slug: str) -> str:
+    """A discussion's canonical address (`/discussions/{id}` redirects to it)."""
+    return f"/discussions/{discussion_id}/{slug}"

@@ -18,12 +18,12 @@ from app.core.forms import read_form
 from app.core.ratelimit import limit
 from app.core.security import new_token
 from app.core.templating import render
+from app.core.urls import discussion_url
 from app.core.validation import MAX_ID, whole_number
 from app.db import SessionDep
 from app.discussions import service
 from app.discussions.models import Discussion, Post
 from app.discussions.schemas import PostPatchIn, ReplyIn
-from app.discussions.service import discussion_url
 from app.groups.service import list_groups
 from app.moderation import canned_pages
 from app.moderation import service as moderation

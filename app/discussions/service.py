@@ -32,6 +32,7 @@ from app.core.errors import Forbidden, Invalid, NotFound
 from app.core.rows import Query, fetch_all, fetch_one
 from app.core.templating import moment
 from app.core.text import slugify
+from app.core.urls import discussion_url
 from app.db import dialect_insert, utcnow
 from app.discussions.models import (
     Discussion,
@@ -48,10 +49,6 @@ from app.notifications import follows, hooks
 
 # Indentation stops here; deeper replies say whom they answer instead.
 MAX_INDENT = 3
-
-
-def discussion_url(discussion_id: int, slug: str) -> str:
-    return f"/discussions/{discussion_id}/{slug}"
 
 
 # -- reading ------------------------------------------------------------------------------

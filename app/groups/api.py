@@ -8,9 +8,10 @@ from app.access.fetch import access_group
 from app.access.permissions import Action, check_permission
 from app.accounts.deps import AuthDep, CurrentUser, SettingsDep, requires
 from app.core.ratelimit import limit
+from app.core.urls import discussion_url
 from app.db import SessionDep
 from app.discussions.schemas import DiscussionCreateIn, DiscussionOut
-from app.discussions.service import discussion_url, start_discussion
+from app.discussions.service import start_discussion
 from app.groups import service
 from app.groups.models import Group
 from app.groups.schemas import DiscussionListOut, DiscussionSummaryOut, GroupIn, GroupOut

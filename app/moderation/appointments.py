@@ -32,6 +32,7 @@ from app.core.validation import is_storable
 from app.db import dialect_insert, utcnow
 from app.moderation import audit
 from app.moderation.models import AppointmentDestination, CannedResponse
+from app.moderation.placeholders import appointment_keys
 
 KEY_MAX = 40
 URL_MAX = 500
@@ -153,8 +154,6 @@ class DestinationUse:
 async def list_destinations_with_use(session: AsyncSession, *, admin: User) -> list[DestinationUse]:
     """Every destination and the canned responses (not retired) that link to it, so an
     administrator sees what a change or a deletion affects."""
-    from app.moderation.canned import appointment_keys
-
     check_permission(admin, Action.manage_appointments)
     destinations = await list_destinations(session)
     responses = (

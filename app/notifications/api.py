@@ -14,7 +14,8 @@ from app.accounts.models import Role
 from app.core.validation import MAX_ID
 from app.db import SessionDep
 from app.discussions.models import Discussion, Post
-from app.notifications import follows, live, mentions, service
+from app.live import hub as live
+from app.notifications import follows, mentions, service
 from app.notifications.schemas import (
     FollowIn,
     FollowOut,

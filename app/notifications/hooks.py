@@ -17,7 +17,9 @@ from app.core.markdown import parse_markdown, render_tokens
 from app.core.mentions import KNOWN, candidates_of, mentioned_names, name_variants
 from app.db import dialect_insert
 from app.discussions.models import Discussion, Post, Visibility
-from app.notifications import email_queue, follows, live, mentions, service
+from app.email import queue as email_queue
+from app.live import hub as live
+from app.notifications import follows, mentions, service
 from app.notifications.models import PostMention
 
 # session.info key: bodies rendered in this transaction, so publishing a post just written

@@ -14,13 +14,13 @@ from app.accounts.models import User
 from app.core.errors import Invalid, NotFound
 from app.core.mentions import NAME_CHARS
 from app.core.templating import render
-from app.core.urls import safe_next
+from app.core.urls import discussion_url, safe_next
 from app.core.validation import MAX_ID
 from app.db import SessionDep
 from app.discussions import service as discussions
 from app.discussions.models import Post
-from app.discussions.service import discussion_url
-from app.notifications import follows, hooks, live, service
+from app.live import hub as live
+from app.notifications import follows, hooks, service
 
 router = APIRouter(include_in_schema=False)
 

@@ -24,8 +24,8 @@ from starlette.routing import Route
 
 from app.accounts.models import Role, User
 from app.db import utcnow
+from app.email.worker import OutboxWorker
 from app.notifications.models import Notification
-from app.notifications.worker import OutboxWorker
 
 pytestmark = pytest.mark.hold_first_posts
 

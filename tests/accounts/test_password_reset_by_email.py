@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from app.accounts.models import User
 from app.db import utcnow
-from app.notifications.email_models import OutboxMessage, PasswordReset
+from app.email.models import OutboxMessage, PasswordReset
 from tests.core.test_every_template_renders import Pages
 from tests.notifications.email_support import (  # noqa: F401 (fixtures: smtp, settings)
     SmtpServer,

@@ -22,8 +22,8 @@ from sqlalchemy import select, update
 from app.accounts.models import User
 from app.config import Settings
 from app.db import utcnow
-from app.notifications.email_models import OutboxMessage
-from app.notifications.worker import OutboxWorker
+from app.email.models import OutboxMessage
+from app.email.worker import OutboxWorker
 from tests.conftest import settings_for_tests
 
 

@@ -12,9 +12,10 @@ from sqlalchemy import func, select, update
 from app.accounts.models import Role, User
 from app.db import utcnow
 from app.discussions.models import Post
-from app.notifications import email_queue, hooks
-from app.notifications.email_models import OutboxItem, OutboxMessage
-from app.notifications.mailer import read_unsubscribe_token
+from app.email import queue as email_queue
+from app.email.mailer import read_unsubscribe_token
+from app.email.models import OutboxItem, OutboxMessage
+from app.notifications import hooks
 from app.notifications.models import Notification
 from tests.notifications.email_support import (  # noqa: F401 (fixtures: smtp, settings)
     SmtpServer,

@@ -20,12 +20,12 @@ from app.accounts.models import User
 from app.core.security import Signer
 from app.db import make_engine, utcnow
 from app.discussions.models import Discussion, Post
+from app.email.models import OutboxItem, OutboxMessage
+from app.email.outbox import queue_notifications
+from app.email.worker import OutboxWorker
 from app.groups.models import Group
 from app.main import create_app
-from app.notifications.email_models import OutboxItem, OutboxMessage
 from app.notifications.models import Notification, NotificationKind
-from app.notifications.outbox import queue_notifications
-from app.notifications.worker import OutboxWorker
 from tests.conftest import drop_database, fresh_database_url
 from tests.notifications.email_support import (  # noqa: F401 (fixtures: smtp, settings)
     SmtpServer,

@@ -13,8 +13,8 @@ import pytest
 from app.accounts.models import Role, User
 from app.core.templating import TEMPLATE_DIR
 from app.db import utcnow
-from app.notifications.mailer import email_environment, unsubscribe_token
-from app.notifications.worker import OutboxWorker
+from app.email.mailer import email_environment, unsubscribe_token
+from app.email.worker import OutboxWorker
 from tests.core.test_every_template_renders import Pages
 from tests.notifications.email_support import (  # noqa: F401 (fixtures: smtp, settings)
     drain,

@@ -27,9 +27,9 @@ from app.accounts import service as accounts
 from app.accounts.models import User
 from app.core.security import PasswordHasher, Signer
 from app.db import make_engine, utcnow
-from app.notifications.email_models import OutboxMessage
-from app.notifications.mailer import message_id
-from app.notifications.worker import OutboxWorker
+from app.email.mailer import message_id
+from app.email.models import OutboxMessage
+from app.email.worker import OutboxWorker
 from tests.conftest import ROOT, drop_database, fresh_database_url
 from tests.notifications.email_support import (  # noqa: F401 (fixtures: smtp, settings)
     SmtpServer,

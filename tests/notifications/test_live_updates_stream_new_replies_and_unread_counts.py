@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from app.accounts.models import Role
-from app.notifications.live import (
+from app.live.hub import (
     Hub,
     MemoryBackend,
     PostEvent,

@@ -61,10 +61,10 @@ from sqlalchemy.orm import aliased
 from app.config import Settings
 from app.core.security import Signer
 from app.db import utcnow
-from app.notifications.compose import Composer
-from app.notifications.email_models import OutboxMessage, OutboxStatus
-from app.notifications.mailer import PermanentFailure, Transport, email_environment, transport_for
-from app.notifications.outbox import batch_window
+from app.email.compose import Composer
+from app.email.mailer import PermanentFailure, Transport, email_environment, transport_for
+from app.email.models import OutboxMessage, OutboxStatus
+from app.email.outbox import batch_window
 
 log = logging.getLogger("kindred.email")
 O = OutboxMessage  # noqa: E741

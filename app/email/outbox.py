@@ -53,7 +53,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import User
 from app.config import Settings
 from app.db import insert_for_dialect, table_of, utcnow
-from app.notifications.email_models import (
+from app.email.models import (
     DEFAULT_MODES,
     GATHERED_KINDS,
     QUEUED_UNTOUCHED,

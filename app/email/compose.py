@@ -22,18 +22,10 @@ from app.access.visibility import shown_to_everybody
 from app.accounts.models import User
 from app.config import Settings
 from app.core.security import Signer
+from app.core.urls import discussion_url
 from app.db import utcnow
 from app.discussions.models import Discussion, Post
-from app.discussions.service import discussion_url
-from app.notifications.email_models import (
-    EmailMode,
-    EmailPreference,
-    OutboxCategory,
-    OutboxItem,
-    OutboxMessage,
-    PasswordReset,
-)
-from app.notifications.mailer import (
+from app.email.mailer import (
     absolute,
     build_message,
     message_id,
@@ -43,8 +35,16 @@ from app.notifications.mailer import (
     unsubscribe_token,
     verification_token,
 )
+from app.email.models import (
+    EmailMode,
+    EmailPreference,
+    OutboxCategory,
+    OutboxItem,
+    OutboxMessage,
+    PasswordReset,
+)
+from app.email.outbox import mode_expr
 from app.notifications.models import Notification, NotificationKind
-from app.notifications.outbox import mode_expr
 
 EXCERPT_CHARS = 280
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import after_commit
-from app.notifications.outbox import queue_notifications
+from app.email.outbox import queue_notifications
 
 
 async def _wake() -> None:
-    from app.notifications.worker import wake_workers
+    from app.email.worker import wake_workers
 
     wake_workers()
 

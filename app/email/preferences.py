@@ -11,12 +11,12 @@ from app.accounts.models import User
 from app.core.errors import BadRequest
 from app.core.security import Signer
 from app.db import dialect_insert, utcnow
-from app.notifications.email_models import (
+from app.email.mailer import BAD_UNSUBSCRIBE, read_unsubscribe_token
+from app.email.models import (
     DEFAULT_MODES,
     EmailMode,
     EmailPreference,
 )
-from app.notifications.mailer import BAD_UNSUBSCRIBE, read_unsubscribe_token
 from app.notifications.models import NotificationKind
 
 Preferences = dict[NotificationKind, EmailMode]
