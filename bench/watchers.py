@@ -47,7 +47,7 @@ from app.accounts.service import start_session
 from app.config import Settings
 from app.core.security import PasswordHasher, Signer
 from app.db import Database, make_engine
-from app.discussions.service import start_discussion
+from app.discussions.posting import start_discussion
 from app.email.models import OutboxItem
 from app.groups.service import create_group
 from app.notifications.models import DiscussionFollow, FollowLevel, Notification

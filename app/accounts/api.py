@@ -17,7 +17,7 @@ from app.accounts.schemas import (
 )
 from app.core.ratelimit import client_ip, limit
 from app.db import SessionDep
-from app.discussions.service import count_posts_by
+from app.discussions.reading import count_posts_by
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 

@@ -15,7 +15,7 @@ from app.core.ratelimit import client_ip, limit
 from app.core.templating import render
 from app.core.urls import safe_next
 from app.db import SessionDep
-from app.discussions.service import count_posts_by, recent_posts_by
+from app.discussions.reading import count_posts_by, recent_posts_by
 
 router = APIRouter(include_in_schema=False)
 

@@ -15,7 +15,7 @@ from app.accounts import service as accounts
 from app.accounts.models import Role, User
 from app.core.security import PasswordHasher
 from app.db import utcnow
-from app.discussions import service as discussions
+from app.discussions import posting
 from app.discussions.models import Discussion, Post
 from app.groups.models import Group
 from app.groups.service import create_group
@@ -151,7 +151,7 @@ async def load_demo(
         author = users[seed.author]
         key = f"demo-exchange-{index}"
         if index == 0:
-            written = await discussions.start_discussion(
+            written = await posting.start_discussion(
                 session,
                 author=author,
                 group=groups["blood-cancers-disorders"],
@@ -162,7 +162,7 @@ async def load_demo(
         else:
             assert discussion is not None
             reply_to = posts[seed.reply_to].id if seed.reply_to is not None else None
-            written = await discussions.reply(
+            written = await posting.reply(
                 session,
                 author=author,
                 discussion=discussion,
@@ -183,7 +183,7 @@ async def load_demo(
         step(f"post {index + 1} of {len(EXCHANGE)} by {seed.author}")
 
     for index, (slug, username, title, body) in enumerate(OTHER_DISCUSSIONS):
-        await discussions.start_discussion(
+        await posting.start_discussion(
             session,
             author=users[username],
             group=groups[slug],

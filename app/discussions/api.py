@@ -12,7 +12,7 @@ from app.accounts.models import Actor, Role
 from app.core.ratelimit import limit
 from app.core.validation import MAX_ID
 from app.db import SessionDep
-from app.discussions import service
+from app.discussions import posting, reactions, reading
 from app.discussions.models import Discussion, Post
 from app.discussions.schemas import (
     AuthorOut,
@@ -25,7 +25,7 @@ from app.discussions.schemas import (
     ReplyIn,
     RevisionOut,
 )
-from app.discussions.service import DiscussionHead, PostView
+from app.discussions.views import DiscussionHead, PostView
 from app.moderation import service as moderation
 from app.notifications import hooks
 
@@ -90,8 +90,8 @@ async def get_discussion(
     page: PageQuery = 1,
 ) -> DiscussionPageOut:
     check_permission(auth.viewer, Action.read)
-    discussion = await service.discussion_head(session, discussion_id, viewer=auth.viewer)
-    loaded = await service.load_discussion_page(
+    discussion = await reading.discussion_head(session, discussion_id, viewer=auth.viewer)
+    loaded = await reading.load_discussion_page(
         session,
         discussion=discussion,
         page=page,
@@ -116,8 +116,8 @@ async def list_posts(
     page: PageQuery = 1,
 ) -> list[PostOut]:
     check_permission(auth.viewer, Action.read)
-    discussion = await service.discussion_head(session, discussion_id, viewer=auth.viewer)
-    loaded = await service.load_discussion_page(
+    discussion = await reading.discussion_head(session, discussion_id, viewer=auth.viewer)
+    loaded = await reading.load_discussion_page(
         session,
         discussion=discussion,
         page=page,
@@ -134,7 +134,7 @@ async def create_reply(
 ) -> Response:
     discussion, _group = await access_discussion(session, discussion_id, viewer=user)
     await limit(request, "post_user", str(user.id))
-    written = await service.reply(
+    written = await posting.reply(
         session,
         author=user,
         discussion=discussion,
@@ -143,7 +143,7 @@ async def create_reply(
         client_key=data.client_key,
         canned_response_id=data.canned_response_id,
     )
-    view = await service.post_view(session, written.post.id, viewer=user)
+    view = await reading.post_view(session, written.post.id, viewer=user)
     body = post_out(view, discussion.id)
     with_mentions(body, written.rendered)
     # a replayed submit answers 200 with the post the first one created
@@ -162,7 +162,7 @@ async def _visible_post(
 async def get_post(post_id: IdPath, session: SessionDep, auth: AuthDep) -> PostOut:
     check_permission(auth.viewer, Action.read)
     post, discussion = await _visible_post(session, post_id, auth.viewer)
-    return post_out(await service.post_view(session, post.id, viewer=auth.viewer), discussion.id)
+    return post_out(await reading.post_view(session, post.id, viewer=auth.viewer), discussion.id)
 
 
 @router.patch("/posts/{post_id}", response_model=PostOut)
@@ -173,7 +173,7 @@ async def edit_post(
     await moderation.edit_post_as(
         session, editor=user, post=post, body=data.body, title=data.title, reason=data.reason
     )
-    out = post_out(await service.post_view(session, post.id, viewer=user), discussion.id)
+    out = post_out(await reading.post_view(session, post.id, viewer=user), discussion.id)
     return with_mentions(out, hooks.rendered_for(session, post.body_md))
 
 
@@ -189,7 +189,7 @@ async def post_history(
     post_id: IdPath, session: SessionDep, user: CurrentUser
 ) -> list[RevisionOut]:
     post, _discussion = await _visible_post(session, post_id, user)
-    revisions = await service.post_history(session, viewer=user, post=post)
+    revisions = await posting.post_history(session, viewer=user, post=post)
     return [
         RevisionOut(
             editor=r.editor_name,
@@ -208,7 +208,7 @@ async def list_reactions(
 ) -> dict[str, list[str]]:
     check_permission(auth.viewer, Action.read)
     post, _discussion = await _visible_post(session, post_id, auth.viewer)
-    return await service.reactors(session, post=post)
+    return await reactions.reactors(session, post=post)
 
 
 @router.post("/posts/{post_id}/reactions", response_model=ReactionStateOut)
@@ -216,8 +216,8 @@ async def react(
     post_id: IdPath, data: ReactionIn, session: SessionDep, user: CurrentUser
 ) -> ReactionStateOut:
     post, _discussion = await _visible_post(session, post_id, user)
-    kind = service.parse_reaction_kind(data.kind)
-    active, counts = await service.set_reaction(
+    kind = reactions.parse_reaction_kind(data.kind)
+    active, counts = await reactions.set_reaction(
         session, user=user, post=post, kind=kind, active=data.active
     )
     return ReactionStateOut(post_id=post.id, kind=kind.value, active=active, counts=counts)

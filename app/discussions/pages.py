@@ -21,7 +21,7 @@ from app.core.templating import render
 from app.core.urls import discussion_url
 from app.core.validation import MAX_ID, whole_number
 from app.db import SessionDep
-from app.discussions import service
+from app.discussions import posting, reactions, reading, views
 from app.discussions.models import Discussion, Post
 from app.discussions.schemas import PostPatchIn, ReplyIn
 from app.groups.service import list_groups
@@ -38,7 +38,7 @@ IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 async def post_location(
     session: SessionDep, post: Post, discussion: Discussion, page_size: int
 ) -> str:
-    page = await service.page_of_post(session, post=post, page_size=page_size)
+    page = await reading.page_of_post(session, post=post, page_size=page_size)
     url = discussion_url(discussion.id, discussion.slug)
     if page > 1:
         url += f"?page={page}"
@@ -59,20 +59,20 @@ async def discussion_page(request: Request, session: AsyncSession, auth: Auth) -
     page = whole_number(request.query_params.get("page"), "page", default=1, high=MAX_PAGE)
     viewer = auth.viewer
     check_permission(viewer, Action.read)
-    discussion = await service.discussion_head(session, discussion_id, viewer=viewer)
+    discussion = await reading.discussion_head(session, discussion_id, viewer=viewer)
     if request.path_params["slug"] != discussion.slug:
         return RedirectResponse(
             discussion.url + (f"?page={page}" if page > 1 else ""), status_code=301
         )
     settings: Settings = request.app.state.settings
-    loaded = await service.load_discussion_page(
+    loaded = await reading.load_discussion_page(
         session,
         discussion=discussion,
         page=page,
         page_size=settings.discussion_page_size,
         viewer=viewer,
     )
-    actions = service.PostActions.of(
+    actions = views.PostActions.of(
         viewer,
         csrf_token=auth.csrf_token,
         return_to=discussion.url + (f"?page={page}" if page > 1 else ""),
@@ -128,7 +128,7 @@ async def post_reply(
         )
     data = form.model
     await limit(request, "post_user", str(user.id))
-    written = await service.reply(
+    written = await posting.reply(
         session,
         author=user,
         discussion=discussion,
@@ -224,7 +224,7 @@ async def edit_form(
     request: Request, post_id: IdPath, session: SessionDep, user: CurrentUser
 ) -> Response:
     post, discussion = await _post_in_live_discussion(session, post_id, user)
-    service.check_edit_post(user, post)
+    posting.check_edit_post(user, post)
     return render(
         request,
         "discussions/edit.html",
@@ -242,7 +242,7 @@ async def edit_post(
     request: Request, post_id: IdPath, session: SessionDep, user: CurrentUser, settings: SettingsDep
 ) -> Response:
     post, discussion = await _post_in_live_discussion(session, post_id, user)
-    service.check_edit_post(user, post)
+    posting.check_edit_post(user, post)
     fields = ("body", "title", "reason") if post.is_opening else ("body", "reason")
     form = await read_form(request, PostPatchIn, fields, optional=("reason",))
     if not form.ok or form.model is None:
@@ -294,8 +294,8 @@ async def react(
     settings: SettingsDep,
 ) -> Response:
     post, discussion = await _post_in_live_discussion(session, post_id, user)
-    kind = service.parse_reaction_kind(str((await request.form()).get("kind", "")))
-    await service.set_reaction(session, user=user, post=post, kind=kind, active=None)
+    kind = reactions.parse_reaction_kind(str((await request.form()).get("kind", "")))
+    await reactions.set_reaction(session, user=user, post=post, kind=kind, active=None)
     return RedirectResponse(
         await post_location(session, post, discussion, settings.discussion_page_size), 303
     )
@@ -306,7 +306,7 @@ async def history(
     request: Request, post_id: IdPath, session: SessionDep, user: CurrentUser
 ) -> Response:
     post, discussion = await _post_in_live_discussion(session, post_id, user)
-    revisions = await service.post_history(session, viewer=user, post=post)
+    revisions = await posting.post_history(session, viewer=user, post=post)
     return render(
         request,
         "discussions/history.html",
@@ -326,6 +326,6 @@ async def reactions_page(
         {
             "post": post,
             "discussion": discussion,
-            "reactors": await service.reactors(session, post=post),
+            "reactors": await reactions.reactors(session, post=post),
         },
     )

@@ -10,8 +10,8 @@ from app.accounts.deps import AuthDep, CurrentUser, SettingsDep, requires
 from app.core.ratelimit import limit
 from app.core.urls import discussion_url
 from app.db import SessionDep
+from app.discussions.posting import start_discussion
 from app.discussions.schemas import DiscussionCreateIn, DiscussionOut
-from app.discussions.service import start_discussion
 from app.groups import service
 from app.groups.models import Group
 from app.groups.schemas import DiscussionListOut, DiscussionSummaryOut, GroupIn, GroupOut
@@ -99,7 +99,7 @@ async def create_discussion(
     request: Request, slug: str, data: DiscussionCreateIn, session: SessionDep, user: CurrentUser
 ) -> DiscussionOut:
     from app.discussions.api import discussion_out
-    from app.discussions.service import discussion_head
+    from app.discussions.reading import discussion_head
 
     group = await access_group(session, slug)
     await limit(request, "post_user", str(user.id))

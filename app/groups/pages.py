@@ -16,8 +16,8 @@ from app.core.security import new_token
 from app.core.templating import render
 from app.core.urls import discussion_url
 from app.db import SessionDep
+from app.discussions.posting import start_discussion
 from app.discussions.schemas import DiscussionCreateIn
-from app.discussions.service import start_discussion
 from app.groups import service
 
 router = APIRouter(include_in_schema=False)

@@ -15,10 +15,9 @@ from app.core.errors import Invalid, NotFound
 from app.core.forms import read_form
 from app.core.ratelimit import limit
 from app.core.templating import render
-from app.core.urls import safe_next
+from app.core.urls import discussion_url, safe_next
 from app.core.validation import MAX_ID
 from app.db import SessionDep
-from app.discussions import service as discussions
 from app.groups.service import list_groups
 from app.moderation import audit, flags, service, site
 from app.moderation.api import POST_ACTIONS
@@ -98,9 +97,7 @@ async def flag_post(
             },
             422,
         )
-    return RedirectResponse(
-        f"{discussions.discussion_url(discussion.id, discussion.slug)}?notice=flagged", 303
-    )
+    return RedirectResponse(f"{discussion_url(discussion.id, discussion.slug)}?notice=flagged", 303)
 
 
 # -- the queue ----------------------------------------------------------------------------
@@ -172,7 +169,7 @@ async def moderate_discussion(
     else:
         raise NotFound(f"Unknown moderation action {action!r}.")
     return RedirectResponse(
-        f"{discussions.discussion_url(discussion.id, discussion.slug)}?notice=moderated", 303
+        f"{discussion_url(discussion.id, discussion.slug)}?notice=moderated", 303
     )
 
 

@@ -13,7 +13,7 @@ from app.access.permissions import Action, check_permission
 from app.accounts.models import ApiToken, Role, User, UserSession
 from app.core.errors import Conflict, Invalid
 from app.db import utcnow
-from app.discussions import service as discussions
+from app.discussions import posting
 from app.discussions.models import Discussion, Post, Visibility
 from app.groups.models import Group
 from app.moderation import audit
@@ -65,7 +65,7 @@ async def approve_post(
         raise await _already(session, "post", post.id, "reviewed")
     discussion = await session.get_one(Discussion, post.discussion_id)
     author = await session.get_one(User, post.author_id)
-    await discussions.publish_post(session, post=post, discussion=discussion, author=author)
+    await posting.publish_post(session, post=post, discussion=discussion, author=author)
     # notifications of it from before it was held or hidden are shown again
     await hooks.post_visibility_changed(session, post=post)
     await audit.record(
@@ -93,7 +93,7 @@ async def hide_post(
         raise await _already(session, "post", post.id, "hidden")
     discussion = await session.get_one(Discussion, post.discussion_id)
     if post.status == Visibility.visible:
-        await discussions.unpublish_post(session, post=post, discussion=discussion)
+        await posting.unpublish_post(session, post=post, discussion=discussion)
     post.status = Visibility.hidden.value
     if post.is_opening:
         discussion.status = Visibility.hidden.value
@@ -132,7 +132,7 @@ async def restore_post(
     discussion = await session.get_one(Discussion, post.discussion_id)
     author = await session.get_one(User, post.author_id)
     await _resolve_open_flags(session, post_id=post.id, moderator=moderator, resolution="dismissed")
-    await discussions.publish_post(session, post=post, discussion=discussion, author=author)
+    await posting.publish_post(session, post=post, discussion=discussion, author=author)
     # notifications of it from before it was held or hidden are shown again
     await hooks.post_visibility_changed(session, post=post)
     await audit.record(
@@ -184,7 +184,7 @@ async def moderator_delete_post(
             discussion.deleted_at = post.deleted_at
         await hooks.post_visibility_changed(session, post=post)
     else:
-        await discussions.delete_post(session, actor=moderator, post=post)
+        await posting.delete_post(session, actor=moderator, post=post)
     await _resolve_open_flags(session, post_id=post.id, moderator=moderator, resolution="upheld")
     await audit.record(
         session,
@@ -218,7 +218,7 @@ async def moderator_edit_post(
     if not reason.strip():
         raise Invalid("Say why you are editing this member's post.", field="reason")
     discussion = await session.get_one(Discussion, post.discussion_id)
-    await discussions.edit_post(
+    await posting.edit_post(
         session, editor=moderator, post=post, body=body, title=title, reason=reason
     )
     await audit.record(
@@ -413,7 +413,7 @@ async def edit_post_as(
     """An author edits their own post; anyone else's edit is a moderation action (reason
     required, audited)."""
     if post.author_id == editor.id:
-        await discussions.edit_post(
+        await posting.edit_post(
             session, editor=editor, post=post, body=body, title=title, reason=reason
         )
     else:
@@ -427,6 +427,6 @@ async def delete_post_as(
 ) -> None:
     """An author deletes their own post; a moderator deleting someone else's is audited."""
     if post.author_id == actor.id:
-        await discussions.delete_post(session, actor=actor, post=post)
+        await posting.delete_post(session, actor=actor, post=post)
     else:
         await moderator_delete_post(session, moderator=actor, post=post, reason=reason)

@@ -17,7 +17,7 @@ from app.core.templating import render
 from app.core.urls import discussion_url, safe_next
 from app.core.validation import MAX_ID
 from app.db import SessionDep
-from app.discussions import service as discussions
+from app.discussions import posting, reading, views
 from app.discussions.models import Post
 from app.live import hub as live
 from app.notifications import follows, hooks, service
@@ -125,7 +125,7 @@ async def post_fragment(
         post.status, post.deleted_at, discussion.status, discussion.deleted_at
     ):
         raise NotFound("There is no post at this address.")
-    actions = discussions.PostActions.of(
+    actions = views.PostActions.of(
         auth.viewer,
         csrf_token=auth.csrf_token,
         return_to=discussion_url(discussion.id, discussion.slug),
@@ -135,7 +135,7 @@ async def post_fragment(
         request,
         "notifications/post_fragment.html",
         {
-            "p": await discussions.post_view(session, post.id, viewer=auth.viewer),
+            "p": await reading.post_view(session, post.id, viewer=auth.viewer),
             "actions": actions,
         },
     )
@@ -186,7 +186,7 @@ async def fix_mention(
     rendered = await hooks.render_body(session, post.body_md, enforce_limit=False)
     if replacement not in rendered.unknown_mentions.get(name, []):
         raise Invalid(f"@{replacement} is not a suggestion for @{name}.", field="replacement")
-    await discussions.edit_post(
+    await posting.edit_post(
         session,
         editor=user,
         post=post,

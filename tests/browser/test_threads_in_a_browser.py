@@ -11,7 +11,7 @@ import pytest
 
 from app.accounts.models import Role
 from app.demo.seed import DEMO_PASSWORD, EXCHANGE, EXCHANGE_TITLE, USERS
-from app.discussions.service import MAX_INDENT
+from app.discussions.views import MAX_INDENT
 
 pytestmark = pytest.mark.browser
 

@@ -15,7 +15,8 @@ from app.accounts.service import SESSION_LOOKUP, start_session
 from app.core.rows import Query, SQLiteReader, fetch_all, through_sqlalchemy
 from app.core.security import token_digest
 from app.db import Database
-from app.discussions import service as discussions
+from app.discussions import posting, reactions, reading
+from app.discussions.models import ReactionKind
 from app.groups import service as groups
 from app.groups.service import GROUP_VIEW, LISTINGS, PINNED
 from tests.conftest import drop_database, fresh_database_url
@@ -25,20 +26,20 @@ async def seeded(app, member, moderator, group) -> dict:
     """A discussion with a threaded, edited, reacted-to and deleted reply, a follow, and a
     signed-in session: every column type the hot reads convert."""
     async with app.state.db.sessionmaker() as s:
-        written = await discussions.start_discussion(
+        written = await posting.start_discussion(
             s, author=member, group=group, title="Neutropenia", body="What **is** it?"
         )
         d = written.discussion
-        first = await discussions.reply(s, author=moderator, discussion=d, body="A count.")
-        second = await discussions.reply(
+        first = await posting.reply(s, author=moderator, discussion=d, body="A count.")
+        second = await posting.reply(
             s, author=member, discussion=d, body="Thanks", reply_to_id=first.post.id
         )
-        await discussions.set_reaction(
-            s, user=member, post=first.post, kind=discussions.ReactionKind.helpful, active=True
+        await reactions.set_reaction(
+            s, user=member, post=first.post, kind=ReactionKind.helpful, active=True
         )
-        await discussions.edit_post(s, editor=member, post=second.post, body="Thank you")
-        gone = await discussions.reply(s, author=member, discussion=d, body="oops")
-        await discussions.delete_post(s, actor=member, post=gone.post)
+        await posting.edit_post(s, editor=member, post=second.post, body="Thank you")
+        gone = await posting.reply(s, author=member, discussion=d, body="oops")
+        await posting.delete_post(s, actor=member, post=gone.post)
         token = await start_session(s, app.state.settings, user=member)
         await s.commit()
     return {"discussion": d, "token": token}
@@ -51,9 +52,9 @@ async def test_hot_reads_give_the_rows_sqlalchemy_gives(
     d = data["discussion"]
     cases: list[tuple[Query, dict]] = [
         (SESSION_LOOKUP, {"digest": token_digest(data["token"])}),
-        (discussions.DISCUSSION_HEAD, {"discussion_id": d.id, "viewer": member.id}),
+        (reading.DISCUSSION_HEAD, {"discussion_id": d.id, "viewer": member.id}),
         (
-            discussions.PAGE_POSTS,
+            reading.PAGE_POSTS,
             {
                 "discussion_id": d.id,
                 "viewer": member.id,

@@ -5,7 +5,7 @@ per watcher. The count is pinned, so a change that adds a statement to every rep
 from __future__ import annotations
 
 from app.accounts.models import Role
-from app.discussions import service
+from app.discussions import posting
 
 # session look-up, the discussion, the reply's insert and counters, mentions, follows,
 # notifications and the e-mail outbox: measured when this test was written
@@ -17,7 +17,7 @@ async def watched_discussion(app, author, group, make_user, watchers: int) -> in
     from app.notifications.models import FollowLevel
 
     async with app.state.db.sessionmaker() as s:
-        written = await service.start_discussion(s, author=author, group=group, title="Q", body="?")
+        written = await posting.start_discussion(s, author=author, group=group, title="Q", body="?")
         for _ in range(watchers):
             user = await make_user()
             await follows.follow_discussion(

@@ -1,17 +1,17 @@
 """The discussion page costs the same few statements with 5 replies as with 200."""
 
-from app.discussions import service
+from app.discussions import posting
 
 
 async def seed_discussion(app, author, group, replies: int):
     async with app.state.db.sessionmaker() as s:
-        written = await service.start_discussion(s, author=author, group=group, title="Q", body="?")
+        written = await posting.start_discussion(s, author=author, group=group, title="Q", body="?")
         d = written.discussion
         parent = None
         for n in range(replies):
             # every third reply answers the previous one, building deep branches
             reply_to = parent if n % 3 else None
-            w = await service.reply(
+            w = await posting.reply(
                 s, author=author, discussion=d, body=f"reply **{n}**", reply_to_id=reply_to
             )
             parent = w.post.id

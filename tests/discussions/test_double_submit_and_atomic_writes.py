@@ -3,7 +3,7 @@ import asyncio
 import pytest
 from sqlalchemy import func, select, update
 
-from app.discussions import service
+from app.discussions import posting
 from app.discussions.models import Discussion, Post
 from app.groups.models import Group
 from app.moderation.models import SiteSettings
@@ -51,14 +51,14 @@ async def test_failure_in_the_middle_of_a_write_leaves_nothing(
             "POST", f"/api/v1/groups/{group.slug}/discussions", json={"title": "t", "body": "b"}
         )
     ).json()
-    real_refresh = service.AsyncSession.refresh
+    real_refresh = posting.AsyncSession.refresh
 
     async def crash(self, *a, **kw):  # after the post and the counters were written
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(service.AsyncSession, "refresh", crash)
+    monkeypatch.setattr(posting.AsyncSession, "refresh", crash)
     r = await c.api("POST", f"/api/v1/discussions/{d['id']}/posts", json={"body": "lost?"})
-    monkeypatch.setattr(service.AsyncSession, "refresh", real_refresh)
+    monkeypatch.setattr(posting.AsyncSession, "refresh", real_refresh)
     assert r.status_code == 500 and r.json()["code"] == "server_error"
     assert (
         await session.scalar(
@@ -100,7 +100,7 @@ async def test_concurrent_replies_keep_counts_exact(tmp_path):
                 )
                 for i in range(20)
             ]
-            written = await service.start_discussion(
+            written = await posting.start_discussion(
                 s, author=users[0], group=g, title="t", body="b"
             )
             tokens = [await accounts.start_session(s, app.state.settings, user=u) for u in users]

@@ -3,7 +3,7 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from app.db import utcnow
-from app.discussions import service
+from app.discussions import posting
 from app.discussions.models import Discussion
 
 
@@ -13,7 +13,7 @@ async def test_group_lists_discussions_by_latest_activity_with_keyset_pages(
     async with app.state.db.sessionmaker() as s:
         ids = []
         for n in range(7):
-            w = await service.start_discussion(
+            w = await posting.start_discussion(
                 s, author=member, group=group, title=f"D{n}", body="b"
             )
             ids.append(w.discussion.id)

@@ -24,8 +24,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from app.accounts import service as accounts
 from app.accounts.models import Role
+from app.core.urls import discussion_url
 from app.db import make_engine
-from app.discussions import service as discussions
+from app.discussions import posting
 from app.groups.service import create_group
 from app.main import create_app
 from app.moderation.models import CannedResponse
@@ -85,7 +86,7 @@ async def seed(url: str, hasher: object) -> str:
             group = await create_group(
                 s, slug="blood", name="Blood Cancers & Disorders", description=""
             )
-            written = await discussions.start_discussion(
+            written = await posting.start_discussion(
                 s,
                 author=asker,
                 group=group,
@@ -93,7 +94,7 @@ async def seed(url: str, hasher: object) -> str:
                 body="Does anyone know how to get a second opinion by telemedicine?",
             )
             await s.commit()
-            return discussions.discussion_url(written.discussion.id, written.discussion.slug)
+            return discussion_url(written.discussion.id, written.discussion.slug)
     finally:
         await engine.dispose()
 

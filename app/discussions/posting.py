@@ -1,0 +1,339 @@
+"""The write path: start a discussion, reply (threaded, idempotent), publish and unpublish
+(counters and notifications), edit with history, soft delete."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.access.permissions import Action, can, check_can_post, check_permission
+from app.access.visibility import can_see_post
+from app.accounts.models import Role, User
+from app.core.errors import Forbidden, Invalid
+from app.core.text import slugify
+from app.db import dialect_insert, utcnow
+from app.discussions.models import (
+    Discussion,
+    Post,
+    PostRevision,
+    Visibility,
+)
+from app.groups.models import Group
+from app.moderation import canned
+from app.moderation.site import get_site_settings
+from app.notifications import hooks
+
+
+async def _insert_post(session: AsyncSession, values: dict[str, Any]) -> int | None:
+    """Insert a post; None when the same author already sent the same client key (a double
+    submit), decided by the unique constraint so concurrent duplicates cannot both land."""
+    if values.get("client_key") is None:
+        return int(
+            (await session.execute(insert(Post).values(**values).returning(Post.id))).scalar_one()
+        )
+    stmt = (
+        dialect_insert(session, Post)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[Post.author_id, Post.client_key])
+        .returning(Post.id)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def _existing_post_for_key(session: AsyncSession, author: User, key: str) -> Post | None:
+    return await session.scalar(
+        select(Post).where(Post.author_id == author.id, Post.client_key == key)
+    )
+
+
+@dataclass(slots=True)
+class Written:
+    post: Post
+    discussion: Discussion
+    created: bool
+    rendered: hooks.RenderedBody | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.post.status == Visibility.pending
+
+
+async def initial_status(session: AsyncSession, author: User) -> Visibility:
+    """New members' first posts wait for a moderator (how many: a site setting)."""
+    if author.role != Role.member.value:
+        return Visibility.visible
+    hold = (await get_site_settings(session)).hold_first_posts
+    if hold == 0:
+        return Visibility.visible
+    published = await session.scalar(
+        select(func.count())
+        .select_from(Post)
+        .where(Post.author_id == author.id, Post.status == Visibility.visible.value)
+    )
+    return Visibility.pending if (published or 0) < hold else Visibility.visible
+
+
+async def publish_post(
+    session: AsyncSession, *, post: Post, discussion: Discussion, author: User
+) -> None:
+    """Make a post visible to everybody: counters move, followers hear of it. Used when a
+    post is written by a trusted member and when a moderator approves or restores one."""
+    now = utcnow()
+    post.status = Visibility.visible.value
+    if post.is_opening:
+        discussion.status = Visibility.visible.value
+        await session.execute(
+            update(Group)
+            .where(Group.id == discussion.group_id)
+            .values(discussion_count=Group.discussion_count + 1, last_activity_at=now)
+        )
+    else:
+        await session.execute(
+            update(Discussion)
+            .where(Discussion.id == discussion.id)
+            .values(reply_count=Discussion.reply_count + 1, last_activity_at=now)
+        )
+        await session.execute(
+            update(Group).where(Group.id == discussion.group_id).values(last_activity_at=now)
+        )
+    await session.execute(
+        update(User).where(User.id == author.id).values(post_count=User.post_count + 1)
+    )
+    await session.flush()
+    await session.refresh(discussion)
+    await hooks.post_published(session, post=post, discussion=discussion, author=author)
+
+
+async def unpublish_post(session: AsyncSession, *, post: Post, discussion: Discussion) -> None:
+    """Take a visible post out of the counts (it was hidden or deleted)."""
+    if post.is_opening:
+        await session.execute(
+            update(Group)
+            .where(Group.id == discussion.group_id, Group.discussion_count > 0)
+            .values(discussion_count=Group.discussion_count - 1)
+        )
+    else:
+        await session.execute(
+            update(Discussion)
+            .where(Discussion.id == discussion.id, Discussion.reply_count > 0)
+            .values(reply_count=Discussion.reply_count - 1)
+        )
+    await session.execute(
+        update(User)
+        .where(User.id == post.author_id, User.post_count > 0)
+        .values(post_count=User.post_count - 1)
+    )
+
+
+async def start_discussion(
+    session: AsyncSession,
+    *,
+    author: User,
+    group: Group,
+    title: str,
+    body: str,
+    client_key: str | None = None,
+) -> Written:
+    check_permission(author, Action.start_discussion)
+    check_can_post(author)
+    if client_key:
+        existing = await _existing_post_for_key(session, author, client_key)
+        if existing is not None:
+            discussion = await session.get_one(Discussion, existing.discussion_id)
+            return Written(existing, discussion, created=False)
+    rendered = await hooks.render_body(session, body)
+    status = await initial_status(session, author)
+    now = utcnow()
+    discussion = Discussion(
+        group_id=group.id,
+        author_id=author.id,
+        title=title,
+        slug=slugify(title),
+        created_at=now,
+        last_activity_at=now,
+        status=Visibility.pending.value,  # until its first post is published
+    )
+    session.add(discussion)
+    await session.flush()
+    post_id = await _insert_post(
+        session,
+        dict(
+            discussion_id=discussion.id,
+            author_id=author.id,
+            is_opening=True,
+            depth=0,
+            body_md=body,
+            body_html=rendered.html,
+            client_key=client_key,
+            created_at=now,
+            status=Visibility.pending.value,
+        ),
+    )
+    if post_id is None:  # lost a race with the same submit: keep the first, drop ours
+        await session.delete(discussion)
+        existing = await _existing_post_for_key(session, author, client_key or "")
+        assert existing is not None
+        return Written(existing, await session.get_one(Discussion, existing.discussion_id), False)
+    post = await session.get_one(Post, post_id)
+    if status == Visibility.visible:
+        await publish_post(session, post=post, discussion=discussion, author=author)
+    return Written(post, discussion, created=True, rendered=rendered)
+
+
+async def reply(
+    session: AsyncSession,
+    *,
+    author: User,
+    discussion: Discussion,
+    body: str,
+    reply_to_id: int | None = None,
+    client_key: str | None = None,
+    canned_response_id: int | None = None,
+) -> Written:
+    check_permission(author, Action.reply)
+    check_can_post(author)
+    if discussion.is_locked and not can(author, Action.lock_discussion):
+        raise Forbidden("This discussion is locked: no new replies.", code="locked")
+    if client_key:
+        existing = await _existing_post_for_key(session, author, client_key)
+        if existing is not None:
+            return Written(existing, discussion, created=False)
+    depth, root_id = 0, None
+    if reply_to_id is not None:
+        parent = await session.get(Post, reply_to_id)
+        if (
+            parent is None
+            or parent.discussion_id != discussion.id
+            or parent.deleted_at is not None
+            or not can_see_post(author, parent)
+        ):
+            raise Invalid(
+                "reply_to must be a post in this discussion.", field="reply_to", code="bad_reply_to"
+            )
+        if parent.is_opening:
+            reply_to_id = None  # answering the question is answering the discussion
+        else:
+            depth, root_id = parent.depth + 1, parent.root_id or reply_to_id
+    rendered = await hooks.render_body(session, body)
+    status = await initial_status(session, author)
+    post_id = await _insert_post(
+        session,
+        dict(
+            discussion_id=discussion.id,
+            author_id=author.id,
+            reply_to_id=reply_to_id,
+            root_id=root_id,
+            depth=depth,
+            body_md=body,
+            body_html=rendered.html,
+            client_key=client_key,
+            created_at=utcnow(),
+            status=Visibility.pending.value,
+        ),
+    )
+    if post_id is None:
+        existing = await _existing_post_for_key(session, author, client_key or "")
+        assert existing is not None
+        return Written(existing, discussion, created=False)
+    if reply_to_id is None:
+        # the page is paginated over every top-level reply, whatever its state
+        await session.execute(
+            update(Discussion)
+            .where(Discussion.id == discussion.id)
+            .values(top_level_count=Discussion.top_level_count + 1)
+        )
+    post = await session.get_one(Post, post_id)
+    if status == Visibility.visible:
+        await publish_post(session, post=post, discussion=discussion, author=author)
+    else:
+        await session.refresh(discussion)
+    if canned_response_id is not None:  # counted once: a replayed submit returned above
+        await canned.record_use(session, user=author, canned_response_id=canned_response_id)
+    return Written(post, discussion, created=True, rendered=rendered)
+
+
+def check_edit_post(user: User, post: Post) -> None:
+    if post.deleted_at is not None:
+        raise Invalid("A deleted post cannot be edited.", code="post_deleted")
+    if post.author_id == user.id:
+        check_permission(user, Action.edit_own_post)
+    else:
+        check_permission(user, Action.edit_any_post)
+
+
+async def edit_post(
+    session: AsyncSession,
+    *,
+    editor: User,
+    post: Post,
+    body: str,
+    title: str | None = None,
+    reason: str = "",
+) -> Post:
+    """Change a post, keeping what it said before as a revision moderators can read."""
+    check_edit_post(editor, post)
+    discussion = await session.get_one(Discussion, post.discussion_id)
+    if title is not None and not post.is_opening:
+        raise Invalid("Only a discussion's first post has a title.", field="title")
+    title_changed = title is not None and title != discussion.title
+    if body == post.body_md and not title_changed:
+        return post
+    session.add(
+        PostRevision(
+            post_id=post.id,
+            editor_id=editor.id,
+            editor_name=editor.username,
+            title=discussion.title if post.is_opening else None,
+            body_md=post.body_md,
+            reason=reason,
+        )
+    )
+    previous_body = post.body_md
+    post.body_md = body
+    post.body_html = (await hooks.render_body(session, body)).html
+    post.edit_count += 1
+    post.edited_at = utcnow()
+    if title_changed and title is not None:
+        discussion.title = title
+        discussion.slug = slugify(title)
+    await session.flush()
+    if post.status == Visibility.visible and body != previous_body:
+        await hooks.post_edited(
+            session, post=post, discussion=discussion, editor=editor, previous_body=previous_body
+        )
+    return post
+
+
+async def delete_post(session: AsyncSession, *, actor: User, post: Post) -> Post:
+    """Soft delete: the text leaves the page, the place in the thread stays."""
+    if post.deleted_at is not None:
+        return post
+    if post.author_id == actor.id:
+        check_permission(actor, Action.delete_own_post)
+    else:
+        check_permission(actor, Action.delete_any_post)
+    discussion = await session.get_one(Discussion, post.discussion_id)
+    if post.status == Visibility.visible:
+        await unpublish_post(session, post=post, discussion=discussion)
+    post.deleted_at = utcnow()
+    post.deleted_by_id = actor.id
+    if post.is_opening:
+        discussion.deleted_at = post.deleted_at
+    await hooks.post_visibility_changed(session, post=post)
+    return post
+
+
+async def post_history(session: AsyncSession, *, viewer: User, post: Post) -> list[PostRevision]:
+    check_permission(viewer, Action.read_post_history)
+    rows = await session.scalars(
+        select(PostRevision).where(PostRevision.post_id == post.id).order_by(PostRevision.id.desc())
+    )
+    return list(rows.all())

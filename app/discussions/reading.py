@@ -1,0 +1,295 @@
+"""Reading discussions: the hot queries of a discussion page, built once and run as plain
+rows (app/core/rows.py), thread order, and a member's posts as a viewer may see them."""
+
+from __future__ import annotations
+
+import math
+from operator import attrgetter
+
+from sqlalchemy import (
+    Boolean,
+    Integer,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from app.access.permissions import Action, can
+from app.access.visibility import can_see_discussion, visible_posts
+from app.accounts.models import Actor, User
+from app.core.errors import NotFound
+from app.core.rows import Query, fetch_all, fetch_one
+from app.discussions.models import (
+    Discussion,
+    Post,
+    Reaction,
+    Visibility,
+)
+from app.discussions.views import (
+    MAX_INDENT,
+    REACTION_BITS,
+    AuthoredPost,
+    DiscussionHead,
+    DiscussionPage,
+    PostView,
+    Seer,
+)
+from app.groups.models import Group
+from app.notifications import follows
+
+_VIEWER = bindparam("viewer", type_=Integer)  # 0 for a visitor
+
+
+# The viewer's reactions to a post in one probe of the reactions' primary key, made only
+# for posts somebody reacted to (the counts move with the rows, in the same transaction).
+_MY_REACTIONS = case(
+    (
+        Post.helpful_count + Post.hug_count > 0,
+        select(func.sum(case(*((Reaction.kind == k.value, b) for k, b in REACTION_BITS.items()))))
+        .where(Reaction.post_id == Post.id, Reaction.user_id == _VIEWER)
+        .scalar_subquery(),
+    )
+)
+
+
+_POST_COLUMNS = (
+    Post.id,
+    Post.reply_to_id,
+    Post.root_id,
+    Post.depth,
+    Post.is_opening,
+    Post.body_md,
+    Post.body_html,
+    Post.created_at,
+    Post.edited_at,
+    Post.deleted_at,
+    Post.status,
+    Post.helpful_count,
+    Post.hug_count,
+    Post.author_id,
+    User.username,
+    User.role,
+    _MY_REACTIONS,
+)
+
+DISCUSSION_HEAD = Query(
+    select(
+        Discussion.id,
+        Discussion.title,
+        Discussion.slug,
+        Discussion.status,
+        Discussion.author_id,
+        Discussion.group_id,
+        Discussion.reply_count,
+        Discussion.top_level_count,
+        Discussion.created_at,
+        Discussion.last_activity_at,
+        Discussion.is_locked,
+        Discussion.pinned_at,
+        Group.slug,
+        Group.name,
+        User.username,
+        User.role,
+        follows.discussion_level_column(_VIEWER, Discussion.id),
+    )
+    .join(Group, Group.id == Discussion.group_id)
+    .join(User, User.id == Discussion.author_id)
+    .where(Discussion.id == bindparam("discussion_id"), Discussion.deleted_at.is_(None)),
+    DiscussionHead,
+)
+
+_TOP_LEVEL = (
+    select(Post.id)
+    .where(
+        Post.discussion_id == bindparam("discussion_id"),
+        Post.reply_to_id.is_(None),
+        Post.is_opening.is_(False),
+    )
+    .order_by(Post.id)
+    .limit(bindparam("limit", type_=Integer))
+    .offset(bindparam("offset", type_=Integer))
+    .cte("top_level")
+)
+
+# The question and one page of top-level replies with every reply under them. Pending posts
+# are shown to their author (and moderators) only: nobody else learns they exist.
+PAGE_POSTS = Query(
+    select(*_POST_COLUMNS)
+    .join(User, User.id == Post.author_id)
+    .where(
+        Post.discussion_id == bindparam("discussion_id"),
+        or_(
+            Post.is_opening.is_(True),
+            Post.id.in_(select(_TOP_LEVEL.c.id)),
+            Post.root_id.in_(select(_TOP_LEVEL.c.id)),
+        ),
+        or_(
+            bindparam("sees_all", type_=Boolean),
+            Post.status != Visibility.pending.value,
+            Post.author_id == _VIEWER,
+        ),
+    ),
+    # no ORDER BY: SQLite would sort the rows, bodies and all, in a temporary b-tree; the
+    # page sorts its few dozen rows in Python instead (load_discussion_page)
+    PostView,
+)
+
+_PARENT, _PARENT_AUTHOR = aliased(Post), aliased(User)
+ONE_POST = Query(
+    select(*_POST_COLUMNS, _PARENT_AUTHOR.username)
+    .join(User, User.id == Post.author_id)
+    .outerjoin(_PARENT, _PARENT.id == Post.reply_to_id)
+    .outerjoin(_PARENT_AUTHOR, _PARENT_AUTHOR.id == _PARENT.author_id)
+    .where(Post.id == bindparam("post_id")),
+    PostView,
+)
+
+
+_by_id = attrgetter("id")
+
+
+def _viewer_id(viewer: Actor | None) -> int:
+    return viewer.id if viewer is not None else 0
+
+
+async def discussion_head(
+    session: AsyncSession, discussion_id: int, *, viewer: Actor | None
+) -> DiscussionHead:
+    """The discussion for its page, if it exists and this viewer may see it."""
+    head = await fetch_one(
+        session, DISCUSSION_HEAD, discussion_id=discussion_id, viewer=_viewer_id(viewer)
+    )
+    if head is None or not can_see_discussion(viewer, head):
+        raise NotFound("There is no discussion at this address.")
+    return head
+
+
+def pages_for(top_level_count: int, page_size: int) -> int:
+    return max(1, math.ceil(top_level_count / page_size))
+
+
+async def load_discussion_page(
+    session: AsyncSession,
+    *,
+    discussion: DiscussionHead,
+    page: int,
+    page_size: int,
+    viewer: Actor | None,
+) -> DiscussionPage:
+    """The question and one page of top-level replies with every reply under them, in
+    thread order: one statement whatever the discussion's size."""
+    pages = pages_for(discussion.top_level_count, page_size)
+    if page > pages:
+        raise NotFound(f"This discussion has {pages} page{'s' if pages != 1 else ''}.")
+    views = await fetch_all(
+        session,
+        PAGE_POSTS,
+        discussion_id=discussion.id,
+        viewer=_viewer_id(viewer),
+        sees_all=can(viewer, Action.see_hidden_content),
+        limit=page_size,
+        offset=(page - 1) * page_size,
+    )
+    views.sort(key=_by_id)
+    opening = None
+    replies = []
+    seer = Seer.of(viewer)
+    for view in views:
+        view.seen_by(seer)
+        if view.is_opening:
+            opening = view
+        else:
+            replies.append(view)
+    return DiscussionPage(
+        discussion=discussion,
+        opening=opening,
+        replies=thread_order(replies),
+        page=page,
+        pages=pages,
+    )
+
+
+async def post_view(session: AsyncSession, post_id: int, *, viewer: Actor | None) -> PostView:
+    """One post as the discussion page shows it (live updates, the API)."""
+    view = await fetch_one(session, ONE_POST, post_id=post_id, viewer=_viewer_id(viewer))
+    if view is None:
+        raise NotFound("There is no post at this address.")
+    view.indent = min(view.depth, MAX_INDENT)
+    if view.depth <= MAX_INDENT:
+        view.in_reply_to = None
+    return view.seen_by(Seer.of(viewer))
+
+
+def thread_order(posts: list[PostView]) -> list[PostView]:
+    """Depth-first order, oldest first among siblings, with capped indentation."""
+    children: dict[int | None, list[PostView]] = {}
+    by_id = {p.id: p for p in posts}
+    for post in posts:  # posts arrive sorted by id, so siblings stay oldest-first
+        if post.reply_to_id is not None and post.reply_to_id not in by_id:
+            continue  # under a post this viewer may not see
+        children.setdefault(post.reply_to_id, []).append(post)
+    ordered: list[PostView] = []
+    stack = list(reversed(children.get(None, [])))
+    while stack:
+        post = stack.pop()
+        post.indent = min(post.depth, MAX_INDENT)
+        if post.depth > MAX_INDENT and post.reply_to_id in by_id:
+            post.in_reply_to = by_id[post.reply_to_id].author
+        ordered.append(post)
+        stack.extend(reversed(children.get(post.id, [])))
+    return ordered
+
+
+async def page_of_post(session: AsyncSession, *, post: Post, page_size: int) -> int:
+    """Which page of its discussion a post is on (the question is on every page)."""
+    if post.is_opening:
+        return 1
+    top_id = post.root_id or post.id
+    before = await session.scalar(
+        select(func.count()).where(
+            Post.discussion_id == post.discussion_id,
+            Post.reply_to_id.is_(None),
+            Post.is_opening.is_(False),
+            Post.id < top_id,
+        )
+    )
+    return int(before or 0) // page_size + 1
+
+
+async def recent_posts_by(
+    session: AsyncSession, *, author: User, viewer: Actor | None, limit: int = 10
+) -> list[AuthoredPost]:
+    """A member's latest posts, as this viewer may see them (a visitor: published posts in
+    published discussions only; the author: also their own held and hidden ones)."""
+    rows = await session.execute(
+        select(
+            Post.id,
+            Post.discussion_id,
+            Discussion.title,
+            Discussion.slug,
+            Post.body_md,
+            Post.created_at,
+            Post.is_opening,
+            Post.status,
+        )
+        .join(Discussion, Discussion.id == Post.discussion_id)
+        .where(Post.author_id == author.id, visible_posts(viewer))
+        .order_by(Post.created_at.desc(), Post.id.desc())
+        .limit(limit)
+    )
+    return [AuthoredPost(**row._mapping) for row in rows.all()]
+
+
+async def count_posts_by(session: AsyncSession, *, author: User, viewer: Actor | None) -> int:
+    """How many posts of this member the viewer may see: the count a profile shows."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Post)
+        .join(Discussion, Discussion.id == Post.discussion_id)
+        .where(Post.author_id == author.id, visible_posts(viewer))
+    )
+    return int(count or 0)
