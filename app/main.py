@@ -86,8 +86,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from app.groups import api as groups_api
     from app.groups import pages as groups_pages
     from app.moderation import api as moderation_api
-    from app.moderation import appointments_api, appointments_pages, canned_api, canned_pages
     from app.moderation import pages as moderation_pages
+    from app.moderation.canned import api as canned_api
+    from app.moderation.canned import appointments_api, appointments_pages
+    from app.moderation.canned import pages as canned_pages
     from app.notifications import api as notifications_api
     from app.notifications import pages as notifications_pages
 

@@ -25,8 +25,8 @@ from app.discussions import posting, reactions, reading, views
 from app.discussions.models import Discussion, Post
 from app.discussions.schemas import PostPatchIn, ReplyIn
 from app.groups.service import list_groups
-from app.moderation import canned_pages
 from app.moderation import service as moderation
+from app.moderation.canned import pages as canned_pages
 
 router = APIRouter(include_in_schema=False)
 PLAIN_ROUTES: list[BaseRoute] = []

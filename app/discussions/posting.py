@@ -27,7 +27,7 @@ from app.discussions.models import (
     Visibility,
 )
 from app.groups.models import Group
-from app.moderation import canned
+from app.moderation.canned import service as canned
 from app.moderation.site import get_site_settings
 from app.notifications import hooks
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from app.accounts.models import Role
-from app.moderation.appointments import check_destination_url
+from app.moderation.canned.appointments import check_destination_url
 from app.moderation.models import AppointmentDestination, AuditEntry
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpora" / "open-redirect"

@@ -16,8 +16,9 @@ from app.core.templating import render
 from app.core.validation import MAX_ID
 from app.db import SessionDep
 from app.discussions.models import Discussion, Post
-from app.moderation import appointments, canned
-from app.moderation.canned_schemas import CannedIn
+from app.moderation.canned import appointments
+from app.moderation.canned import service as canned
+from app.moderation.canned.schemas import CannedIn
 from app.moderation.models import CannedResponse
 
 router = APIRouter(include_in_schema=False)

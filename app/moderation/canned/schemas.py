@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.core.validation import Id, NotBlank, Storable
-from app.moderation.appointments import KEY_MAX, URL_MAX, check_destination_url, check_key
+from app.moderation.canned.appointments import KEY_MAX, URL_MAX, check_destination_url, check_key
 
 CannedTitle = Annotated[str, Field(max_length=120), Storable, NotBlank]
 Category = Annotated[str, Field(max_length=60), Storable, NotBlank]

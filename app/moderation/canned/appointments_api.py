@@ -9,8 +9,8 @@ from fastapi import APIRouter, Path, Response
 from app.access.permissions import Action
 from app.accounts.deps import CurrentUser, requires
 from app.db import SessionDep
-from app.moderation import appointments
-from app.moderation.canned_schemas import AppointmentIn, AppointmentOut, AppointmentPatchIn
+from app.moderation.canned import appointments
+from app.moderation.canned.schemas import AppointmentIn, AppointmentOut, AppointmentPatchIn
 from app.moderation.models import AppointmentDestination
 
 # checked before the body is read, so a non-admin gets 403 whatever they send

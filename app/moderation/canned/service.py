@@ -8,7 +8,7 @@ A template is Markdown with four kinds of placeholder, filled in for one discuss
 - `{group}`: the discussion's group;
 - `{moderator}`: the name of whoever uses the template;
 - `{appointment:KEY}`: a Markdown link to the configured appointment destination KEY
-  (see `app.moderation.appointments`; nothing else is ever linked).
+  (see `app.moderation.canned.appointments`; nothing else is ever linked).
 
 A placeholder is `{name}` or `{name:argument}` with a name made of letters, digits, `_` and
 `-`; other braces (`{ }`, `{"a": 1}`, `{1,2}`) are ordinary text. Saving a template with an
@@ -45,19 +45,19 @@ from app.db import utcnow
 from app.discussions.models import Discussion, Post
 from app.groups.models import Group
 from app.moderation import audit
-from app.moderation.appointments import (
+from app.moderation.canned.appointments import (
     destinations_by_key,
     escape_markdown,
     list_destinations,
     markdown_link,
 )
-from app.moderation.models import CannedResponse
-from app.moderation.placeholders import (
+from app.moderation.canned.placeholders import (
     KNOWN_LIST,
     PLACEHOLDER_RE,
     appointment_keys,
     placeholders,
 )
+from app.moderation.models import CannedResponse
 
 SEARCH_MAX = 200
 SEARCH_WORDS = 10

@@ -13,8 +13,8 @@ from app.core.errors import DomainError
 from app.core.forms import read_form
 from app.core.templating import render
 from app.db import SessionDep
-from app.moderation import appointments
-from app.moderation.canned_schemas import AppointmentIn, AppointmentPatchIn
+from app.moderation.canned import appointments
+from app.moderation.canned.schemas import AppointmentIn, AppointmentPatchIn
 from app.moderation.models import AppointmentDestination
 
 router = APIRouter(include_in_schema=False, dependencies=[requires(Action.manage_appointments)])

@@ -31,8 +31,8 @@ from app.core.errors import Conflict, Invalid, NotFound
 from app.core.validation import is_storable
 from app.db import dialect_insert, utcnow
 from app.moderation import audit
+from app.moderation.canned.placeholders import appointment_keys
 from app.moderation.models import AppointmentDestination, CannedResponse
-from app.moderation.placeholders import appointment_keys
 
 KEY_MAX = 40
 URL_MAX = 500

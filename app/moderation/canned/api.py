@@ -10,8 +10,8 @@ from app.access.permissions import Action
 from app.accounts.deps import CurrentUser, requires
 from app.core.validation import MAX_ID
 from app.db import SessionDep
-from app.moderation import canned
-from app.moderation.canned_schemas import (
+from app.moderation.canned import service as canned
+from app.moderation.canned.schemas import (
     CannedIn,
     CannedOut,
     CannedPatchIn,
