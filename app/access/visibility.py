@@ -16,13 +16,14 @@ Answers for what a viewer may not see are 404, never 403: a 403 would confirm it
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, literal, or_, select
 
 from app.access.permissions import Action, can
 from app.accounts.models import Actor
 from app.discussions.models import Discussion, Post, Visibility
+from app.notifications.models import Notification, NotificationKind
 
 PUBLISHED = Visibility.visible.value
 
@@ -107,12 +108,41 @@ def visible_posts(viewer: Actor | None = None) -> ColumnElement[bool]:
     return and_(alive, or_(public, own))
 
 
+def notification_shown_now() -> ColumnElement[bool]:
+    """What `Notification.shown` records (kept current when a post's visibility changes,
+    so the lists and the header's count read one flag): moderation notices always; the
+    others while their post is published and not deleted, in a discussion neither hidden
+    nor deleted. (A held discussion's notifications only ever reach its author and staff.)"""
+    visible_target = (
+        select(literal(1))
+        .select_from(Post)
+        .join(Discussion, Discussion.id == Notification.discussion_id)
+        .where(
+            Post.id == Notification.post_id,
+            Post.status == PUBLISHED,
+            Post.deleted_at.is_(None),
+            Discussion.deleted_at.is_(None),
+            Discussion.status != Visibility.hidden.value,
+        )
+        .correlate(Notification)
+        .exists()
+    )
+    return or_(Notification.kind == NotificationKind.moderation.value, visible_target)
+
+
+def visible_notifications(user_id: Any) -> ColumnElement[bool]:
+    """A member's notifications that may be shown to them: lists and unread counts."""
+    return and_(Notification.user_id == user_id, Notification.shown)
+
+
 __all__ = [
     "can_see_discussion",
     "can_see_post",
     "can_see_status",
+    "notification_shown_now",
     "sees_everything",
     "shown_to_everybody",
     "visible_discussions",
+    "visible_notifications",
     "visible_posts",
 ]

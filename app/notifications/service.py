@@ -36,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from app.access.visibility import notification_shown_now, visible_notifications
 from app.accounts.models import Role, User
 from app.core.errors import Invalid, NotFound
 from app.db import dialect_insert, insert_for_dialect, table_of, utcnow
@@ -230,26 +231,6 @@ async def notify_moderation(
 # -- reading ------------------------------------------------------------------------------
 
 
-def shown_now() -> ColumnElement[bool]:
-    """What `Notification.shown` records: moderation notices always; the others while
-    their post is visible and not deleted, in a discussion not hidden or deleted."""
-    visible_target = (
-        select(literal(1))
-        .select_from(Post)
-        .join(Discussion, Discussion.id == Notification.discussion_id)
-        .where(
-            Post.id == Notification.post_id,
-            Post.status == Visibility.visible.value,
-            Post.deleted_at.is_(None),
-            Discussion.deleted_at.is_(None),
-            Discussion.status != Visibility.hidden.value,
-        )
-        .correlate(Notification)
-        .exists()
-    )
-    return or_(Notification.kind == NotificationKind.moderation.value, visible_target)
-
-
 async def refresh_shown(session: AsyncSession, *, post: Post) -> None:
     """A post became visible or stopped being (hidden, restored, approved, deleted): its
     notifications, and for a discussion's first post every notification of the
@@ -261,7 +242,7 @@ async def refresh_shown(session: AsyncSession, *, post: Post) -> None:
         else Notification.post_id == post.id
     )
     await session.execute(
-        update(Notification).where(target).values(shown=shown_now()),
+        update(Notification).where(target).values(shown=notification_shown_now()),
         execution_options={"synchronize_session": False},
     )
 
@@ -273,7 +254,7 @@ def unread_count_column(user_id: Any) -> ScalarSelect[int]:
     inner = (
         select(literal(1))
         .select_from(Notification)
-        .where(Notification.user_id == user_id, Notification.shown, Notification.read_at.is_(None))
+        .where(visible_notifications(user_id), Notification.read_at.is_(None))
         .correlate_except(Notification)
         .limit(UNREAD_CAP)
         .subquery()
@@ -366,7 +347,7 @@ async def list_notifications(
         )
         .outerjoin(Discussion, Discussion.id == Notification.discussion_id)
         .outerjoin(actor, actor.id == Notification.actor_id)
-        .where(Notification.user_id == user.id, Notification.shown)
+        .where(visible_notifications(user.id))
         .order_by(Notification.id.desc())
         .limit(limit + 1)
     )
