@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.access.visibility import can_see_discussion, can_see_status
+from app.access.visibility import can_see_discussion, can_see_post, can_see_status
 from app.accounts.models import Actor
-from app.core.errors import NotFound
+from app.core.errors import Invalid, NotFound
 from app.core.validation import is_storable
 from app.discussions.models import Discussion, Post
 from app.groups.models import Group
@@ -53,3 +53,20 @@ async def access_post(session: AsyncSession, post_id: int, *, viewer: Actor | No
     if row is None or not can_see_discussion(viewer, row[1]) or not can_see_status(viewer, row[0]):
         raise NotFound("There is no post at this address.")
     return row[0]
+
+
+async def access_reply_target(
+    session: AsyncSession, post_id: int, *, discussion: Discussion, viewer: Actor
+) -> Post:
+    """The post a reply answers (`reply_to`): in this discussion, not deleted, and one the
+    replier may see. Anything else is a bad field (422), not a missing page."""
+    post = await session.get(Post, post_id)
+    if (
+        post is None
+        or post.discussion_id != discussion.id
+        or not can_see_post(viewer, post, discussion)
+    ):
+        raise Invalid(
+            "reply_to must be a post in this discussion.", field="reply_to", code="bad_reply_to"
+        )
+    return post

@@ -90,6 +90,20 @@ async def get_discussion(
     page: PageQuery = 1,
 ) -> DiscussionPageOut:
     check_permission(auth.viewer, Action.read)
+    discussion, posts = await _page_of_posts(session, discussion_id, auth, settings, page)
+    return DiscussionPageOut(
+        discussion=discussion_out(discussion),
+        page=page,
+        pages=reading.pages_for(discussion.top_level_count, settings.discussion_page_size),
+        posts=posts,
+    )
+
+
+async def _page_of_posts(
+    session: SessionDep, discussion_id: int, auth: AuthDep, settings: SettingsDep, page: int
+) -> tuple[DiscussionHead, list[PostOut]]:
+    """The discussion and one page of its posts, the question first, as this viewer may
+    see them: what the discussion and its posts' endpoints both answer."""
     discussion = await reading.discussion_head(session, discussion_id, viewer=auth.viewer)
     loaded = await reading.load_discussion_page(
         session,
@@ -99,12 +113,7 @@ async def get_discussion(
         viewer=auth.viewer,
     )
     posts = ([loaded.opening] if loaded.opening else []) + loaded.replies
-    return DiscussionPageOut(
-        discussion=discussion_out(discussion),
-        page=loaded.page,
-        pages=loaded.pages,
-        posts=[post_out(p, discussion.id) for p in posts],
-    )
+    return discussion, [post_out(p, discussion.id) for p in posts]
 
 
 @router.get("/discussions/{discussion_id}/posts", response_model=list[PostOut])
@@ -116,16 +125,8 @@ async def list_posts(
     page: PageQuery = 1,
 ) -> list[PostOut]:
     check_permission(auth.viewer, Action.read)
-    discussion = await reading.discussion_head(session, discussion_id, viewer=auth.viewer)
-    loaded = await reading.load_discussion_page(
-        session,
-        discussion=discussion,
-        page=page,
-        page_size=settings.discussion_page_size,
-        viewer=auth.viewer,
-    )
-    posts = ([loaded.opening] if loaded.opening else []) + loaded.replies
-    return [post_out(p, discussion.id) for p in posts]
+    _discussion, posts = await _page_of_posts(session, discussion_id, auth, settings, page)
+    return posts
 
 
 @router.post("/discussions/{discussion_id}/posts", status_code=201, response_model=PostOut)

@@ -14,8 +14,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access.fetch import access_reply_target
 from app.access.permissions import Action, can, check_can_post, check_permission
-from app.access.visibility import can_see_post
 from app.accounts.models import Role, User
 from app.core.errors import Forbidden, Invalid
 from app.core.text import slugify
@@ -208,16 +208,9 @@ async def reply(
             return Written(existing, discussion, created=False)
     depth, root_id = 0, None
     if reply_to_id is not None:
-        parent = await session.get(Post, reply_to_id)
-        if (
-            parent is None
-            or parent.discussion_id != discussion.id
-            or parent.deleted_at is not None
-            or not can_see_post(author, parent)
-        ):
-            raise Invalid(
-                "reply_to must be a post in this discussion.", field="reply_to", code="bad_reply_to"
-            )
+        parent = await access_reply_target(
+            session, reply_to_id, discussion=discussion, viewer=author
+        )
         if parent.is_opening:
             reply_to_id = None  # answering the question is answering the discussion
         else:

@@ -36,14 +36,12 @@ from datetime import datetime
 from sqlalchemy import Select, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access.fetch import access_discussion, access_reply_target
 from app.access.permissions import Action, can, check_permission
-from app.access.visibility import can_see_discussion, can_see_post
 from app.accounts.models import Actor, User
 from app.core.errors import Conflict, Invalid, NotFound
 from app.core.validation import is_storable
 from app.db import utcnow
-from app.discussions.models import Discussion, Post
-from app.groups.models import Group
 from app.moderation import audit
 from app.moderation.canned.appointments import (
     destinations_by_key,
@@ -290,28 +288,10 @@ async def render_response(
         raise Conflict(
             f"“{response.title}” is retired; choose another response.", code="canned_retired"
         )
-    row = (
-        await session.execute(
-            select(Discussion, Group)
-            .join(Group, Group.id == Discussion.group_id)
-            .where(Discussion.id == discussion_id, Discussion.deleted_at.is_(None))
-        )
-    ).one_or_none()
-    if row is None or not can_see_discussion(user, row[0]):
-        raise NotFound("There is no discussion at this address.")
-    discussion, group = row
+    discussion, group = await access_discussion(session, discussion_id, viewer=user)
     answered_id = discussion.author_id
     if reply_to is not None:
-        post = await session.get(Post, reply_to)
-        if (
-            post is None
-            or post.discussion_id != discussion.id
-            or post.deleted_at is not None
-            or not can_see_post(user, post)
-        ):
-            raise Invalid(
-                "reply_to must be a post in this discussion.", field="reply_to", code="bad_reply_to"
-            )
+        post = await access_reply_target(session, reply_to, discussion=discussion, viewer=user)
         answered_id = post.author_id
     member = await session.scalar(select(User.username).where(User.id == answered_id))
 
