@@ -1,12 +1,20 @@
-"""Moderation verbs. Each checks the permission table, changes state, writes an audit entry
-in the same transaction, and answers 409 (naming who) when another moderator got there
-first. Misago-style: one small function per verb."""
+"""Moderation verbs. Each checks the permission table, claims the change with a conditional
+write, moves counters, writes one audit entry in the same transaction, and answers 409
+(naming who) when another moderator got there first. Misago-style: one small function per
+verb.
+
+The claim is `UPDATE ... WHERE id = :id AND <the state the verb expects> RETURNING id`. Of two
+moderators acting at once exactly one gets the row: on PostgreSQL the second UPDATE waits for
+the first's row lock, then re-checks its WHERE against the committed row and matches nothing;
+on SQLite writers take turns (busy_timeout) and the second finds the state already changed.
+Everything after the claim (counters, audit entry, notices) runs only for the winner."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.permissions import Action, check_permission
@@ -20,24 +28,84 @@ from app.moderation import audit
 from app.moderation.models import AuditEntry, Flag
 from app.notifications import hooks
 
+post_label = audit.post_label
 
-def post_label(post: Post, discussion: Discussion) -> str:
-    return f"post #{post.id} in “{discussion.title}”"
+# what each audited action did, for the 409 that names who got there first
+DONE = {
+    "approve_post": "approved",
+    "hide_post": "hidden",
+    "restore_post": "restored",
+    "delete_post": "deleted",
+    "dismiss_flags": "reviewed",
+    "lock": "locked",
+    "unlock": "unlocked",
+    "pin": "pinned",
+    "unpin": "unpinned",
+    "move": "moved",
+    "suspend": "suspended",
+    "unsuspend": "unsuspended",
+    "set_role": "given a new role",
+}
 
 
-async def _already(session: AsyncSession, target_type: str, target_id: int, what: str) -> Conflict:
-    """409 naming the moderator whose action made this one moot."""
-    last = await session.scalar(
-        select(AuditEntry)
-        .where(AuditEntry.target_type == target_type, AuditEntry.target_id == target_id)
-        .order_by(AuditEntry.id.desc())
-        .limit(1)
+async def _already(
+    session: AsyncSession,
+    target_type: str,
+    target_id: int,
+    what: str,
+    actions: tuple[str, ...] = (),
+) -> Conflict:
+    """409 naming the moderator whose action made this one moot: the latest audit entry on
+    the target among `actions` (any action when none are given)."""
+    query = select(AuditEntry).where(
+        AuditEntry.target_type == target_type, AuditEntry.target_id == target_id
     )
-    who = f" by {last.actor_name} at {last.created_at:%H:%M UTC on %d %b %Y}" if last else ""
+    if actions:
+        query = query.where(AuditEntry.action.in_(actions))
+    last = await session.scalar(query.order_by(AuditEntry.id.desc()).limit(1))
+    if last is not None:
+        what = DONE.get(last.action, what)
+        who = f" by {last.actor_name} at {last.created_at:%H:%M UTC on %d %b %Y}"
+    else:
+        who = ""
     return Conflict(
         f"This {target_type} was already {what}{who}.",
         code="already_resolved",
         extra={"resolved_by": last.actor_name if last else None},
+    )
+
+
+async def _claim(
+    session: AsyncSession,
+    model: type[Post] | type[Discussion] | type[User],
+    row_id: int,
+    *expected: ColumnElement[bool],
+    **values: Any,
+) -> bool:
+    """Change the row only if it is still in the `expected` state; True if this transaction
+    won it. The object in the session is updated in place."""
+    result = await session.execute(
+        update(model)
+        .where(model.id == row_id, *expected)
+        .values(**values)
+        .returning(model.id)
+        .execution_options(synchronize_session="fetch")
+    )
+    return result.first() is not None
+
+
+def _live(status: Visibility) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    return Post.status == status.value, Post.deleted_at.is_(None)
+
+
+async def lock_post(session: AsyncSession, post: Post) -> None:
+    """Take the post's row for this transaction (a write that changes nothing), so a check
+    that follows sees what a moderator acting at the same moment committed."""
+    await session.execute(
+        update(Post)
+        .where(Post.id == post.id)
+        .values(status=Post.status)
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -57,24 +125,37 @@ async def _resolve_open_flags(
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+async def _notify_author(session: AsyncSession, post: Post, message: str, reason: str) -> None:
+    await hooks.moderation_notice(
+        session,
+        user_id=post.author_id,
+        post_id=post.id if post.deleted_at is None else None,
+        message=message + (f" Reason: {reason}" if reason else ""),
+    )
+
+
+# -- posts --------------------------------------------------------------------------------
+
+
 async def approve_post(
     session: AsyncSession, *, moderator: User, post: Post, reason: str = ""
 ) -> bool:
     check_permission(moderator, Action.moderate)
-    if post.status != Visibility.pending:
-        raise await _already(session, "post", post.id, "reviewed")
+    if not await _claim(session, Post, post.id, *_live(Visibility.pending), status="visible"):
+        raise await _already(
+            session, "post", post.id, "reviewed", ("approve_post", "hide_post", "delete_post")
+        )
     discussion = await session.get_one(Discussion, post.discussion_id)
     author = await session.get_one(User, post.author_id)
     await posting.publish_post(session, post=post, discussion=discussion, author=author)
     # notifications of it from before it was held or hidden are shown again
     await hooks.post_visibility_changed(session, post=post)
-    await audit.record(
+    await audit.record_post(
         session,
         actor=moderator,
         action="approve_post",
-        target_type="post",
-        target_id=post.id,
-        target_label=post_label(post, discussion),
+        post=post,
+        discussion=discussion,
         reason=reason,
     )
     return True
@@ -84,17 +165,19 @@ async def hide_post(
     session: AsyncSession, *, moderator: User | None, post: Post, reason: str = ""
 ) -> bool:
     """Hide a post pending review. `moderator=None` is the automatic hide after enough
-    flags from distinct members."""
+    flags from members in good standing."""
     if moderator is not None:
         check_permission(moderator, Action.moderate)
     if post.deleted_at is not None:
         raise Invalid("This post is deleted.", code="post_deleted")
-    if post.status == Visibility.hidden:
-        raise await _already(session, "post", post.id, "hidden")
+    was_visible = await _claim(session, Post, post.id, *_live(Visibility.visible), status="hidden")
+    if not was_visible and not await _claim(
+        session, Post, post.id, *_live(Visibility.pending), status="hidden"
+    ):
+        raise await _already(session, "post", post.id, "hidden", ("hide_post", "delete_post"))
     discussion = await session.get_one(Discussion, post.discussion_id)
-    if post.status == Visibility.visible:
+    if was_visible:
         await posting.unpublish_post(session, post=post, discussion=discussion)
-    post.status = Visibility.hidden.value
     if post.is_opening:
         discussion.status = Visibility.hidden.value
     await hooks.post_visibility_changed(session, post=post)
@@ -103,22 +186,15 @@ async def hide_post(
             session, post_id=post.id, moderator=moderator, resolution="upheld"
         )
     await session.flush()
-    await audit.record(
+    await audit.record_post(
         session,
         actor=moderator,
         action="hide_post",
-        target_type="post",
-        target_id=post.id,
-        target_label=post_label(post, discussion),
+        post=post,
+        discussion=discussion,
         reason=reason,
     )
-    await hooks.moderation_notice(
-        session,
-        user_id=post.author_id,
-        post_id=post.id,
-        message="Your post was hidden while moderators review it."
-        + (f" Reason: {reason}" if reason else ""),
-    )
+    await _notify_author(session, post, "Your post was hidden while moderators review it.", reason)
     return True
 
 
@@ -127,21 +203,20 @@ async def restore_post(
 ) -> bool:
     """Make a hidden post visible again; its open flags are dismissed."""
     check_permission(moderator, Action.moderate)
-    if post.status != Visibility.hidden:
-        raise await _already(session, "post", post.id, "restored")
+    if not await _claim(session, Post, post.id, *_live(Visibility.hidden), status="visible"):
+        raise await _already(session, "post", post.id, "restored", ("restore_post", "delete_post"))
     discussion = await session.get_one(Discussion, post.discussion_id)
     author = await session.get_one(User, post.author_id)
     await _resolve_open_flags(session, post_id=post.id, moderator=moderator, resolution="dismissed")
     await posting.publish_post(session, post=post, discussion=discussion, author=author)
     # notifications of it from before it was held or hidden are shown again
     await hooks.post_visibility_changed(session, post=post)
-    await audit.record(
+    await audit.record_post(
         session,
         actor=moderator,
         action="restore_post",
-        target_type="post",
-        target_id=post.id,
-        target_label=post_label(post, discussion),
+        post=post,
+        discussion=discussion,
         reason=reason,
     )
     return True
@@ -150,20 +225,28 @@ async def restore_post(
 async def dismiss_flags(
     session: AsyncSession, *, moderator: User, post: Post, reason: str = ""
 ) -> bool:
+    """The post is fine: its open flags are closed. The post's row is taken first, in the
+    same order as every other verb on it (post, then flags)."""
     check_permission(moderator, Action.moderate)
+    await lock_post(session, post)
     count = await _resolve_open_flags(
         session, post_id=post.id, moderator=moderator, resolution="dismissed"
     )
     if count == 0:
-        raise await _already(session, "post", post.id, "reviewed")
+        raise await _already(
+            session,
+            "post",
+            post.id,
+            "reviewed",
+            ("dismiss_flags", "hide_post", "restore_post", "delete_post"),
+        )
     discussion = await session.get_one(Discussion, post.discussion_id)
-    await audit.record(
+    await audit.record_post(
         session,
         actor=moderator,
         action="dismiss_flags",
-        target_type="post",
-        target_id=post.id,
-        target_label=post_label(post, discussion),
+        post=post,
+        discussion=discussion,
         reason=reason or f"{count} flag(s) dismissed",
     )
     return True
@@ -173,34 +256,30 @@ async def moderator_delete_post(
     session: AsyncSession, *, moderator: User, post: Post, reason: str = ""
 ) -> bool:
     check_permission(moderator, Action.delete_any_post)
-    if post.deleted_at is not None:
-        raise await _already(session, "post", post.id, "deleted")
+    now = utcnow()
+    gone = {"deleted_at": now, "deleted_by_id": moderator.id}
+    was_visible = await _claim(session, Post, post.id, *_live(Visibility.visible), **gone)
+    if not was_visible and not await _claim(
+        session, Post, post.id, Post.deleted_at.is_(None), **gone
+    ):
+        raise await _already(session, "post", post.id, "deleted", ("delete_post",))
     discussion = await session.get_one(Discussion, post.discussion_id)
-    if post.status != Visibility.visible:
-        # not in the counts: mark it visible-less deleted without unpublishing twice
-        post.deleted_at = utcnow()
-        post.deleted_by_id = moderator.id
-        if post.is_opening:
-            discussion.deleted_at = post.deleted_at
-        await hooks.post_visibility_changed(session, post=post)
-    else:
-        await posting.delete_post(session, actor=moderator, post=post)
+    if was_visible:
+        await posting.unpublish_post(session, post=post, discussion=discussion)
+    if post.is_opening:
+        discussion.deleted_at = now
+    await hooks.post_visibility_changed(session, post=post)
     await _resolve_open_flags(session, post_id=post.id, moderator=moderator, resolution="upheld")
-    await audit.record(
+    await audit.record_post(
         session,
         actor=moderator,
         action="delete_post",
-        target_type="post",
-        target_id=post.id,
-        target_label=post_label(post, discussion),
+        post=post,
+        discussion=discussion,
         reason=reason,
     )
-    await hooks.moderation_notice(
-        session,
-        user_id=post.author_id,
-        post_id=None,
-        message=f"A moderator removed your post in “{discussion.title}”."
-        + (f" Reason: {reason}" if reason else ""),
+    await _notify_author(
+        session, post, f"A moderator removed your post in “{discussion.title}”.", reason
     )
     return True
 
@@ -221,13 +300,12 @@ async def moderator_edit_post(
     await posting.edit_post(
         session, editor=moderator, post=post, body=body, title=title, reason=reason
     )
-    await audit.record(
+    await audit.record_post(
         session,
         actor=moderator,
         action="edit_post",
-        target_type="post",
-        target_id=post.id,
-        target_label=post_label(post, discussion),
+        post=post,
+        discussion=discussion,
         reason=reason,
     )
     return True
@@ -259,12 +337,12 @@ async def set_locked(
     reason: str = "",
 ) -> bool:
     check_permission(moderator, Action.lock_discussion)
-    if discussion.is_locked == locked:
-        raise await _already(
-            session, "discussion", discussion.id, "locked" if locked else "unlocked"
-        )
-    discussion.is_locked = locked
-    await _audit_discussion(session, moderator, "lock" if locked else "unlock", discussion, reason)
+    action = "lock" if locked else "unlock"
+    if not await _claim(
+        session, Discussion, discussion.id, Discussion.is_locked.is_(not locked), is_locked=locked
+    ):
+        raise await _already(session, "discussion", discussion.id, DONE[action], (action,))
+    await _audit_discussion(session, moderator, action, discussion, reason)
     return True
 
 
@@ -277,12 +355,13 @@ async def set_pinned(
     reason: str = "",
 ) -> bool:
     check_permission(moderator, Action.pin_discussion)
-    if (discussion.pinned_at is not None) == pinned:
-        raise await _already(
-            session, "discussion", discussion.id, "pinned" if pinned else "unpinned"
-        )
-    discussion.pinned_at = utcnow() if pinned else None
-    await _audit_discussion(session, moderator, "pin" if pinned else "unpin", discussion, reason)
+    action = "pin" if pinned else "unpin"
+    unchanged = Discussion.pinned_at.is_(None) if pinned else Discussion.pinned_at.is_not(None)
+    if not await _claim(
+        session, Discussion, discussion.id, unchanged, pinned_at=utcnow() if pinned else None
+    ):
+        raise await _already(session, "discussion", discussion.id, DONE[action], (action,))
+    await _audit_discussion(session, moderator, action, discussion, reason)
     return True
 
 
@@ -298,7 +377,11 @@ async def move_discussion(
     if discussion.group_id == group.id:
         raise Invalid("The discussion is already in that group.", field="group")
     old_group = await session.get_one(Group, discussion.group_id)
-    if discussion.status == Visibility.visible:
+    if not await _claim(
+        session, Discussion, discussion.id, Discussion.group_id == old_group.id, group_id=group.id
+    ):
+        raise await _already(session, "discussion", discussion.id, "moved", ("move",))
+    if discussion.status == Visibility.visible and discussion.deleted_at is None:
         await session.execute(
             update(Group)
             .where(Group.id == old_group.id, Group.discussion_count > 0)
@@ -309,7 +392,6 @@ async def move_discussion(
             .where(Group.id == group.id)
             .values(discussion_count=Group.discussion_count + 1)
         )
-    discussion.group_id = group.id
     await audit.record(
         session,
         actor=moderator,
@@ -325,6 +407,26 @@ async def move_discussion(
 # -- members ------------------------------------------------------------------------------
 
 
+async def _audit_member(
+    session: AsyncSession,
+    actor: User | None,
+    action: str,
+    member: User,
+    reason: str,
+    label: str = "",
+) -> None:
+    await audit.record(
+        session,
+        actor=actor,
+        actor_name=audit.COMMAND_LINE,
+        action=action,
+        target_type="user",
+        target_id=member.id,
+        target_label=label or member.username,
+        reason=reason,
+    )
+
+
 async def suspend_member(
     session: AsyncSession,
     *,
@@ -333,7 +435,9 @@ async def suspend_member(
     until: datetime | None,
     reason: str,
 ) -> bool:
-    """Suspend (until a time, or indefinitely): every session and token ends at once."""
+    """Suspend (until a time, or indefinitely): every session and token ends at once. A
+    suspension already in force may be replaced, but of two moderators suspending at the same
+    moment only the first does (the claim expects the suspension this request saw)."""
     check_permission(moderator, Action.suspend_members)
     if member.id == moderator.id:
         raise Invalid("You cannot suspend yourself.", code="self")
@@ -343,19 +447,24 @@ async def suspend_member(
         raise Invalid("Give a reason for the suspension; the member will see it.", field="reason")
     if until is not None and until <= utcnow():
         raise Invalid("The end of the suspension must be in the future.", field="until")
-    member.suspended_at = utcnow()
-    member.suspended_until = until
-    member.suspension_reason = reason
+    if not await _claim(
+        session,
+        User,
+        member.id,
+        User.suspended_at.is_not_distinct_from(member.suspended_at),
+        suspended_at=utcnow(),
+        suspended_until=until,
+        suspension_reason=reason,
+    ):
+        raise await _already(session, "user", member.id, "suspended", ("suspend", "unsuspend"))
     await session.execute(delete(UserSession).where(UserSession.user_id == member.id))
     await session.execute(delete(ApiToken).where(ApiToken.user_id == member.id))
-    await audit.record(
+    await _audit_member(
         session,
-        actor=moderator,
-        action="suspend",
-        target_type="user",
-        target_id=member.id,
-        target_label=member.username,
-        reason=reason + (f" (until {until:%d %b %Y %H:%M UTC})" if until else ""),
+        moderator,
+        "suspend",
+        member,
+        reason + (f" (until {until:%d %b %Y %H:%M UTC})" if until else ""),
     )
     return True
 
@@ -364,39 +473,34 @@ async def unsuspend_member(
     session: AsyncSession, *, moderator: User, member: User, reason: str = ""
 ) -> bool:
     check_permission(moderator, Action.suspend_members)
-    if member.suspended_at is None:
-        raise await _already(session, "user", member.id, "unsuspended")
-    member.suspended_at = None
-    member.suspended_until = None
-    member.suspension_reason = ""
-    await audit.record(
+    if not await _claim(
         session,
-        actor=moderator,
-        action="unsuspend",
-        target_type="user",
-        target_id=member.id,
-        target_label=member.username,
-        reason=reason,
-    )
+        User,
+        member.id,
+        User.suspended_at.is_not(None),
+        suspended_at=None,
+        suspended_until=None,
+        suspension_reason="",
+    ):
+        raise await _already(session, "user", member.id, "unsuspended", ("unsuspend",))
+    await _audit_member(session, moderator, "unsuspend", member, reason)
     return True
 
 
 async def set_role(
-    session: AsyncSession, *, admin: User, member: User, role: Role, reason: str = ""
+    session: AsyncSession, *, admin: User | None, member: User, role: Role, reason: str = ""
 ) -> bool:
-    check_permission(admin, Action.manage_roles)
+    """Give a member a role. `admin=None` is the `kindred` command line: whoever runs it
+    holds the server, and the audit log names it. False when the member has it already."""
+    if admin is not None:
+        check_permission(admin, Action.manage_roles)
     if member.role == role.value:
         return False
     old = member.role
-    member.role = role.value
-    await audit.record(
-        session,
-        actor=admin,
-        action="set_role",
-        target_type="user",
-        target_id=member.id,
-        target_label=f"{member.username}: {old} → {role.value}",
-        reason=reason,
+    if not await _claim(session, User, member.id, User.role == old, role=role.value):
+        raise await _already(session, "user", member.id, "given a new role", ("set_role",))
+    await _audit_member(
+        session, admin, "set_role", member, reason, f"{member.username}: {old} → {role.value}"
     )
     return True
 
