@@ -236,10 +236,7 @@ async def audit_log(
 )
 async def get_settings(session: SessionDep, user: CurrentUser) -> SiteSettingsOut:
     check_permission(user, Action.manage_site_settings)
-    row = await site.get_site_settings(session)
-    return SiteSettingsOut(
-        flag_hide_threshold=row.flag_hide_threshold, hold_first_posts=row.hold_first_posts
-    )
+    return SiteSettingsOut.model_validate(await site.get_site_settings(session))
 
 
 @router.patch(
@@ -250,12 +247,5 @@ async def get_settings(session: SessionDep, user: CurrentUser) -> SiteSettingsOu
 async def update_settings(
     data: SiteSettingsIn, session: SessionDep, user: CurrentUser
 ) -> SiteSettingsOut:
-    row = await site.update_site_settings(
-        session,
-        admin=user,
-        flag_hide_threshold=data.flag_hide_threshold,
-        hold_first_posts=data.hold_first_posts,
-    )
-    return SiteSettingsOut(
-        flag_hide_threshold=row.flag_hide_threshold, hold_first_posts=row.hold_first_posts
-    )
+    row = await site.update_site_settings(session, admin=user, **data.model_dump())
+    return SiteSettingsOut.model_validate(row)

@@ -4,18 +4,19 @@ looks; the queue shows open flags grouped by post, and posts waiting for approva
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.permissions import Action, check_permission
-from app.accounts.models import User
+from app.accounts.models import Role, User
 from app.core.errors import Conflict, Invalid
 from app.db import dialect_insert, utcnow
+from app.discussions import service as discussions
 from app.discussions.models import Discussion, Post, Visibility
 from app.moderation import service as moderation
-from app.moderation.models import Flag, FlagReason
+from app.moderation.models import Flag, FlagReason, SiteSettings
 from app.moderation.site import get_site_settings
 
 
@@ -33,10 +34,36 @@ def parse_reason(reason: str) -> FlagReason:
         raise Invalid(f"Choose a reason: {choices}.", field="reason") from None
 
 
+def in_good_standing(settings: SiteSettings, now: datetime) -> ColumnElement[bool]:
+    """Members whose flags count toward hiding a post automatically: a verified e-mail and
+    enough published posts, or an account old enough (site settings). A few accounts
+    registered a minute ago cannot hide anybody's post; their flags still reach the queue."""
+    return or_(
+        and_(User.email_verified_at.is_not(None), User.post_count >= settings.flag_trust_posts),
+        User.created_at <= now - timedelta(days=settings.flag_trust_days),
+    )
+
+
+async def counted_flags(session: AsyncSession, *, post: Post, settings: SiteSettings) -> int:
+    """Open flags on the post from distinct members in good standing."""
+    count = await session.scalar(
+        select(func.count(func.distinct(Flag.reporter_id)))
+        .join(User, User.id == Flag.reporter_id)
+        .where(
+            Flag.post_id == post.id,
+            Flag.resolved_at.is_(None),
+            in_good_standing(settings, utcnow()),
+        )
+    )
+    return int(count or 0)
+
+
 async def flag_post(
     session: AsyncSession, *, reporter: User, post: Post, reason: FlagReason, note: str = ""
 ) -> FlagResult:
     check_permission(reporter, Action.flag_post)
+    # a post in a discussion the member may not see does not exist for them (404, as reading)
+    await discussions.access_discussion(session, post.discussion_id, viewer=reporter)
     if post.author_id == reporter.id:
         raise Invalid("You cannot flag your own post.", code="own_post")
     if post.deleted_at is not None:
@@ -60,23 +87,30 @@ async def flag_post(
     if flag_id is None:
         raise Conflict("You have already flagged this post. Thank you.", code="already_flagged")
     flag = await session.get_one(Flag, flag_id)
-    hidden = False
-    if post.status == Visibility.visible:
-        open_flags = await session.scalar(
-            select(func.count(func.distinct(Flag.reporter_id))).where(
-                Flag.post_id == post.id, Flag.resolved_at.is_(None)
-            )
-        )
-        threshold = (await get_site_settings(session)).flag_hide_threshold
-        if (open_flags or 0) >= threshold:
-            await moderation.hide_post(
-                session,
-                moderator=None,
-                post=post,
-                reason=f"Flagged by {open_flags} members",
-            )
-            hidden = True
+    hidden = await _hide_if_enough(session, post=post)
     return FlagResult(flag=flag, hidden=hidden)
+
+
+async def _hide_if_enough(session: AsyncSession, *, post: Post) -> bool:
+    """The automatic hide, once enough members in good standing flagged a visible post.
+    Moderators' and administrators' posts are never hidden automatically: their flags wait
+    in the queue for another moderator."""
+    if post.status != Visibility.visible:
+        return False
+    author_role = await session.scalar(select(User.role).where(User.id == post.author_id))
+    if author_role in (Role.moderator.value, Role.admin.value):
+        return False
+    settings = await get_site_settings(session)
+    counted = await counted_flags(session, post=post, settings=settings)
+    if counted < settings.flag_hide_threshold:
+        return False
+    try:
+        await moderation.hide_post(
+            session, moderator=None, post=post, reason=f"Flagged by {counted} members"
+        )
+    except Conflict:  # hidden by a moderator or another flag meanwhile: nothing to do
+        return False
+    return True
 
 
 async def resolve_flag(
@@ -85,6 +119,13 @@ async def resolve_flag(
     """Resolve one flag (and with it every open flag on the same post): dismiss (the post is
     fine; restored if it was hidden), hide, or delete the post."""
     check_permission(moderator, Action.moderate)
+    if action not in ("dismiss", "hide", "delete"):
+        raise Invalid("The action is dismiss, hide or delete.", field="action")
+    post = await session.get_one(Post, flag.post_id)
+    # Take the post's row, then look at the flag again: of two moderators resolving the same
+    # flag at once, the second reads it resolved by the first.
+    await moderation.lock_post(session, post)
+    await session.refresh(flag)
     if flag.resolved_at is not None:
         raise Conflict(
             f"This flag was already {flag.resolution} by {flag.resolved_by_name} "
@@ -92,7 +133,7 @@ async def resolve_flag(
             code="already_resolved",
             extra={"resolved_by": flag.resolved_by_name},
         )
-    post = await session.get_one(Post, flag.post_id)
+    await session.refresh(post)
     if action == "dismiss":
         if post.status == Visibility.hidden:
             await moderation.restore_post(session, moderator=moderator, post=post, reason=reason)
@@ -100,12 +141,10 @@ async def resolve_flag(
             await moderation.dismiss_flags(session, moderator=moderator, post=post, reason=reason)
     elif action == "hide":
         await moderation.hide_post(session, moderator=moderator, post=post, reason=reason)
-    elif action == "delete":
+    else:
         await moderation.moderator_delete_post(
             session, moderator=moderator, post=post, reason=reason
         )
-    else:
-        raise Invalid("The action is dismiss, hide or delete.", field="action")
     await session.refresh(flag)
     return flag.resolution or action
 

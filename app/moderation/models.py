@@ -133,9 +133,15 @@ class SiteSettings(Base):
         CheckConstraint("id = 1", name="single_row"),
         CheckConstraint("flag_hide_threshold >= 1", name="flag_threshold_positive"),
         CheckConstraint("hold_first_posts >= 0", name="hold_not_negative"),
+        CheckConstraint("flag_trust_posts >= 0", name="flag_trust_posts_not_negative"),
+        CheckConstraint("flag_trust_days >= 0", name="flag_trust_days_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, default=1)
     flag_hide_threshold: Mapped[int] = mapped_column(Integer, default=3)
     hold_first_posts: Mapped[int] = mapped_column(Integer, default=2)
+    # whose flags count toward hiding a post automatically: a member with a verified e-mail
+    # and at least `flag_trust_posts` published posts, or an account `flag_trust_days` old
+    flag_trust_posts: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    flag_trust_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

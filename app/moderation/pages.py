@@ -22,7 +22,7 @@ from app.groups.service import list_groups
 from app.moderation import audit, flags, service, site
 from app.moderation.api import POST_ACTIONS
 from app.moderation.models import FLAG_REASON_LABELS, Flag
-from app.moderation.schemas import FlagIn, SiteSettingsIn
+from app.moderation.schemas import SETTINGS_FIELDS, FlagIn, SiteSettingsIn
 
 router = APIRouter(include_in_schema=False)
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -258,8 +258,8 @@ async def update_settings(request: Request, session: SessionDep, user: CurrentUs
     form = await read_form(
         request,
         SiteSettingsIn,
-        ("flag_hide_threshold", "hold_first_posts"),
-        optional=("flag_hide_threshold", "hold_first_posts"),
+        SETTINGS_FIELDS,
+        optional=SETTINGS_FIELDS,
     )
     if form.model is None:
         row = await site.get_site_settings(session)
@@ -269,10 +269,5 @@ async def update_settings(request: Request, session: SessionDep, user: CurrentUs
             {"settings": row, "errors": form.errors, "groups": await list_groups(session)},
             422,
         )
-    await site.update_site_settings(
-        session,
-        admin=user,
-        flag_hide_threshold=form.model.flag_hide_threshold,
-        hold_first_posts=form.model.hold_first_posts,
-    )
+    await site.update_site_settings(session, admin=user, **form.model.model_dump())
     return RedirectResponse("/admin/settings?notice=settings-saved", 303)

@@ -108,8 +108,28 @@ class AuditPageOut(BaseModel):
 class SiteSettingsIn(Strict):
     flag_hide_threshold: int | None = Field(default=None, ge=1, le=100)
     hold_first_posts: int | None = Field(default=None, ge=0, le=100)
+    flag_trust_posts: int | None = Field(
+        default=None,
+        ge=0,
+        le=1000,
+        description="published posts (with a verified e-mail) before a member's flags count "
+        "toward hiding a post automatically",
+    )
+    flag_trust_days: int | None = Field(
+        default=None,
+        ge=0,
+        le=3650,
+        description="or: days since the account was created",
+    )
+
+
+SETTINGS_FIELDS = ("flag_hide_threshold", "hold_first_posts", "flag_trust_posts", "flag_trust_days")
 
 
 class SiteSettingsOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     flag_hide_threshold: int
     hold_first_posts: int
+    flag_trust_posts: int
+    flag_trust_days: int

@@ -20,22 +20,37 @@ async def get_site_settings(session: AsyncSession) -> SiteSettings:
     return row
 
 
+LABELS = {
+    "flag_hide_threshold": "flag threshold",
+    "hold_first_posts": "held first posts",
+    "flag_trust_posts": "posts before flags count",
+    "flag_trust_days": "days before flags count",
+}
+
+
 async def update_site_settings(
     session: AsyncSession,
     *,
     admin: User,
     flag_hide_threshold: int | None = None,
     hold_first_posts: int | None = None,
+    flag_trust_posts: int | None = None,
+    flag_trust_days: int | None = None,
 ) -> SiteSettings:
     check_permission(admin, Action.manage_site_settings)
     row = await get_site_settings(session)
+    wanted = {
+        "flag_hide_threshold": flag_hide_threshold,
+        "hold_first_posts": hold_first_posts,
+        "flag_trust_posts": flag_trust_posts,
+        "flag_trust_days": flag_trust_days,
+    }
     changes = []
-    if flag_hide_threshold is not None and flag_hide_threshold != row.flag_hide_threshold:
-        changes.append(f"flag threshold {row.flag_hide_threshold} → {flag_hide_threshold}")
-        row.flag_hide_threshold = flag_hide_threshold
-    if hold_first_posts is not None and hold_first_posts != row.hold_first_posts:
-        changes.append(f"held first posts {row.hold_first_posts} → {hold_first_posts}")
-        row.hold_first_posts = hold_first_posts
+    for name, value in wanted.items():
+        old = getattr(row, name)
+        if value is not None and value != old:
+            changes.append(f"{LABELS[name]} {old} → {value}")
+            setattr(row, name, value)
     if changes:
         row.updated_at = utcnow()
         await audit.record(

@@ -24,10 +24,10 @@ async def thread(make_client, author, group):
 
 
 async def test_three_distinct_flags_hide_the_post_and_notify_the_author(
-    make_client, make_user, member, moderator, group, session
+    make_client, make_flagger, member, moderator, group, session
 ):
     author, d, p = await thread(make_client, member, group)
-    flaggers = [await make_client(await make_user()) for _ in range(3)]
+    flaggers = [await make_client(await make_flagger()) for _ in range(3)]
     for n, f in enumerate(flaggers[:2]):
         r = await f.api("POST", f"/api/v1/posts/{p['id']}/flags", json={"reason": "spam"})
         assert r.status_code == 201 and r.json()["hidden"] is False, r.text
@@ -56,11 +56,13 @@ async def test_three_distinct_flags_hide_the_post_and_notify_the_author(
     assert queue["flagged"][0]["post_id"] == p["id"] and queue["flagged"][0]["flag_count"] == 3
 
 
-async def test_threshold_is_a_site_setting(make_client, make_user, member, group, session, admin):
+async def test_threshold_is_a_site_setting(
+    make_client, make_flagger, member, group, session, admin
+):
     await session.execute(update(SiteSettings).values(flag_hide_threshold=1))
     await session.commit()
     _author, _d, p = await thread(make_client, member, group)
-    f = await make_client(await make_user())
+    f = await make_client(await make_flagger())
     r = await f.api("POST", f"/api/v1/posts/{p['id']}/flags", json={"reason": "abusive"})
     assert r.json()["hidden"] is True
     a = await make_client(admin)
