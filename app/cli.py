@@ -181,17 +181,29 @@ def users_create(
 
 
 @users_cli.command("set-role")
-def users_set_role(username: str, role: Role) -> None:
-    """Change a member's role."""
-    from app.accounts import service
+def users_set_role(
+    username: str,
+    role: Role,
+    reason: Annotated[str, typer.Option(help="kept in the audit log")] = "",
+) -> None:
+    """Change a member's role (audited: the log names "Kindred (command line)")."""
+    from app.accounts.service import access_user
     from app.core.errors import DomainError
+    from app.moderation.service import set_role
+
+    async def work(session, _hasher):  # type: ignore[no-untyped-def]
+        member = await access_user(session, username)
+        return await set_role(session, admin=None, member=member, role=role, reason=reason)
 
     try:
-        asyncio.run(_with_session(lambda s, h: service.set_role(s, username=username, role=role)))
+        changed = asyncio.run(_with_session(work))
     except DomainError as exc:
         console.print(f"[red]{exc.detail}[/red]")
         raise typer.Exit(1) from None
-    console.print(f"[green]{username} is now {role.value}.[/green]")
+    if changed:
+        console.print(f"[green]{username} is now {role.value}.[/green]")
+    else:
+        console.print(f"{username} is already {role.value}.")
 
 
 @groups_cli.command("create")

@@ -12,7 +12,7 @@ from app.accounts.models import User, is_suspended
 from app.core.errors import Invalid, NotFound
 from app.core.ratelimit import limit
 from app.core.validation import MAX_ID
-from app.db import SessionDep
+from app.db import SessionDep, utcnow
 from app.moderation import audit, flags, service, site
 from app.moderation.flags import QueueItem
 from app.moderation.models import Flag
@@ -191,13 +191,16 @@ async def moderate_member(
             session, admin=user, member=member, role=data.role, reason=data.reason
         )
     if data.suspend is True:
+        if data.days is not None and data.suspended_until is not None:
+            raise Invalid("Give days or suspended_until, not both.", field="days")
+        until = data.suspended_until or data.until(utcnow())
         await service.suspend_member(
-            session, moderator=user, member=member, until=data.suspended_until, reason=data.reason
+            session, moderator=user, member=member, until=until, reason=data.reason
         )
     elif data.suspend is False:
         await service.unsuspend_member(session, moderator=user, member=member, reason=data.reason)
-    elif data.suspended_until is not None:
-        raise Invalid("Set suspend to true to suspend until a time.", field="suspend")
+    elif data.suspended_until is not None or data.days is not None:
+        raise Invalid("Set suspend to true to suspend for a time.", field="suspend")
     return member_out(member)
 
 

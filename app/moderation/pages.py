@@ -1,28 +1,28 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.fetch import access_discussion, access_group, access_post
 from app.access.permissions import Action, check_permission
 from app.accounts import service as accounts
 from app.accounts.deps import CurrentUser
-from app.accounts.models import Role
+from app.accounts.models import Role, User
 from app.core.errors import Invalid, NotFound
 from app.core.forms import read_form
 from app.core.ratelimit import limit
 from app.core.templating import render
 from app.core.urls import discussion_url, safe_next
 from app.core.validation import MAX_ID
-from app.db import SessionDep
+from app.db import SessionDep, utcnow
 from app.groups.service import list_groups
 from app.moderation import audit, flags, service, site
 from app.moderation.api import POST_ACTIONS
 from app.moderation.models import FLAG_REASON_LABELS, Flag
-from app.moderation.schemas import SETTINGS_FIELDS, FlagIn, SiteSettingsIn
+from app.moderation.schemas import SETTINGS_FIELDS, FlagIn, SiteSettingsIn, SuspensionIn
 
 router = APIRouter(include_in_schema=False)
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -176,24 +176,43 @@ async def moderate_discussion(
 # -- members ------------------------------------------------------------------------------
 
 
-@router.get("/mod/users/{username}")
-async def member_page(
-    request: Request, username: str, session: SessionDep, user: CurrentUser
+async def _member_page(
+    request: Request,
+    session: AsyncSession,
+    user: User,
+    member: User,
+    *,
+    before: int | None = None,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
 ) -> Response:
-    check_permission(user, Action.suspend_members)
-    member = await accounts.access_user(session, username)
-    history = await audit.list_entries(session, viewer=user, limit=20)
-    entries = [e for e in history.entries if e.target_type == "user" and e.target_id == member.id]
+    history = await audit.member_history(session, viewer=user, member=member, before=before)
     return render(
         request,
         "moderation/member.html",
         {
             "member": member,
-            "entries": entries,
+            "history": history,
+            "before": before,
             "roles": [r.value for r in Role],
-            "errors": {},
+            "errors": errors or {},
+            "values": values or {},
         },
+        422 if errors else 200,
     )
+
+
+@router.get("/mod/users/{username}")
+async def member_page(
+    request: Request,
+    username: str,
+    session: SessionDep,
+    user: CurrentUser,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> Response:
+    check_permission(user, Action.suspend_members)
+    member = await accounts.access_user(session, username)
+    return await _member_page(request, session, user, member, before=before)
 
 
 @router.post("/mod/users/{username}/{action}")
@@ -204,15 +223,23 @@ async def moderate_member(
     member = await accounts.access_user(session, username)
     reason = await _form_text(request, "reason")
     if action == "suspend":
-        days = await _form_text(request, "days", 6)
-        until = None
-        if days.strip():
-            if not days.strip().isdigit() or not 1 <= int(days) <= 3650:
-                raise Invalid("Days must be a whole number from 1 to 3650, or empty.", field="days")
-            until = datetime.now(UTC) + timedelta(days=int(days))
-        await service.suspend_member(
-            session, moderator=user, member=member, until=until, reason=reason
-        )
+        form = await read_form(request, SuspensionIn, ("days", "reason"), optional=("days",))
+        errors = dict(form.errors)
+        if form.model is not None:
+            try:
+                await service.suspend_member(
+                    session,
+                    moderator=user,
+                    member=member,
+                    until=form.model.until(utcnow()),
+                    reason=form.model.reason,
+                )
+            except Invalid as exc:
+                errors[exc.field or "form"] = exc.detail
+        if errors:
+            return await _member_page(
+                request, session, user, member, errors=errors, values=form.values
+            )
     elif action == "unsuspend":
         await service.unsuspend_member(session, moderator=user, member=member, reason=reason)
     elif action == "role":

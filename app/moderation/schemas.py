@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -52,13 +52,24 @@ class DiscussionModIn(Strict):
     reason: Reason = ""
 
 
-class MemberModIn(Strict):
+class SuspensionIn(Strict):
+    """A suspension, as the moderator's page form and the API both send it."""
+
+    days: int | None = Field(
+        default=None, ge=1, le=3650, description="how many days; omit for until lifted"
+    )
+    reason: Reason = Field(default="", description="required to suspend; the member sees it")
+
+    def until(self, now: datetime) -> datetime | None:
+        return now + timedelta(days=self.days) if self.days else None
+
+
+class MemberModIn(SuspensionIn):
     role: Role | None = None
     suspend: bool | None = None
     suspended_until: datetime | None = Field(
-        default=None, description="end of the suspension; omit for indefinite"
+        default=None, description="end of the suspension (instead of days); omit for indefinite"
     )
-    reason: Reason = ""
 
 
 class MemberModOut(BaseModel):
