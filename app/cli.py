@@ -188,7 +188,7 @@ def users_set_role(
 ) -> None:
     """Change a member's role (audited: the log names "Kindred (command line)")."""
     from app.accounts.service import access_user
-    from app.core.errors import DomainError
+    from app.core.errors import Conflict, DomainError
     from app.moderation.service import set_role
 
     async def work(session, _hasher):  # type: ignore[no-untyped-def]
@@ -196,14 +196,14 @@ def users_set_role(
         return await set_role(session, admin=None, member=member, role=role, reason=reason)
 
     try:
-        changed = asyncio.run(_with_session(work))
+        asyncio.run(_with_session(work))
+    except Conflict as exc:  # the member has that role already: nothing to do
+        console.print(exc.detail)
+        return
     except DomainError as exc:
         console.print(f"[red]{exc.detail}[/red]")
         raise typer.Exit(1) from None
-    if changed:
-        console.print(f"[green]{username} is now {role.value}.[/green]")
-    else:
-        console.print(f"{username} is already {role.value}.")
+    console.print(f"[green]{username} is now {role.value}.[/green]")
 
 
 @groups_cli.command("create")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.permissions import Action, check_permission
@@ -375,6 +375,9 @@ async def move_discussion(
 ) -> bool:
     check_permission(moderator, Action.move_discussion)
     if discussion.group_id == group.id:
+        moved = await _already(session, "discussion", discussion.id, "moved", ("move",))
+        if moved.extra.get("resolved_by"):  # a moderator moved it there a moment ago
+            raise moved
         raise Invalid("The discussion is already in that group.", field="group")
     old_group = await session.get_one(Group, discussion.group_id)
     if not await _claim(
@@ -435,9 +438,8 @@ async def suspend_member(
     until: datetime | None,
     reason: str,
 ) -> bool:
-    """Suspend (until a time, or indefinitely): every session and token ends at once. A
-    suspension already in force may be replaced, but of two moderators suspending at the same
-    moment only the first does (the claim expects the suspension this request saw)."""
+    """Suspend (until a time, or indefinitely): every session and token ends at once. Not
+    while a suspension is in force (409 naming who suspended; lift it first to change it)."""
     check_permission(moderator, Action.suspend_members)
     if member.id == moderator.id:
         raise Invalid("You cannot suspend yourself.", code="self")
@@ -447,12 +449,13 @@ async def suspend_member(
         raise Invalid("Give a reason for the suspension; the member will see it.", field="reason")
     if until is not None and until <= utcnow():
         raise Invalid("The end of the suspension must be in the future.", field="until")
+    now = utcnow()
     if not await _claim(
         session,
         User,
         member.id,
-        User.suspended_at.is_not_distinct_from(member.suspended_at),
-        suspended_at=utcnow(),
+        or_(User.suspended_at.is_(None), User.suspended_until <= now),
+        suspended_at=now,
         suspended_until=until,
         suspension_reason=reason,
     ):
@@ -491,14 +494,22 @@ async def set_role(
     session: AsyncSession, *, admin: User | None, member: User, role: Role, reason: str = ""
 ) -> bool:
     """Give a member a role. `admin=None` is the `kindred` command line: whoever runs it
-    holds the server, and the audit log names it. False when the member has it already."""
+    holds the server, and the audit log names it. 409 when the member has it already (naming
+    who gave it, if anybody did), as every verb whose work is already done."""
     if admin is not None:
         check_permission(admin, Action.manage_roles)
-    if member.role == role.value:
-        return False
     old = member.role
-    if not await _claim(session, User, member.id, User.role == old, role=role.value):
-        raise await _already(session, "user", member.id, "given a new role", ("set_role",))
+    if old == role.value or not await _claim(
+        session, User, member.id, User.role == old, role=role.value
+    ):
+        conflict = await _already(session, "user", member.id, "given a new role", ("set_role",))
+        if old == role.value and conflict.extra.get("resolved_by") is None:
+            raise Conflict(
+                f"{member.username} is already {role.value}.",
+                code="already_resolved",
+                extra={"resolved_by": None},
+            )
+        raise conflict
     await _audit_member(
         session, admin, "set_role", member, reason, f"{member.username}: {old} → {role.value}"
     )

@@ -70,7 +70,9 @@ def test_set_role_from_the_command_line_is_audited(cli_env):
     ]
     # the same role again changes nothing and writes nothing
     r = runner.invoke(cli, ["users", "set-role", "nurse_jo", "moderator"])
-    assert r.exit_code == 0 and "already moderator" in r.output, r.output
+    assert r.exit_code == 0 and "already given a new role by Kindred (command line)" in r.output, (
+        r.output
+    )
     assert len(read(cli_env)[1]) == 1
     r = runner.invoke(cli, ["users", "set-role", "ghost", "admin"])
     assert r.exit_code == 1 and "no member" in r.output
