@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.accounts import service as accounts
 from app.accounts.models import Role, User
@@ -276,42 +276,134 @@ async def test_two_moderators_on_one_member_one_succeeds(
     assert [e for e in entries if e[0] == action] == [(action, winner)]
 
 
-async def test_the_second_approval_waits_for_the_first_and_then_answers_409(
-    servers: Servers,
+Verb = Callable[[Any, User, Scene], Awaitable[Callable[[], Awaitable[Any]]]]
+
+
+async def _post_verb(name: str) -> Verb:
+    async def load(s: Any, mod: User, scene: Scene) -> Callable[[], Awaitable[Any]]:
+        post = await s.get_one(Post, scene.reply.id)
+        verb = getattr(moderation, name)
+        return lambda: verb(s, moderator=mod, post=post, reason="r")
+
+    return load
+
+
+async def _load_discussion(s: Any, scene: Scene) -> Discussion:
+    return await s.get_one(Discussion, scene.discussion.id)  # type: ignore[no-any-return]
+
+
+async def lock(s: Any, mod: User, scene: Scene) -> Callable[[], Awaitable[Any]]:
+    d = await _load_discussion(s, scene)
+    return lambda: moderation.set_locked(s, moderator=mod, discussion=d, locked=True)
+
+
+async def pin(s: Any, mod: User, scene: Scene) -> Callable[[], Awaitable[Any]]:
+    d = await _load_discussion(s, scene)
+    return lambda: moderation.set_pinned(s, moderator=mod, discussion=d, pinned=True)
+
+
+async def move(s: Any, mod: User, scene: Scene) -> Callable[[], Awaitable[Any]]:
+    d = await _load_discussion(s, scene)
+    g = await s.get_one(Group, scene.other_group.id)
+    return lambda: moderation.move_discussion(s, moderator=mod, discussion=d, group=g)
+
+
+async def _member(s: Any, scene: Scene) -> User:
+    return await s.get_one(User, scene.member.id)  # type: ignore[no-any-return]
+
+
+async def suspend(s: Any, mod: User, scene: Scene) -> Callable[[], Awaitable[Any]]:
+    m = await _member(s, scene)
+    return lambda: moderation.suspend_member(s, moderator=mod, member=m, until=None, reason="x")
+
+
+async def unsuspend(s: Any, mod: User, scene: Scene) -> Callable[[], Awaitable[Any]]:
+    m = await _member(s, scene)
+    return lambda: moderation.unsuspend_member(s, moderator=mod, member=m)
+
+
+async def role(s: Any, mod: User, scene: Scene) -> Callable[[], Awaitable[Any]]:
+    m = await _member(s, scene)
+    return lambda: moderation.set_role(s, admin=mod, member=m, role=Role.mentor)
+
+
+async def dismiss(s: Any, mod: User, scene: Scene) -> Callable[[], Awaitable[Any]]:
+    from app.moderation import flags
+
+    flag = await s.scalar(select(Flag).where(Flag.post_id == scene.reply.id))
+    return lambda: flags.resolve_flag(s, moderator=mod, flag=flag, action="dismiss")
+
+
+INTERLEAVED = {
+    "approve": ("held", Role.moderator),
+    "hide": ("visible", Role.moderator),
+    "restore": ("hidden", Role.moderator),
+    "delete": ("visible", Role.moderator),
+    "dismiss": ("flagged", Role.moderator),
+    "lock": ("visible", Role.moderator),
+    "pin": ("visible", Role.moderator),
+    "move": ("visible", Role.moderator),
+    "suspend": ("visible", Role.moderator),
+    "unsuspend": ("suspended", Role.moderator),
+    "role": ("visible", Role.admin),
+}
+POST_VERB_NAMES = {
+    "approve": "approve_post",
+    "hide": "hide_post",
+    "restore": "restore_post",
+    "delete": "moderator_delete_post",
+}
+
+
+@pytest.mark.parametrize("verb", list(INTERLEAVED))
+async def test_the_second_moderator_waits_for_the_first_and_then_answers_409(
+    servers: Servers, verb: str
 ) -> None:
-    """Interleaved by hand on two connections: the second moderator loaded the post while it
-    was still held, and starts approving while the first approval is not yet committed."""
-    scene = await _scene(servers, "held")
-    engines = [app.state.db.sessionmaker for app in servers.apps]
-    async with engines[0]() as first, engines[1]() as second:
+    """Interleaved by hand on two connections: both moderators loaded the same state; the
+    second acts while the first's change is not yet committed, waits for it (row lock on
+    PostgreSQL, write lock on SQLite), then finds the work done and answers 409 naming the
+    first. Counters and the audit log moved once."""
+    state, mod_role = INTERLEAVED[verb]
+    scene = await _scene(servers, state if state in ("held", "hidden") else "visible", mod_role)
+    async with servers.db.sessionmaker() as s:
+        if state == "flagged":
+            reporter = await s.get_one(User, scene.member.id)
+            post = await s.get_one(Post, scene.reply.id)
+            await flag_post(s, reporter=reporter, post=post, reason=FlagReason.spam)
+        if state == "suspended":
+            m = await s.get_one(User, scene.member.id)
+            m.suspended_at = utcnow()
+        await s.commit()
+    before = await _counts(servers, scene)
+    audit_before = len(await _audit_all(servers))
+    load: Verb = (
+        await _post_verb(POST_VERB_NAMES[verb]) if verb in POST_VERB_NAMES else globals()[verb]
+    )
+    makers = [app.state.db.sessionmaker for app in servers.apps]
+    async with makers[0]() as first, makers[1]() as second:
         mods = [
             await first.scalar(select(User).where(User.username == scene.names[0])),
             await second.scalar(select(User).where(User.username == scene.names[1])),
         ]
-        post_seen_by_first = await first.get_one(Post, scene.reply.id)
-        post_seen_by_second = await second.get_one(Post, scene.reply.id)
-        assert post_seen_by_second.status == "pending"
         assert mods[0] is not None and mods[1] is not None
-        await moderation.approve_post(first, moderator=mods[0], post=post_seen_by_first)
-        started = utcnow()
-        task = asyncio.create_task(
-            moderation.approve_post(second, moderator=mods[1], post=post_seen_by_second)
-        )
-        await asyncio.sleep(0.5)
-        assert not task.done()  # waiting for the first's row (PostgreSQL) or write lock (SQLite)
+        act_first = await load(first, mods[0], scene)
+        act_second = await load(second, mods[1], scene)  # the same state, seen before
+        await act_first()
+        task = asyncio.create_task(act_second())
+        await asyncio.sleep(0.4)
+        assert not task.done()  # waiting for the first's row (PostgreSQL) or write (SQLite)
         await first.commit()
         with pytest.raises(Conflict) as raised:
             await asyncio.wait_for(task, 20)
         await second.rollback()
-    assert scene.names[0] in raised.value.detail
-    assert (utcnow() - started).total_seconds() >= 0.5
+    assert scene.names[0] in raised.value.detail, raised.value.detail
+    assert raised.value.extra["resolved_by"] == scene.names[0]
+    after = await _counts(servers, scene)
+    moved = {"approve": 1, "restore": 1, "hide": -1, "delete": -1}.get(verb, 0)
+    assert after == (before[0] + moved, before[1] + moved)
+    assert len(await _audit_all(servers)) == audit_before + 1
+
+
+async def _audit_all(servers: Servers) -> list[int]:
     async with servers.db.sessionmaker() as s:
-        d = await s.get_one(Discussion, scene.discussion.id)
-        author = await s.get_one(User, scene.author.id)
-        assert (d.reply_count, author.post_count) == (1, 1)
-        audited = await s.scalar(
-            select(func.count())
-            .select_from(AuditEntry)
-            .where(AuditEntry.target_type == "post", AuditEntry.target_id == scene.reply.id)
-        )
-        assert audited == 1
+        return list((await s.scalars(select(AuditEntry.id))).all())
