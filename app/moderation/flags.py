@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access.fetch import access_discussion
 from app.access.permissions import Action, check_permission
 from app.accounts.models import Role, User
 from app.core.errors import Conflict, Invalid
 from app.db import dialect_insert, utcnow
-from app.discussions import service as discussions
 from app.discussions.models import Discussion, Post, Visibility
 from app.moderation import service as moderation
 from app.moderation.models import Flag, FlagReason, SiteSettings
@@ -63,7 +63,7 @@ async def flag_post(
 ) -> FlagResult:
     check_permission(reporter, Action.flag_post)
     # a post in a discussion the member may not see does not exist for them (404, as reading)
-    await discussions.access_discussion(session, post.discussion_id, viewer=reporter)
+    await access_discussion(session, post.discussion_id, viewer=reporter)
     if post.author_id == reporter.id:
         raise Invalid("You cannot flag your own post.", code="own_post")
     if post.deleted_at is not None:

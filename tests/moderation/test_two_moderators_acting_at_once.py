@@ -25,7 +25,7 @@ from app.accounts import service as accounts
 from app.accounts.models import Role, User
 from app.core.errors import Conflict
 from app.db import Database, utcnow
-from app.discussions import service as discussions
+from app.discussions import posting as discussions
 from app.discussions.models import Discussion, Post
 from app.groups.models import Group
 from app.groups.service import create_group
