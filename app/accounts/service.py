@@ -310,12 +310,5 @@ async def change_password(
     await session.flush()
 
 
-async def set_role(session: AsyncSession, *, username: str, role: Role) -> User:
-    user = await access_user(session, username)
-    user.role = role.value
-    await session.flush()
-    return user
-
-
 async def count_users(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(User)) or 0)
