@@ -15,6 +15,7 @@ from app.accounts.models import Role, User
 from app.core.errors import Conflict, Invalid
 from app.db import dialect_insert, utcnow
 from app.discussions.models import Discussion, Post, Visibility
+from app.moderation import claims
 from app.moderation import service as moderation
 from app.moderation.models import Flag, FlagReason, SiteSettings
 from app.moderation.site import get_site_settings
@@ -124,7 +125,7 @@ async def resolve_flag(
     post = await session.get_one(Post, flag.post_id)
     # Take the post's row, then look at the flag again: of two moderators resolving the same
     # flag at once, the second reads it resolved by the first.
-    await moderation.lock_post(session, post)
+    await claims.lock_post(session, post)
     await session.refresh(flag)
     if flag.resolved_at is not None:
         raise Conflict(

@@ -1,20 +1,13 @@
-"""Moderation verbs. Each checks the permission table, claims the change with a conditional
-write, moves counters, writes one audit entry in the same transaction, and answers 409
-(naming who) when another moderator got there first. Misago-style: one small function per
-verb.
-
-The claim is `UPDATE ... WHERE id = :id AND <the state the verb expects> RETURNING id`. Of two
-moderators acting at once exactly one gets the row: on PostgreSQL the second UPDATE waits for
-the first's row lock, then re-checks its WHERE against the committed row and matches nothing;
-on SQLite writers take turns (busy_timeout) and the second finds the state already changed.
-Everything after the claim (counters, audit entry, notices) runs only for the winner."""
+"""Moderation verbs, Misago-style: one small function per verb. Each checks the permission
+table, claims the change with a conditional write (`claims.py`), moves counters, writes one
+audit entry in the same transaction, and answers 409 naming who when another moderator got
+there first."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, delete, or_, select, update
+from sqlalchemy import delete, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.permissions import Action, check_permission
@@ -25,88 +18,11 @@ from app.discussions import posting
 from app.discussions.models import Discussion, Post, Visibility
 from app.groups.models import Group
 from app.moderation import audit
-from app.moderation.models import AuditEntry, Flag
+from app.moderation.claims import DONE, already_done, claim, live, lock_post
+from app.moderation.models import Flag
 from app.notifications import hooks
 
 post_label = audit.post_label
-
-# what each audited action did, for the 409 that names who got there first
-DONE = {
-    "approve_post": "approved",
-    "hide_post": "hidden",
-    "restore_post": "restored",
-    "delete_post": "deleted",
-    "dismiss_flags": "reviewed",
-    "lock": "locked",
-    "unlock": "unlocked",
-    "pin": "pinned",
-    "unpin": "unpinned",
-    "move": "moved",
-    "suspend": "suspended",
-    "unsuspend": "unsuspended",
-    "set_role": "given a new role",
-}
-
-
-async def _already(
-    session: AsyncSession,
-    target_type: str,
-    target_id: int,
-    what: str,
-    actions: tuple[str, ...] = (),
-) -> Conflict:
-    """409 naming the moderator whose action made this one moot: the latest audit entry on
-    the target among `actions` (any action when none are given)."""
-    query = select(AuditEntry).where(
-        AuditEntry.target_type == target_type, AuditEntry.target_id == target_id
-    )
-    if actions:
-        query = query.where(AuditEntry.action.in_(actions))
-    last = await session.scalar(query.order_by(AuditEntry.id.desc()).limit(1))
-    if last is not None:
-        what = DONE.get(last.action, what)
-        who = f" by {last.actor_name} at {last.created_at:%H:%M UTC on %d %b %Y}"
-    else:
-        who = ""
-    return Conflict(
-        f"This {target_type} was already {what}{who}.",
-        code="already_resolved",
-        extra={"resolved_by": last.actor_name if last else None},
-    )
-
-
-async def _claim(
-    session: AsyncSession,
-    model: type[Post] | type[Discussion] | type[User],
-    row_id: int,
-    *expected: ColumnElement[bool],
-    **values: Any,
-) -> bool:
-    """Change the row only if it is still in the `expected` state; True if this transaction
-    won it. The object in the session is updated in place."""
-    result = await session.execute(
-        update(model)
-        .where(model.id == row_id, *expected)
-        .values(**values)
-        .returning(model.id)
-        .execution_options(synchronize_session="fetch")
-    )
-    return result.first() is not None
-
-
-def _live(status: Visibility) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
-    return Post.status == status.value, Post.deleted_at.is_(None)
-
-
-async def lock_post(session: AsyncSession, post: Post) -> None:
-    """Take the post's row for this transaction (a write that changes nothing), so a check
-    that follows sees what a moderator acting at the same moment committed."""
-    await session.execute(
-        update(Post)
-        .where(Post.id == post.id)
-        .values(status=Post.status)
-        .execution_options(synchronize_session=False)
-    )
 
 
 async def _resolve_open_flags(
@@ -141,8 +57,8 @@ async def approve_post(
     session: AsyncSession, *, moderator: User, post: Post, reason: str = ""
 ) -> bool:
     check_permission(moderator, Action.moderate)
-    if not await _claim(session, Post, post.id, *_live(Visibility.pending), status="visible"):
-        raise await _already(
+    if not await claim(session, Post, post.id, *live(Visibility.pending), status="visible"):
+        raise await already_done(
             session, "post", post.id, "reviewed", ("approve_post", "hide_post", "delete_post")
         )
     discussion = await session.get_one(Discussion, post.discussion_id)
@@ -170,11 +86,11 @@ async def hide_post(
         check_permission(moderator, Action.moderate)
     if post.deleted_at is not None:
         raise Invalid("This post is deleted.", code="post_deleted")
-    was_visible = await _claim(session, Post, post.id, *_live(Visibility.visible), status="hidden")
-    if not was_visible and not await _claim(
-        session, Post, post.id, *_live(Visibility.pending), status="hidden"
+    was_visible = await claim(session, Post, post.id, *live(Visibility.visible), status="hidden")
+    if not was_visible and not await claim(
+        session, Post, post.id, *live(Visibility.pending), status="hidden"
     ):
-        raise await _already(session, "post", post.id, "hidden", ("hide_post", "delete_post"))
+        raise await already_done(session, "post", post.id, "hidden", ("hide_post", "delete_post"))
     discussion = await session.get_one(Discussion, post.discussion_id)
     if was_visible:
         await posting.unpublish_post(session, post=post, discussion=discussion)
@@ -203,8 +119,10 @@ async def restore_post(
 ) -> bool:
     """Make a hidden post visible again; its open flags are dismissed."""
     check_permission(moderator, Action.moderate)
-    if not await _claim(session, Post, post.id, *_live(Visibility.hidden), status="visible"):
-        raise await _already(session, "post", post.id, "restored", ("restore_post", "delete_post"))
+    if not await claim(session, Post, post.id, *live(Visibility.hidden), status="visible"):
+        raise await already_done(
+            session, "post", post.id, "restored", ("restore_post", "delete_post")
+        )
     discussion = await session.get_one(Discussion, post.discussion_id)
     author = await session.get_one(User, post.author_id)
     await _resolve_open_flags(session, post_id=post.id, moderator=moderator, resolution="dismissed")
@@ -233,7 +151,7 @@ async def dismiss_flags(
         session, post_id=post.id, moderator=moderator, resolution="dismissed"
     )
     if count == 0:
-        raise await _already(
+        raise await already_done(
             session,
             "post",
             post.id,
@@ -258,11 +176,11 @@ async def moderator_delete_post(
     check_permission(moderator, Action.delete_any_post)
     now = utcnow()
     gone = {"deleted_at": now, "deleted_by_id": moderator.id}
-    was_visible = await _claim(session, Post, post.id, *_live(Visibility.visible), **gone)
-    if not was_visible and not await _claim(
+    was_visible = await claim(session, Post, post.id, *live(Visibility.visible), **gone)
+    if not was_visible and not await claim(
         session, Post, post.id, Post.deleted_at.is_(None), **gone
     ):
-        raise await _already(session, "post", post.id, "deleted", ("delete_post",))
+        raise await already_done(session, "post", post.id, "deleted", ("delete_post",))
     discussion = await session.get_one(Discussion, post.discussion_id)
     if was_visible:
         await posting.unpublish_post(session, post=post, discussion=discussion)
@@ -338,10 +256,10 @@ async def set_locked(
 ) -> bool:
     check_permission(moderator, Action.lock_discussion)
     action = "lock" if locked else "unlock"
-    if not await _claim(
+    if not await claim(
         session, Discussion, discussion.id, Discussion.is_locked.is_(not locked), is_locked=locked
     ):
-        raise await _already(session, "discussion", discussion.id, DONE[action], (action,))
+        raise await already_done(session, "discussion", discussion.id, DONE[action], (action,))
     await _audit_discussion(session, moderator, action, discussion, reason)
     return True
 
@@ -357,10 +275,10 @@ async def set_pinned(
     check_permission(moderator, Action.pin_discussion)
     action = "pin" if pinned else "unpin"
     unchanged = Discussion.pinned_at.is_(None) if pinned else Discussion.pinned_at.is_not(None)
-    if not await _claim(
+    if not await claim(
         session, Discussion, discussion.id, unchanged, pinned_at=utcnow() if pinned else None
     ):
-        raise await _already(session, "discussion", discussion.id, DONE[action], (action,))
+        raise await already_done(session, "discussion", discussion.id, DONE[action], (action,))
     await _audit_discussion(session, moderator, action, discussion, reason)
     return True
 
@@ -375,15 +293,15 @@ async def move_discussion(
 ) -> bool:
     check_permission(moderator, Action.move_discussion)
     if discussion.group_id == group.id:
-        moved = await _already(session, "discussion", discussion.id, "moved", ("move",))
+        moved = await already_done(session, "discussion", discussion.id, "moved", ("move",))
         if moved.extra.get("resolved_by"):  # a moderator moved it there a moment ago
             raise moved
         raise Invalid("The discussion is already in that group.", field="group")
     old_group = await session.get_one(Group, discussion.group_id)
-    if not await _claim(
+    if not await claim(
         session, Discussion, discussion.id, Discussion.group_id == old_group.id, group_id=group.id
     ):
-        raise await _already(session, "discussion", discussion.id, "moved", ("move",))
+        raise await already_done(session, "discussion", discussion.id, "moved", ("move",))
     if discussion.status == Visibility.visible and discussion.deleted_at is None:
         await session.execute(
             update(Group)
@@ -450,7 +368,7 @@ async def suspend_member(
     if until is not None and until <= utcnow():
         raise Invalid("The end of the suspension must be in the future.", field="until")
     now = utcnow()
-    if not await _claim(
+    if not await claim(
         session,
         User,
         member.id,
@@ -459,7 +377,7 @@ async def suspend_member(
         suspended_until=until,
         suspension_reason=reason,
     ):
-        raise await _already(session, "user", member.id, "suspended", ("suspend", "unsuspend"))
+        raise await already_done(session, "user", member.id, "suspended", ("suspend", "unsuspend"))
     await session.execute(delete(UserSession).where(UserSession.user_id == member.id))
     await session.execute(delete(ApiToken).where(ApiToken.user_id == member.id))
     await _audit_member(
@@ -476,7 +394,7 @@ async def unsuspend_member(
     session: AsyncSession, *, moderator: User, member: User, reason: str = ""
 ) -> bool:
     check_permission(moderator, Action.suspend_members)
-    if not await _claim(
+    if not await claim(
         session,
         User,
         member.id,
@@ -485,7 +403,7 @@ async def unsuspend_member(
         suspended_until=None,
         suspension_reason="",
     ):
-        raise await _already(session, "user", member.id, "unsuspended", ("unsuspend",))
+        raise await already_done(session, "user", member.id, "unsuspended", ("unsuspend",))
     await _audit_member(session, moderator, "unsuspend", member, reason)
     return True
 
@@ -499,10 +417,10 @@ async def set_role(
     if admin is not None:
         check_permission(admin, Action.manage_roles)
     old = member.role
-    if old == role.value or not await _claim(
+    if old == role.value or not await claim(
         session, User, member.id, User.role == old, role=role.value
     ):
-        conflict = await _already(session, "user", member.id, "given a new role", ("set_role",))
+        conflict = await already_done(session, "user", member.id, "given a new role", ("set_role",))
         if old == role.value and conflict.extra.get("resolved_by") is None:
             raise Conflict(
                 f"{member.username} is already {role.value}.",
