@@ -15,7 +15,6 @@ from app.core.validation import MAX_ID
 from app.db import SessionDep, utcnow
 from app.moderation import audit, flags, service, site
 from app.moderation.flags import QueueItem
-from app.moderation.models import Flag
 from app.moderation.schemas import (
     ActionIn,
     AuditEntryOut,
@@ -95,9 +94,7 @@ async def resolve_flag(
     flag_id: IdPath, data: ResolveIn, session: SessionDep, user: CurrentUser
 ) -> dict[str, str]:
     check_permission(user, Action.moderate)
-    flag = await session.get(Flag, flag_id)
-    if flag is None:
-        raise NotFound("There is no flag with that number.")
+    flag = await flags.access_flag(session, flag_id, moderator=user)
     resolution = await flags.resolve_flag(
         session, moderator=user, flag=flag, action=data.action, reason=data.reason
     )

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.access.fetch import access_discussion
 from app.access.permissions import Action, check_permission
 from app.accounts.models import Role, User
-from app.core.errors import Conflict, Invalid
+from app.core.errors import Conflict, Invalid, NotFound
 from app.db import dialect_insert, utcnow
 from app.discussions.models import Discussion, Post, Visibility
 from app.moderation import claims
@@ -112,6 +112,15 @@ async def _hide_if_enough(session: AsyncSession, *, post: Post) -> bool:
     except Conflict:  # hidden by a moderator or another flag meanwhile: nothing to do
         return False
     return True
+
+
+async def access_flag(session: AsyncSession, flag_id: int, *, moderator: User) -> Flag:
+    """A flag by its number, for a moderator (404 when there is none)."""
+    check_permission(moderator, Action.moderate)
+    flag = await session.get(Flag, flag_id)
+    if flag is None:
+        raise NotFound("There is no flag with that number.")
+    return flag
 
 
 async def resolve_flag(

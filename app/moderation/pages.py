@@ -21,7 +21,7 @@ from app.db import SessionDep, utcnow
 from app.groups.service import list_groups
 from app.moderation import audit, flags, service, site
 from app.moderation.api import POST_ACTIONS
-from app.moderation.models import FLAG_REASON_LABELS, Flag
+from app.moderation.models import FLAG_REASON_LABELS
 from app.moderation.schemas import SETTINGS_FIELDS, FlagIn, SiteSettingsIn, SuspensionIn
 
 router = APIRouter(include_in_schema=False)
@@ -116,9 +116,7 @@ async def resolve_flag(
     request: Request, flag_id: IdPath, session: SessionDep, user: CurrentUser
 ) -> Response:
     check_permission(user, Action.moderate)
-    flag = await session.get(Flag, flag_id)
-    if flag is None:
-        raise NotFound("There is no flag with that number.")
+    flag = await flags.access_flag(session, flag_id, moderator=user)
     action = await _form_text(request, "action", 20)
     await flags.resolve_flag(
         session,
