@@ -313,13 +313,27 @@ async def delete_post(session: AsyncSession, *, actor: User, post: Post) -> Post
         check_permission(actor, Action.delete_own_post)
     else:
         check_permission(actor, Action.delete_any_post)
+    # A conditional write: of this delete and a moderator's hide or delete of the same post
+    # at the same moment, one changes it and the counters move once. The status returned is
+    # the row's as this write found it (on PostgreSQL, after any concurrent writer's commit).
+    now = utcnow()
+    status = (
+        await session.execute(
+            update(Post)
+            .where(Post.id == post.id, Post.deleted_at.is_(None))
+            .values(deleted_at=now, deleted_by_id=actor.id)
+            .returning(Post.status),
+            execution_options={"synchronize_session": False},
+        )
+    ).scalar_one_or_none()
+    await session.refresh(post)
+    if status is None:  # deleted by someone else first: nothing more to do
+        return post
     discussion = await session.get_one(Discussion, post.discussion_id)
-    if post.status == Visibility.visible:
+    if status == Visibility.visible:
         await unpublish_post(session, post=post, discussion=discussion)
-    post.deleted_at = utcnow()
-    post.deleted_by_id = actor.id
     if post.is_opening:
-        discussion.deleted_at = post.deleted_at
+        discussion.deleted_at = now
     await hooks.post_visibility_changed(session, post=post)
     return post
 

@@ -407,3 +407,22 @@ async def test_the_second_moderator_waits_for_the_first_and_then_answers_409(
 async def _audit_all(servers: Servers) -> list[int]:
     async with servers.db.sessionmaker() as s:
         return list((await s.scalars(select(AuditEntry.id))).all())
+
+
+async def test_an_author_deleting_while_a_moderator_hides_moves_the_counters_once(
+    servers: Servers,
+) -> None:
+    """Not two moderators, but the same race: the author's own delete is a conditional write
+    too, so whichever lands first, the visible reply leaves the counts exactly once."""
+    for _ in range(3):
+        scene = await _scene(servers, "visible")
+        replies, posts = await _counts(servers, scene)
+        author = await _client(servers, 0, scene.author)
+        deleted, hidden = await asyncio.gather(
+            author.delete(f"/api/v1/posts/{scene.reply.id}"),
+            scene.second.post(f"/api/v1/mod/posts/{scene.reply.id}/hide", json={"reason": "r"}),
+        )
+        assert deleted.status_code == 204, deleted.text
+        # hidden first (204), or found already deleted (422 post_deleted / 409)
+        assert hidden.status_code in (204, 409, 422), hidden.text
+        assert await _counts(servers, scene) == (replies - 1, posts - 1)
