@@ -90,6 +90,15 @@ def demo() -> None:
     _run_demo()
 
 
+def served_base_url(host: str, port: int) -> str:
+    """The address a browser on this machine reaches `serve --host H --port P` at."""
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 (every interface: this machine is one)
+        host = "127.0.0.1"
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 @cli.command()
 def serve(
     host: str = "127.0.0.1",
@@ -99,12 +108,27 @@ def serve(
     reload: bool = False,
 ) -> None:
     """Apply migrations and serve the forum."""
+    import os
+
     import uvicorn
 
+    settings = get_settings()
+    served = served_base_url(host, port)
+    if "base_url" not in settings.model_fields_set and settings.env != "production":
+        # links in e-mails lead to the server that sent them: the port served, not 8000
+        # (the server processes, started below, read it from the environment)
+        os.environ["KINDRED_BASE_URL"] = served
+        get_settings.cache_clear()
+    elif "base_url" not in settings.model_fields_set:
+        console.print(
+            "[yellow]KINDRED_BASE_URL is not set: links in e-mails will point to "
+            f"{settings.base_url}. Set it to the public address, e.g. "
+            "https://forum.example.org.[/yellow]"
+        )
     upgrade_database()
     if with_demo:
-        _run_demo(f"http://{host}:{port}")
-    console.print(f"Kindred is at [bold]http://{host}:{port}[/bold] (Ctrl+C stops it)")
+        _run_demo(served)
+    console.print(f"Kindred is at [bold]{served}[/bold] (Ctrl+C stops it)")
     uvicorn.run(
         "app.main:create_app",
         factory=True,

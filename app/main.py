@@ -83,9 +83,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from app.accounts import pages as accounts_pages
     from app.discussions import api as discussions_api
     from app.discussions import pages as discussions_pages
+    from app.groups import admin_pages as groups_admin_pages
     from app.groups import api as groups_api
     from app.groups import pages as groups_pages
     from app.moderation import api as moderation_api
+    from app.moderation import deleted_api, deleted_pages, hub_pages
     from app.moderation import pages as moderation_pages
     from app.moderation.canned import api as canned_api
     from app.moderation.canned import appointments_api, appointments_pages
@@ -114,6 +116,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         canned_pages,
         appointments_api,
         appointments_pages,
+        # the moderation hub, member directory, deleted posts, group administration
+        hub_pages,
+        deleted_pages,
+        deleted_api,
+        groups_admin_pages,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

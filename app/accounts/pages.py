@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.access.permissions import Action, check_permission
+from app.access.permissions import Action, can, check_permission
 from app.accounts import service
 from app.accounts.deps import SESSION_COOKIE, AuthDep, CurrentUser, HasherDep, SettingsDep
 from app.accounts.models import User
@@ -147,7 +147,12 @@ async def profile(request: Request, username: str, auth: AuthDep, session: Sessi
     return render(
         request,
         "accounts/profile.html",
-        {"member": user, "posts": posts, "post_count": post_count},
+        {
+            "member": user,
+            "posts": posts,
+            "post_count": post_count,
+            "can_moderate_member": can(auth.viewer, Action.suspend_members),
+        },
     )
 
 

@@ -22,6 +22,7 @@ from app.core.rows import Query, fetch_one
 from app.core.security import PasswordHasher, new_token, token_digest
 from app.core.validation import is_storable
 from app.db import utcnow
+from app.moderation.open_count import open_queue_column
 from app.notifications.service import unread_count_column
 
 BAD_CREDENTIALS = "Wrong username or password."
@@ -146,10 +147,21 @@ class Viewer:
     auto_follow: bool = True
     # unread notifications for the header, counted up to 100 (shown "99+")
     unread: int = 0
+    # moderators and administrators: posts waiting in the moderation queue (up to 200)
+    queue_open: int = 0
 
     @property
     def role_badge(self) -> str | None:
         return Role(self.role).badge
+
+    @property
+    def moderates(self) -> bool:
+        """Whether the header shows the moderation entry."""
+        return self.role in (Role.moderator.value, Role.admin.value)
+
+    @property
+    def administers(self) -> bool:
+        return self.role == Role.admin.value
 
 
 @dataclass(slots=True)
@@ -170,13 +182,21 @@ class _Credential:
     suspended_at: datetime | None
     suspended_until: datetime | None
     unread: int | None
+    queue_open: int | None
     credential_id: Any  # the session's digest, or the token's id
     last_seen_at: datetime  # sessions; a token's creation
     expires_at: datetime
 
     @property
     def viewer(self) -> Viewer:
-        return Viewer(self.id, self.username, self.role, self.auto_follow, int(self.unread or 0))
+        return Viewer(
+            self.id,
+            self.username,
+            self.role,
+            self.auto_follow,
+            int(self.unread or 0),
+            int(self.queue_open or 0),
+        )
 
     def suspended(self, now: datetime) -> bool:
         if self.suspended_at is None:
@@ -192,6 +212,7 @@ _CREDENTIAL_COLUMNS = (
     User.suspended_at,
     User.suspended_until,
     unread_count_column(User.id).label("unread"),
+    open_queue_column(User.role).label("queue_open"),
 )
 
 # Behind every signed-in request: one statement, built and compiled once.

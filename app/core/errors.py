@@ -144,6 +144,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         errors = exc.errors() if isinstance(exc, RequestValidationError | ValidationError) else []
+        if errors and all(tuple(e.get("loc", ()))[:1] == ("path",) for e in errors):
+            # an address whose id is not a number (/discussions/abc) names nothing: 404
+            detail = "There is no page at this address."
+            if is_api_request(request):
+                return _json(404, detail, "not_found")
+            return render_error_page(request, 404, detail)
         detail, fields = describe_validation_errors(list(errors))
         if is_api_request(request):
             return _json(422, detail, "validation_error", errors=fields)

@@ -54,6 +54,10 @@ NOTICES = {
     "canned-restored": "The canned response is back in use.",
     "appointment-saved": "The appointment link is saved.",
     "appointment-deleted": "The appointment link is deleted.",
+    "group-saved": "The group is saved.",
+    "group-archived": "The group is archived: it is read-only and has left the listings.",
+    "group-reopened": "The group is open again and back in the listings.",
+    "post-restored": "The post is restored. The action is in the audit log.",
 }
 
 

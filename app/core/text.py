@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as htmllib
 import re
 import unicodedata
 
@@ -26,3 +27,13 @@ def has_visible_text(text: str) -> bool:
             continue
         return True
     return False
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def plain_text(html: str) -> str:
+    """The words of HTML this site rendered and sanitized (a post's `body_html`), without
+    the markup: for excerpts. Tags become spaces so paragraphs do not run together; the
+    result is text, to be escaped like any other when printed."""
+    return htmllib.unescape(_TAG.sub(" ", html))

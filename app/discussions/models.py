@@ -12,6 +12,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -82,6 +83,21 @@ class Post(Base):
         UniqueConstraint("author_id", "client_key", name="uq_posts_author_client_key"),
         CheckConstraint("depth >= 0", name="depth_not_negative"),
         CheckConstraint(VISIBILITY_CHECK, name="status_known"),
+        # posts awaiting approval, oldest first: the queue, and its count in moderators'
+        # page header (app/moderation/open_count.py), without reading every post
+        Index(
+            "ix_posts_pending",
+            "created_at",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+        # deleted posts, latest first: the moderators' list of them (app/moderation/deleted.py)
+        Index(
+            "ix_posts_deleted",
+            "id",
+            sqlite_where=text("deleted_at IS NOT NULL"),
+            postgresql_where=text("deleted_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

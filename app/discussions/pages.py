@@ -13,7 +13,7 @@ from app.access.visibility import can_see_post
 from app.accounts.deps import Auth, AuthDep, CurrentUser, SettingsDep, plain_page
 from app.accounts.models import Actor, User
 from app.config import Settings
-from app.core.errors import Invalid
+from app.core.errors import Invalid, NotFound
 from app.core.forms import read_form
 from app.core.ratelimit import limit
 from app.core.security import new_token
@@ -55,7 +55,10 @@ async def discussion_short(discussion_id: IdPath, session: SessionDep, auth: Aut
 @plain_page(PLAIN_ROUTES, "/discussions/{discussion_id}/{slug}")
 async def discussion_page(request: Request, session: AsyncSession, auth: Auth) -> Response:
     """The page read most: a plain route (`plain_page`)."""
-    discussion_id = whole_number(request.path_params["discussion_id"], "discussion_id")
+    try:
+        discussion_id = whole_number(request.path_params["discussion_id"], "discussion_id")
+    except Invalid:
+        raise NotFound("There is no discussion at this address.") from None
     page = whole_number(request.query_params.get("page"), "page", default=1, high=MAX_PAGE)
     viewer = auth.viewer
     check_permission(viewer, Action.read)
@@ -77,6 +80,7 @@ async def discussion_page(request: Request, session: AsyncSession, auth: Auth) -
         csrf_token=auth.csrf_token,
         return_to=discussion.url + (f"?page={page}" if page > 1 else ""),
         locked=discussion.is_locked,
+        archived=discussion.group_archived_at is not None,
     )
     return render(
         request,
@@ -120,6 +124,7 @@ async def post_reply(
                 "parent_author": await _author_name(session, parent),
                 "errors": form.errors,
                 "values": form.values,
+                "viewer_held": await posting.next_post_held(session, author=user),
                 **await canned_pages.composer_context(
                     session, viewer=user, discussion=discussion, parent=parent
                 ),
@@ -208,6 +213,7 @@ async def reply_form(
             "group": group,
             "parent": post,
             "parent_author": await _author_name(session, post),
+            "viewer_held": await posting.next_post_held(session, author=user),
             "errors": {},
             "values": {
                 "client_key": new_token(12),
@@ -272,12 +278,33 @@ async def edit_post(
     )
 
 
+@router.get("/posts/{post_id}/delete")
+async def delete_confirm(
+    request: Request, post_id: IdPath, session: SessionDep, user: CurrentUser
+) -> Response:
+    """Confirm before deleting: the form that deletes is on this page (no script needed)."""
+    post, discussion = await _post_in_live_discussion(session, post_id, user)
+    posting.check_delete_post(user, post)
+    return render(
+        request,
+        "discussions/delete.html",
+        {"post": post, "discussion": discussion, "own": post.author_id == user.id},
+    )
+
+
 @router.post("/posts/{post_id}/delete")
 async def delete_post(
-    post_id: IdPath, session: SessionDep, user: CurrentUser, settings: SettingsDep
+    request: Request,
+    post_id: IdPath,
+    session: SessionDep,
+    user: CurrentUser,
+    settings: SettingsDep,
 ) -> Response:
     post, discussion = await _post_in_live_discussion(session, post_id, user)
-    await moderation.delete_post_as(session, actor=user, post=post)
+    reason = (await request.form()).get("reason", "")
+    await moderation.delete_post_as(
+        session, actor=user, post=post, reason=reason[:1000] if isinstance(reason, str) else ""
+    )
     if post.is_opening:
         return RedirectResponse("/?notice=discussion-deleted", status_code=303)
     return RedirectResponse(

@@ -81,6 +81,12 @@ async def initial_status(session: AsyncSession, author: User) -> Visibility:
     return Visibility.pending if (published or 0) < hold else Visibility.visible
 
 
+async def next_post_held(session: AsyncSession, *, author: User) -> bool:
+    """Whether the member's next post will wait for a moderator (for the composer to say
+    so before they write it)."""
+    return await initial_status(session, author) == Visibility.pending
+
+
 async def publish_post(
     session: AsyncSession, *, post: Post, discussion: Discussion, author: User
 ) -> None:
@@ -133,6 +139,16 @@ async def unpublish_post(session: AsyncSession, *, post: Post, discussion: Discu
     )
 
 
+def check_group_open(group: Group) -> None:
+    """An archived group is read-only (app/groups/admin.py archives them)."""
+    if group.archived_at is not None:
+        raise Forbidden(
+            f"The group “{group.name}” is archived: it can be read, but nothing new can be "
+            "posted in it.",
+            code="group_archived",
+        )
+
+
 async def start_discussion(
     session: AsyncSession,
     *,
@@ -144,6 +160,7 @@ async def start_discussion(
 ) -> Written:
     check_permission(author, Action.start_discussion)
     check_can_post(author)
+    check_group_open(group)
     if client_key:
         existing = await _existing_post_for_key(session, author, client_key)
         if existing is not None:
@@ -202,6 +219,7 @@ async def reply(
     check_can_post(author)
     if discussion.is_locked and not can(author, Action.lock_discussion):
         raise Forbidden("This discussion is locked: no new replies.", code="locked")
+    check_group_open(await session.get_one(Group, discussion.group_id))
     if client_key:
         existing = await _existing_post_for_key(session, author, client_key)
         if existing is not None:
@@ -305,14 +323,20 @@ async def edit_post(
     return post
 
 
+def check_delete_post(user: User, post: Post) -> None:
+    if post.deleted_at is not None:
+        raise Invalid("This post is already deleted.", code="post_deleted")
+    if post.author_id == user.id:
+        check_permission(user, Action.delete_own_post)
+    else:
+        check_permission(user, Action.delete_any_post)
+
+
 async def delete_post(session: AsyncSession, *, actor: User, post: Post) -> Post:
     """Soft delete: the text leaves the page, the place in the thread stays."""
     if post.deleted_at is not None:
         return post
-    if post.author_id == actor.id:
-        check_permission(actor, Action.delete_own_post)
-    else:
-        check_permission(actor, Action.delete_any_post)
+    check_delete_post(actor, post)
     # A conditional write: of this delete and a moderator's hide or delete of the same post
     # at the same moment, one changes it and the counters move once. The status returned is
     # the row's as this write found it (on PostgreSQL, after any concurrent writer's commit).
@@ -339,7 +363,10 @@ async def delete_post(session: AsyncSession, *, actor: User, post: Post) -> Post
 
 
 async def post_history(session: AsyncSession, *, viewer: User, post: Post) -> list[PostRevision]:
-    check_permission(viewer, Action.read_post_history)
+    """A post's earlier versions: for moderators, and for the post's author (their own
+    words, and what a moderator changed in them)."""
+    if post.author_id != viewer.id:
+        check_permission(viewer, Action.read_post_history)
     rows = await session.scalars(
         select(PostRevision).where(PostRevision.post_id == post.id).order_by(PostRevision.id.desc())
     )

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import math
 from operator import attrgetter
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    ColumnElement,
     Integer,
     bindparam,
     case,
+    false,
     func,
+    literal,
     or_,
     select,
 )
@@ -20,7 +24,7 @@ from sqlalchemy.orm import aliased
 
 from app.access.permissions import Action, can
 from app.access.visibility import can_see_discussion, visible_posts
-from app.accounts.models import Actor, User
+from app.accounts.models import Actor, Role, User
 from app.core.errors import NotFound
 from app.core.rows import Query, fetch_all, fetch_one
 from app.discussions.models import (
@@ -39,6 +43,7 @@ from app.discussions.views import (
     Seer,
 )
 from app.groups.models import Group
+from app.moderation.models import AuditEntry, SiteSettings
 from app.notifications import follows
 
 _VIEWER = bindparam("viewer", type_=Integer)  # 0 for a visitor
@@ -76,6 +81,45 @@ _POST_COLUMNS = (
     _MY_REACTIONS,
 )
 
+
+def held_for_approval(user_id: Any) -> ColumnElement[bool]:
+    """Whether the member's next post will wait for a moderator, as `posting.initial_status`
+    decides it, as a column (false for a visitor, id 0): so that a page can say so before
+    they post without a statement of its own. Counting stops at 100, the highest setting."""
+    published = (
+        select(literal(1))
+        .select_from(Post)
+        .where(Post.author_id == user_id, Post.status == Visibility.visible.value)
+        .limit(100)
+        .subquery()
+    )
+    return case(
+        (
+            select(User.role).where(User.id == user_id).scalar_subquery() == Role.member.value,
+            select(func.count()).select_from(published).scalar_subquery()
+            < select(SiteSettings.hold_first_posts).where(SiteSettings.id == 1).scalar_subquery(),
+        ),
+        else_=false(),
+    )
+
+
+# Who locked a locked discussion: the latest lock in its audit entries (indexed on the
+# target), looked up only for locked discussions, inside the page's one discussion read.
+_LOCKED_BY = case(
+    (
+        Discussion.is_locked,
+        select(AuditEntry.actor_name)
+        .where(
+            AuditEntry.target_type == "discussion",
+            AuditEntry.target_id == Discussion.id,
+            AuditEntry.action == "lock",
+        )
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+        .scalar_subquery(),
+    )
+)
+
 DISCUSSION_HEAD = Query(
     select(
         Discussion.id,
@@ -95,6 +139,9 @@ DISCUSSION_HEAD = Query(
         User.username,
         User.role,
         follows.discussion_level_column(_VIEWER, Discussion.id),
+        Group.archived_at,
+        _LOCKED_BY,
+        held_for_approval(_VIEWER),
     )
     .join(Group, Group.id == Discussion.group_id)
     .join(User, User.id == Discussion.author_id)
@@ -271,7 +318,7 @@ async def recent_posts_by(
             Post.discussion_id,
             Discussion.title,
             Discussion.slug,
-            Post.body_md,
+            Post.body_html,
             Post.created_at,
             Post.is_opening,
             Post.status,

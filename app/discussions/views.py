@@ -11,6 +11,7 @@ from markupsafe import Markup
 from app.access.permissions import Action, can
 from app.accounts.models import Actor, Role
 from app.core.templating import moment
+from app.core.text import plain_text
 from app.core.urls import discussion_url
 from app.discussions.models import (
     ReactionKind,
@@ -146,12 +147,19 @@ class PostActions:
 
     @classmethod
     def of(
-        cls, viewer: Actor | None, *, csrf_token: str, return_to: str, locked: bool = False
+        cls,
+        viewer: Actor | None,
+        *,
+        csrf_token: str,
+        return_to: str,
+        locked: bool = False,
+        archived: bool = False,
     ) -> PostActions:
         return cls(
             viewer_id=viewer.id if viewer is not None else 0,
             csrf_token=csrf_token,
             can_reply=can(viewer, Action.reply)
+            and not archived
             and (not locked or can(viewer, Action.lock_discussion)),
             can_flag=can(viewer, Action.flag_post),
             can_moderate=can(viewer, Action.moderate),
@@ -188,6 +196,11 @@ class DiscussionHead:
     author: str
     author_role: str
     follow_level: str | None
+    group_archived_at: datetime | None = None
+    # the moderator who locked it (from the audit log), when it is locked
+    locked_by: str | None = None
+    # the viewer is a new member whose next post waits for a moderator (initial_status)
+    viewer_held: bool = False
 
     @property
     def url(self) -> str:
@@ -236,12 +249,14 @@ class AuthoredPost:
     discussion_id: int
     title: str
     slug: str
-    body_md: str
+    body_html: str
     created_at: datetime
     is_opening: bool
     status: str = Visibility.visible.value
 
     @property
     def excerpt(self) -> str:
-        text = " ".join(self.body_md.split())
+        """The start of what the post says, as text: its rendered Markdown without the
+        markup (`**third cycle**` reads "third cycle")."""
+        text = " ".join(plain_text(self.body_html).split())
         return text if len(text) <= 160 else text[:157] + "…"

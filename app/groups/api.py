@@ -12,7 +12,7 @@ from app.core.urls import discussion_url
 from app.db import SessionDep
 from app.discussions.posting import start_discussion
 from app.discussions.schemas import DiscussionCreateIn, DiscussionOut
-from app.groups import service
+from app.groups import admin, service
 from app.groups.models import Group
 from app.groups.schemas import DiscussionListOut, DiscussionSummaryOut, GroupIn, GroupOut
 from app.groups.service import DiscussionRow, GroupView
@@ -28,6 +28,7 @@ def group_out(group: Group | GroupView) -> GroupOut:
         discussion_count=group.discussion_count,
         last_activity_at=group.last_activity_at,
         url=f"/groups/{group.slug}",
+        archived=group.archived_at is not None,
     )
 
 
@@ -60,8 +61,8 @@ async def list_groups(session: SessionDep, auth: AuthDep) -> list[GroupOut]:
 )
 async def create_group(data: GroupIn, session: SessionDep, user: CurrentUser) -> GroupOut:
     check_permission(user, Action.manage_groups)
-    group = await service.create_group(
-        session, slug=data.slug, name=data.name, description=data.description
+    group = await admin.create_group(  # audited, as from the admin pages
+        session, admin=user, slug=data.slug, name=data.name, description=data.description
     )
     return group_out(group)
 

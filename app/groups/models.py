@@ -21,3 +21,6 @@ class Group(Base):
     discussion_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # archived: read-only (no new discussions or replies) and gone from the listings; its
+    # discussions stay readable at their addresses
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

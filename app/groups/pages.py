@@ -16,7 +16,7 @@ from app.core.security import new_token
 from app.core.templating import render
 from app.core.urls import discussion_url
 from app.db import SessionDep
-from app.discussions.posting import start_discussion
+from app.discussions.posting import check_group_open, next_post_held, start_discussion
 from app.discussions.schemas import DiscussionCreateIn
 from app.groups import service
 
@@ -70,10 +70,16 @@ async def new_discussion_form(
 ) -> Response:
     check_permission(user, Action.start_discussion)
     group = await access_group(session, slug)
+    check_group_open(group)
     return render(
         request,
         "discussions/new.html",
-        {"group": group, "errors": {}, "values": {"client_key": new_token(12)}},
+        {
+            "group": group,
+            "errors": {},
+            "values": {"client_key": new_token(12)},
+            "viewer_held": await next_post_held(session, author=user),
+        },
     )
 
 
@@ -89,7 +95,12 @@ async def new_discussion(
         return render(
             request,
             "discussions/new.html",
-            {"group": group, "errors": form.errors, "values": form.values},
+            {
+                "group": group,
+                "errors": form.errors,
+                "values": form.values,
+                "viewer_held": await next_post_held(session, author=user),
+            },
             422,
         )
     data = form.model

@@ -25,6 +25,8 @@ class GroupOut(BaseModel):
     discussion_count: int
     last_activity_at: datetime | None
     url: str
+    # read-only and out of the listings (administrators archive groups at /admin/groups)
+    archived: bool = False
 
 
 class DiscussionSummaryOut(BaseModel):
@@ -46,3 +48,11 @@ class DiscussionListOut(BaseModel):
     )
     items: list[DiscussionSummaryOut]
     next_cursor: str | None
+
+
+class GroupEditIn(BaseModel):
+    """What an administrator may change of a group (its address stays)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: GroupName
+    description: GroupDescription = ""

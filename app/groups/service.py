@@ -20,7 +20,11 @@ from app.notifications import follows
 
 
 async def list_groups(session: AsyncSession) -> list[Group]:
-    return list((await session.scalars(select(Group).order_by(Group.name))).all())
+    """The groups members can post in; archived ones leave every listing."""
+    rows = await session.scalars(
+        select(Group).where(Group.archived_at.is_(None)).order_by(Group.name)
+    )
+    return list(rows.all())
 
 
 async def create_group(
@@ -46,6 +50,7 @@ class GroupView:
     created_at: datetime
     last_activity_at: datetime | None
     follow_level: str | None
+    archived_at: datetime | None = None
 
 
 GROUP_VIEW = Query(
@@ -58,6 +63,7 @@ GROUP_VIEW = Query(
         Group.created_at,
         Group.last_activity_at,
         follows.group_level_column(bindparam("viewer", type_=Integer), Group.id),
+        Group.archived_at,
     ).where(Group.slug == bindparam("slug", type_=String)),
     GroupView,
 )
@@ -138,6 +144,8 @@ def _listing(*, in_group: bool, after_cursor: bool) -> Query[DiscussionRow]:
     )
     if in_group:
         query = query.where(Discussion.group_id == _GROUP_ID, Discussion.pinned_at.is_(None))
+    else:  # the site-wide list: archived groups' discussions have left the listings
+        query = query.where(Group.archived_at.is_(None))
     if after_cursor:
         stamp = bindparam("stamp", type_=Discussion.last_activity_at.type)
         query = query.where(

@@ -74,6 +74,13 @@ async def approve_post(
         discussion=discussion,
         reason=reason,
     )
+    what = "discussion" if post.is_opening else "reply"
+    await _notify_author(
+        session,
+        post,
+        f"A moderator approved your {what} in “{discussion.title}”: everyone can see it now.",
+        "",
+    )
     return True
 
 
@@ -110,7 +117,15 @@ async def hide_post(
         discussion=discussion,
         reason=reason,
     )
-    await _notify_author(session, post, "Your post was hidden while moderators review it.", reason)
+    await _notify_author(
+        session,
+        post,
+        "Your post was hidden while moderators review it."
+        if was_visible
+        else f"A moderator did not approve your post in “{discussion.title}”, so only you "
+        "and the moderators can see it.",
+        reason,
+    )
     return True
 
 

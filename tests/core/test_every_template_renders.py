@@ -227,7 +227,7 @@ async def test_every_template_renders(
         f"/posts/{answer['id']}/edit",
         200,
         "clarified",
-        f'action="/posts/{answer["id"]}/delete"',
+        f'href="/posts/{answer["id"]}/delete"',  # to the confirmation page
     )
     r = await anon.get(f"/api/v1/discussions/{discussion_id}")
     opening = next(p for p in r.json()["posts"] if p["is_opening"])
@@ -315,6 +315,38 @@ async def test_every_template_renders(
     )
     assert r.status_code == 303, r.text
     await pages.get(siteadmin, "/admin/appointments/hematology/edit", 200, "Hematology clinic")
+    await pages.get(
+        siteadmin,
+        "/admin/appointments/hematology/delete",
+        200,
+        'action="/admin/appointments/hematology/delete"',
+    )
+    await pages.get(siteadmin, "/admin/appointments/request/delete", 200, "cannot be deleted")
+    await pages.get(siteadmin, "/admin/groups", 200, 'action="/admin/groups"', escape(group.name))
+    await pages.get(
+        siteadmin,
+        f"/admin/groups/{group.slug}/edit",
+        200,
+        f'action="/admin/groups/{group.slug}/archive"',
+    )
+    # the moderation hub, the member directory, deleted posts and a delete confirmation
+    await pages.get(mona, "/mod", 200, 'href="/mod/queue"', 'id="mod-link"')
+    await pages.get(siteadmin, "/mod", 200, 'href="/admin/groups"')
+    await pages.get(mona, "/mod/users?q=rita", 200, 'href="/mod/users/reader_rita"')
+    await pages.get(mona, "/mod/deleted", 200, f'href="/mod/posts/{mistake["id"]}/deleted"')
+    await pages.get(
+        mona, f"/mod/posts/{mistake['id']}/deleted", 200, "Posted by mistake", "Restore the post"
+    )
+    await pages.get(
+        hal, f"/posts/{answer['id']}/delete", 200, f'action="/posts/{answer["id"]}/delete"'
+    )
+    # a new member, once first posts are held, is told so in the composer
+    r = await siteadmin.form(
+        "/admin/settings", {"flag_hide_threshold": "3", "hold_first_posts": "2"}
+    )
+    assert r.status_code == 303, r.text
+    newbie = await make_client(await make_user("newbie_nell"))
+    await pages.get(newbie, url, 200, 'id="held-note"')
 
     # -- lists with content, notices and errors ---------------------------------------------
     await pages.get(anon, "/", 200, "Low neutrophils at one year", escape(group.name))

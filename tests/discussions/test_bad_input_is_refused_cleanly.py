@@ -74,8 +74,12 @@ async def test_unknown_group_discussion_and_post_are_404(make_client, member):
         await c.api("POST", "/api/v1/discussions/999999/posts", json={"body": "b"})
     ).status_code == 404
     assert (await c.get("/discussions/999999/x")).status_code == 404
-    assert (await c.get("/api/v1/posts/2147483648")).status_code == 422  # beyond int4
-    assert (await c.get("/discussions/abc")).status_code == 422
+    # an id that is not a number in range names nothing: 404, not a 422 naming the parameter
+    r = await c.get("/api/v1/posts/2147483648")  # beyond int4
+    assert r.status_code == 404 and r.json()["code"] == "not_found"
+    r = await c.get("/discussions/abc")
+    assert r.status_code == 404 and "discussion_id" not in r.text
+    assert "There is no page at this address." in r.text
     assert (await c.get("/groups/nope")).status_code == 404
 
 
@@ -90,6 +94,11 @@ async def test_pages_refuse_malformed_numbers_and_cursors_with_422(make_client, 
         "/discussions/-1/slug",
         "/discussions/2147483648/slug",
         "/discussions/１２/slug",  # full-width digits are digits to Python, not to us
+    ):
+        r = await c.get(url)
+        assert r.status_code == 404, url  # no discussion has that address
+        assert "discussion_id" not in r.text, url
+    for url in (
         f"{page}?page=0",
         f"{page}?page=abc",
         f"{page}?page=",

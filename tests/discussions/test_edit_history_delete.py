@@ -10,7 +10,9 @@ async def make_thread(c, group):
     return d, page["posts"][0]
 
 
-async def test_author_edits_and_moderator_reads_history(make_client, member, moderator, group):
+async def test_author_edits_and_moderator_reads_history(
+    make_client, member, moderator, make_user, group
+):
     c = await make_client(member)
     d, opening = await make_thread(c, group)
     r = await c.api(
@@ -26,7 +28,11 @@ async def test_author_edits_and_moderator_reads_history(make_client, member, mod
     old_url = await c.get(d["url"])
     assert old_url.status_code == 301 and old_url.headers["location"] == new["url"]
 
-    assert (await c.get(f"/api/v1/posts/{opening['id']}/history")).status_code == 403
+    # the author reads their own post's history; another member may not
+    own = await c.get(f"/api/v1/posts/{opening['id']}/history")
+    assert own.status_code == 200 and own.json()[0]["body"] == "first version"
+    other = await make_client(await make_user("someone_else"))
+    assert (await other.get(f"/api/v1/posts/{opening['id']}/history")).status_code == 403
     mod = await make_client(moderator)
     history = (await mod.get(f"/api/v1/posts/{opening['id']}/history")).json()
     assert history == [
@@ -40,7 +46,9 @@ async def test_author_edits_and_moderator_reads_history(make_client, member, mod
     ]
     page = await mod.get(f"/posts/{opening['id']}/history")
     assert page.status_code == 200 and "first version" in page.text
-    assert (await c.get(f"/posts/{opening['id']}/history")).status_code == 403
+    own_page = await c.get(f"/posts/{opening['id']}/history")
+    assert own_page.status_code == 200 and "first version" in own_page.text
+    assert (await other.get(f"/posts/{opening['id']}/history")).status_code == 403
 
 
 async def test_members_cannot_edit_or_delete_others_posts(

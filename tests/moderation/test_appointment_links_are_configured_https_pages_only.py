@@ -195,6 +195,15 @@ async def test_admin_creates_updates_and_deletes_with_audit_entries(make_client,
     listed = {d["key"]: d for d in (await a.get("/api/v1/admin/appointments")).json()}
     assert listed["second-opinion"]["used_by"] == ["Second opinion"]
     assert listed["request"]["used_by"] == ["Request an appointment"]
+    # in use: refused, naming the response; once it is retired, the link can go
+    r = await a.api("DELETE", "/api/v1/admin/appointments/second-opinion")
+    assert r.status_code == 409 and "Second opinion" in r.json()["detail"]
+    canned_id = next(
+        c["id"]
+        for c in (await mod.get("/api/v1/canned-responses")).json()
+        if c["title"] == "Second opinion"
+    )
+    assert (await mod.api("DELETE", f"/api/v1/canned-responses/{canned_id}")).status_code < 300
     assert (await a.api("DELETE", "/api/v1/admin/appointments/second-opinion")).status_code == 204
     assert (await a.api("DELETE", "/api/v1/admin/appointments/second-opinion")).status_code == 404
     assert (

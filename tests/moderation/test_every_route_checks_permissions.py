@@ -159,6 +159,21 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/admin/appointments/{appointment_key}/edit"): ADMIN,
     ("POST", "/admin/appointments/{appointment_key}/edit"): ADMIN,
     ("POST", "/admin/appointments/{appointment_key}/delete"): ADMIN,
+    ("GET", "/admin/appointments/{appointment_key}/delete"): ADMIN,
+    # the moderation hub, member directory and deleted posts (moderators), groups (admins)
+    ("GET", "/mod"): MOD,
+    ("GET", "/mod/users"): MOD,
+    ("GET", "/mod/deleted"): MOD,
+    ("GET", "/mod/posts/{post_id}/deleted"): MOD,
+    ("POST", "/mod/deleted/{post_id}/restore"): MOD,
+    ("POST", "/api/v1/mod/deleted/{post_id}/restore"): MOD,
+    ("GET", "/posts/{post_id}/delete"): MOD,  # the confirmation (someone else's post)
+    ("GET", "/admin/groups"): ADMIN,
+    ("POST", "/admin/groups"): ADMIN,
+    ("GET", "/admin/groups/{slug}/edit"): ADMIN,
+    ("POST", "/admin/groups/{slug}/edit"): ADMIN,
+    ("POST", "/admin/groups/{slug}/archive"): ADMIN,
+    ("POST", "/admin/groups/{slug}/unarchive"): ADMIN,
 }
 
 # path parameters filled per route (keyed by parameter name, or by path for "action")

@@ -57,7 +57,12 @@ async def test_a_held_post_notifies_nobody_until_a_moderator_approves_it(
     r = await mod.api("POST", f"/api/v1/mod/posts/{held['id']}/approve", json={})
     assert r.status_code == 204
     # published now: the mentions, and the question's author (who is mentioned) once
-    assert await notified(session, held["id"]) == {"sonia85": "mention", "mentor_mo": "mention"}
+    # the mentioned hear of it now; its author is told it was approved
+    assert await notified(session, held["id"]) == {
+        "sonia85": "mention",
+        "mentor_mo": "mention",
+        "new_nina": "moderation",
+    }
 
 
 async def test_a_hidden_post_notifies_nobody_new_and_leaves_the_lists(

@@ -258,10 +258,33 @@ async def update_destination(
     return destination
 
 
+async def responses_using(session: AsyncSession, *, key: str) -> list[str]:
+    """Titles of the canned responses in use (not retired) that link to `key`."""
+
+    rows = await session.execute(
+        select(CannedResponse.title, CannedResponse.body_md)
+        .where(CannedResponse.retired_at.is_(None))
+        .order_by(CannedResponse.title)
+    )
+    return [title for title, body in rows if key in appointment_keys(body)]
+
+
 async def delete_destination(
     session: AsyncSession, *, admin: User, destination: AppointmentDestination
 ) -> None:
+    """Delete a destination no canned response in use links to; one still in use is
+    refused (409) with the names of those responses, so none is left with a dead link."""
     check_permission(admin, Action.manage_appointments)
+    used_by = await responses_using(session, key=destination.key)
+    if used_by:
+        names = ", ".join(f"“{title}”" for title in used_by)
+        noun = "response uses" if len(used_by) == 1 else "responses use"
+        raise Conflict(
+            f"The appointment link “{destination.key}” cannot be deleted: the canned {noun} "
+            f"it: {names}. Edit or retire {'it' if len(used_by) == 1 else 'them'} first.",
+            code="appointment_in_use",
+            extra={"used_by": used_by},
+        )
     label = f"{destination.key}: {destination.url}"
     destination_id = destination.id
     await session.execute(

@@ -115,6 +115,20 @@ async def edit(
     return RedirectResponse("/admin/appointments?notice=appointment-saved", 303)
 
 
+@router.get("/admin/appointments/{appointment_key}/delete")
+async def delete_confirm(
+    request: Request, appointment_key: KeyPath, session: SessionDep, user: CurrentUser
+) -> Response:
+    """Confirm first; a link still used by canned responses names them instead."""
+    destination = await appointments.access_destination(session, appointment_key, admin=user)
+    used_by = await appointments.responses_using(session, key=destination.key)
+    return render(
+        request,
+        "admin/appointment_delete.html",
+        {"destination": destination, "used_by": used_by},
+    )
+
+
 @router.post("/admin/appointments/{appointment_key}/delete")
 async def delete(appointment_key: KeyPath, session: SessionDep, user: CurrentUser) -> Response:
     destination = await appointments.access_destination(session, appointment_key, admin=user)

@@ -1,0 +1,45 @@
+"""How much is waiting in the moderation queue, for the page header of moderators.
+
+A column, not a query of its own: it rides on the sign-in look-up behind every request
+(`accounts.service.SESSION_LOOKUP`), inside a CASE on the member's role, so the database
+counts only for moderators and administrators (SQLite and PostgreSQL evaluate a CASE
+branch's subqueries only when the branch is taken) and members' requests pay nothing.
+Both counts are read from partial indexes and stop at QUEUE_CAP (the header shows "99+").
+Imports models only: the accounts package reads it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, func, literal, or_, select
+
+from app.accounts.models import Role
+from app.discussions.models import Post, Visibility
+from app.moderation.models import Flag
+
+QUEUE_CAP = 100
+MODERATING_ROLES = (Role.moderator.value, Role.admin.value)
+
+
+def _capped_count(inner: Any) -> Any:
+    return select(func.count()).select_from(inner.limit(QUEUE_CAP).subquery()).scalar_subquery()
+
+
+def open_queue_column(role: Any) -> ColumnElement[int]:
+    """Posts with open flags plus posts awaiting approval (what /mod/queue lists), for a
+    viewer whose role is `role`; 0 for everyone else."""
+    flagged = select(Flag.post_id).where(Flag.resolved_at.is_(None)).distinct()
+    pending = (
+        select(literal(1))
+        .select_from(Post)
+        .where(Post.status == Visibility.pending.value, Post.deleted_at.is_(None))
+    )
+    return case(
+        # two comparisons, not IN: hot reads take no expanding parameters (core/rows.py)
+        (
+            or_(*(role == value for value in MODERATING_ROLES)),
+            _capped_count(flagged) + _capped_count(pending),
+        ),
+        else_=0,
+    )

@@ -1,0 +1,49 @@
+"""Groups can be archived (read-only, out of the listings); partial indexes of posts
+awaiting approval (the queue, and its count in moderators' page header) and of deleted
+posts (the moderators' list of them).
+
+Revision ID: e1edges
+Revises: m9mod
+Create Date: 2026-12-01 00:21:13.158143
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "e1edges"
+down_revision: str | None = "m9mod"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+PENDING = sa.text("status = 'pending'")
+DELETED = sa.text("deleted_at IS NOT NULL")
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("groups", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("archived_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_index(
+        "ix_posts_pending",
+        "posts",
+        ["created_at"],
+        unique=False,
+        sqlite_where=PENDING,
+        postgresql_where=PENDING,
+    )
+    op.create_index(
+        "ix_posts_deleted",
+        "posts",
+        ["id"],
+        unique=False,
+        sqlite_where=DELETED,
+        postgresql_where=DELETED,
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_posts_deleted", table_name="posts")
+    op.drop_index("ix_posts_pending", table_name="posts")
+    with op.batch_alter_table("groups", schema=None) as batch_op:
+        batch_op.drop_column("archived_at")
