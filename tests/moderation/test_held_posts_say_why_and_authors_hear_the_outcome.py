@@ -101,3 +101,30 @@ async def test_approval_and_rejection_notify_the_author(
     assert "Reason: advertising" in items[0]["message"]
     # the header counts them
     assert '<span class="unread-count" id="unread-count">' in (await newbie.get("/")).text
+
+
+@pytest.mark.hold_first_posts
+async def test_once_enough_posts_are_approved_the_composer_stops_saying_so(
+    make_client, make_user, moderator, mentor, group
+):
+    d = (
+        await (await make_client(mentor)).api(
+            "POST",
+            f"/api/v1/groups/{group.slug}/discussions",
+            json={"title": "Introductions", "body": "Who are you?"},
+        )
+    ).json()
+    newbie = await make_client(await make_user("newbie_noor"))
+    mod = await make_client(moderator)
+    for n in range(2):  # the site holds the first two
+        assert HELD_NOTE in (await newbie.get(d["url"])).text
+        post = (
+            await newbie.api("POST", f"/api/v1/discussions/{d['id']}/posts", json={"body": f"{n}"})
+        ).json()
+        assert post["status"] == "pending"
+        await mod.api("POST", f"/api/v1/mod/posts/{post['id']}/approve", json={})
+    assert HELD_NOTE not in (await newbie.get(d["url"])).text
+    post = (
+        await newbie.api("POST", f"/api/v1/discussions/{d['id']}/posts", json={"body": "3"})
+    ).json()
+    assert post["status"] == "visible"
