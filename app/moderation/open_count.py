@@ -4,7 +4,8 @@ A column, not a query of its own: it rides on the sign-in look-up behind every r
 (`accounts.service.SESSION_LOOKUP`), inside a CASE on the member's role, so the database
 counts only for moderators and administrators (SQLite and PostgreSQL evaluate a CASE
 branch's subqueries only when the branch is taken) and members' requests pay nothing.
-Both counts are read from partial indexes and stop at QUEUE_CAP (the header shows "99+").
+Both counts are read from indexes (ix_flags_open, ix_posts_status_created) and stop at
+QUEUE_CAP (the header shows "99+").
 Imports models only: the accounts package reads it.
 """
 
