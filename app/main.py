@@ -94,10 +94,17 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from app.moderation.canned import pages as canned_pages
     from app.notifications import api as notifications_api
     from app.notifications import pages as notifications_pages
+    from app.search import api as search_api
+    from app.search import feeds as search_feeds
+    from app.search import pages as search_pages
 
     # Routes are tried in order, and matching costs time on every request: the plain
     # routes of the pages read most (accounts.deps.plain_page) come first, then the routers
-    app.router.routes[0:0] = [*discussions_pages.PLAIN_ROUTES, *groups_pages.PLAIN_ROUTES]
+    app.router.routes[0:0] = [
+        *search_feeds.PLAIN_ROUTES,  # /discussions/{id}/feed.atom before /discussions/{id}/{slug}
+        *discussions_pages.PLAIN_ROUTES,
+        *groups_pages.PLAIN_ROUTES,
+    ]
     for module in (
         discussions_pages,
         groups_pages,
@@ -108,6 +115,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         email_api,
         email_pages,
         groups_api,
+        # /api/v1/discussions/similar before /api/v1/discussions/{discussion_id}
+        search_api,
         discussions_api,
         accounts_pages,
         moderation_api,
@@ -121,6 +130,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         deleted_pages,
         deleted_api,
         groups_admin_pages,
+        search_pages,
+        search_feeds,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -18,6 +18,7 @@ from app.moderation.models import (
     SiteSettings,
 )
 from app.notifications.models import DiscussionFollow, GroupFollow, Notification, PostMention
+from app.search.models import SearchDocument, SearchTermDay
 
 __all__ = [
     "ApiToken",
@@ -36,6 +37,8 @@ __all__ = [
     "Post",
     "PostRevision",
     "Reaction",
+    "SearchDocument",
+    "SearchTermDay",
     "User",
     "UserSession",
     "EmailPreference",

@@ -26,6 +26,19 @@ def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
     return False
 
 
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    # the search engines' own objects, created by raw SQL in the search migration: the FTS5
+    # table and its shadow tables (SQLite), the stored tsvector and its GIN index (PostgreSQL)
+    if reflected and name is not None:
+        if type_ == "table" and name.startswith("search_fts"):
+            return False
+        if name in ("tsv", "ix_search_documents_tsv"):
+            return False
+    return True
+
+
 def do_run_migrations(connection: Connection) -> None:
     context.configure(
         connection=connection,
@@ -33,6 +46,7 @@ def do_run_migrations(connection: Connection) -> None:
         render_as_batch=True,
         compare_type=True,
         render_item=render_item,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

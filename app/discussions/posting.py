@@ -30,6 +30,7 @@ from app.groups.models import Group
 from app.moderation.canned import service as canned
 from app.moderation.site import get_site_settings
 from app.notifications import hooks
+from app.search import index as search_index
 
 
 async def _insert_post(session: AsyncSession, values: dict[str, Any]) -> int | None:
@@ -200,6 +201,7 @@ async def start_discussion(
         assert existing is not None
         return Written(existing, await session.get_one(Discussion, existing.discussion_id), False)
     post = await session.get_one(Post, post_id)
+    await search_index.index_post(session, post=post, discussion=discussion)
     if status == Visibility.visible:
         await publish_post(session, post=post, discussion=discussion, author=author)
     return Written(post, discussion, created=True, rendered=rendered)
@@ -262,6 +264,7 @@ async def reply(
             .values(top_level_count=Discussion.top_level_count + 1)
         )
     post = await session.get_one(Post, post_id)
+    await search_index.index_post(session, post=post, discussion=discussion)
     if status == Visibility.visible:
         await publish_post(session, post=post, discussion=discussion, author=author)
     else:
@@ -316,6 +319,7 @@ async def edit_post(
         discussion.title = title
         discussion.slug = slugify(title)
     await session.flush()
+    await search_index.index_post(session, post=post, discussion=discussion)
     if post.status == Visibility.visible and body != previous_body:
         await hooks.post_edited(
             session, post=post, discussion=discussion, editor=editor, previous_body=previous_body

@@ -1,0 +1,124 @@
+"""Search, similar discussions and the unanswered queue as JSON under /api/v1."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.access.permissions import Action, check_permission
+from app.accounts.deps import AuthDep, requires
+from app.db import SessionDep
+from app.search import engine, service
+from app.search.query import MAX_QUERY_CHARS
+from app.search.schemas import (
+    GroupMedianOut,
+    SearchHitOut,
+    SearchOut,
+    SimilarOut,
+    UnansweredOut,
+    WaitingOut,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["search"])
+
+Text = Annotated[str, Query(max_length=MAX_QUERY_CHARS)]
+Short = Annotated[str, Query(max_length=80)]
+Cursor = Annotated[str | None, Query(max_length=200)]
+
+
+@router.get("/search", response_model=SearchOut)
+async def search(
+    session: SessionDep,
+    auth: AuthDep,
+    q: Text = "",
+    type: Short = "all",
+    group: Short = "",
+    author: Short = "",
+    after: Short = "",
+    before: Short = "",
+    cursor: Cursor = None,
+) -> SearchOut:
+    """Discussions and posts matching `q` (words, "phrases", @user, #group, in:title,
+    status:unanswered|answered, before:/after:YYYY-MM-DD, order:latest|relevance), only
+    what the caller may see. `snippet_html` is escaped text with <mark> around matches."""
+    check_permission(auth.viewer, Action.read)
+    form = service.SearchForm(q, type, group, author, after, before, cursor)
+    _parsed, results = await service.search(session, form=form, viewer=auth.viewer)
+    if results is None:
+        return SearchOut(results=[], total=0, total_capped=False, next_cursor=None)
+    return SearchOut(
+        results=[
+            SearchHitOut(
+                kind=h.kind,
+                title=h.title,
+                url=h.url,
+                group=h.group_slug,
+                group_name=h.group_name,
+                author=h.author,
+                created_at=h.created_at,
+                snippet_html=str(h.snippet),
+                reply_count=h.reply_count,
+                marker=h.marker,
+            )
+            for h in results.hits
+        ],
+        total=results.total,
+        total_capped=results.total_capped,
+        next_cursor=results.next_cursor,
+    )
+
+
+@router.get("/discussions/similar", response_model=list[SimilarOut])
+async def similar(session: SessionDep, auth: AuthDep, title: Text = "") -> list[SimilarOut]:
+    """Up to five discussions like a title being written, with whether they were answered."""
+    check_permission(auth.viewer, Action.read)
+    found = await engine.similar_discussions(session, title=title, viewer=auth.viewer)
+    return [
+        SimilarOut(
+            id=s.discussion_id,
+            title=s.title,
+            url=s.url,
+            group_name=s.group_name,
+            reply_count=s.reply_count,
+            answered=s.answered,
+        )
+        for s in found
+    ]
+
+
+@router.get(
+    "/unanswered", response_model=UnansweredOut, dependencies=[requires(Action.see_unanswered)]
+)
+async def unanswered(
+    session: SessionDep, auth: AuthDep, group: Short = "", cursor: Cursor = None
+) -> UnansweredOut:
+    check_permission(auth.viewer, Action.see_unanswered)
+    queue = await service.unanswered(
+        session, viewer=auth.viewer, group=group or None, cursor=cursor, with_medians=not cursor
+    )
+    return UnansweredOut(
+        items=[
+            WaitingOut(
+                id=w.discussion_id,
+                title=w.title,
+                url=w.url,
+                group=w.group_slug,
+                author=w.author,
+                created_at=w.created_at,
+                waited_seconds=int(w.waited.total_seconds()),
+            )
+            for w in queue.items
+        ],
+        next_cursor=queue.next_cursor,
+        medians=[
+            GroupMedianOut(
+                group=m.group_slug,
+                group_name=m.group_name,
+                asked=m.asked,
+                answered=m.answered,
+                median_seconds=int(m.median.total_seconds()) if m.median is not None else None,
+            )
+            for m in queue.medians
+        ],
+    )

@@ -1,0 +1,126 @@
+"""Keeping the index current: one row per document, written in the writer's transaction.
+
+Only changes of text touch the index (a new post, an edit, a discussion's new title); who
+may see a document is decided when searching (see engine.py), so hiding, restoring,
+approving, deleting and moving need no index write. A document type is one more `Source`:
+its rows for a full rebuild, its visibility filter and how a result is described.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import dialect_insert, table_of
+from app.discussions.models import Discussion, Post
+from app.search.models import SearchDocument
+from app.search.text import clean, html_to_text
+
+POST = "post"
+DOCUMENTS = table_of(SearchDocument)
+
+
+def post_document(
+    *,
+    post_id: int,
+    discussion_id: int,
+    title: str | None,
+    body_html: str,
+    created_at: datetime,
+) -> dict[str, Any]:
+    """A post's index row: a discussion's title lives on its opening post's row."""
+    return {
+        "source": POST,
+        "source_id": post_id,
+        "discussion_id": discussion_id,
+        "title": clean(title or ""),
+        "body": html_to_text(body_html),
+        "created_at": created_at,
+    }
+
+
+async def put_document(session: AsyncSession, row: dict[str, Any]) -> None:
+    """Insert or replace one document (the engines' indexes follow in the same statement:
+    the FTS5 triggers on SQLite, the stored generated tsvector on PostgreSQL)."""
+    stmt = dialect_insert(session, DOCUMENTS).values(**row)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[DOCUMENTS.c.source, DOCUMENTS.c.source_id],
+        set_={"title": stmt.excluded.title, "body": stmt.excluded.body},
+    )
+    await session.execute(stmt)
+
+
+async def index_post(session: AsyncSession, *, post: Post, discussion: Discussion) -> None:
+    """Called where a post is written or its text (or its discussion's title) changes."""
+    await put_document(
+        session,
+        post_document(
+            post_id=post.id,
+            discussion_id=discussion.id,
+            title=discussion.title if post.is_opening else None,
+            body_html=post.body_html,
+            created_at=post.created_at,
+        ),
+    )
+
+
+async def drop_source(session: AsyncSession, source: str) -> None:
+    await session.execute(delete(SearchDocument).where(SearchDocument.source == source))
+
+
+async def post_rows(session: AsyncSession, *, batch: int = 2000) -> AsyncIterator[dict[str, Any]]:
+    """Every post's index row, for a rebuild (`kindred search reindex`)."""
+    last = 0
+    while True:
+        rows = (
+            await session.execute(
+                select(
+                    Post.id,
+                    Post.discussion_id,
+                    Post.is_opening,
+                    Post.body_html,
+                    Post.created_at,
+                    Discussion.title,
+                )
+                .join(Discussion, Discussion.id == Post.discussion_id)
+                .where(Post.id > last)
+                .order_by(Post.id)
+                .limit(batch)
+            )
+        ).all()
+        if not rows:
+            return
+        for row in rows:
+            yield post_document(
+                post_id=row.id,
+                discussion_id=row.discussion_id,
+                title=row.title if row.is_opening else None,
+                body_html=row.body_html,
+                created_at=row.created_at,
+            )
+        last = rows[-1].id
+
+
+async def rebuild(session: AsyncSession, *, progress: Any = None, batch: int = 2000) -> int:
+    """Rebuild the post documents from the posts table; returns how many were written."""
+    await drop_source(session, POST)
+    count = 0
+    chunk: list[dict[str, Any]] = []
+    async for row in post_rows(session, batch=batch):
+        chunk.append(row)
+        if len(chunk) >= batch:
+            await session.execute(DOCUMENTS.insert(), chunk)
+            count += len(chunk)
+            if progress is not None:
+                progress(len(chunk))
+            chunk = []
+    if chunk:
+        await session.execute(DOCUMENTS.insert(), chunk)
+        count += len(chunk)
+        if progress is not None:
+            progress(len(chunk))
+    return count
