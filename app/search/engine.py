@@ -265,7 +265,7 @@ async def search(
             q = ts_query(terms, prefix="t")
             filters.append(TSV.op("@@")(q))
             if parsed.in_title:
-                filters.append(func.ts_filter(TSV, literal_column("'{a}'::char[]")).op("@@")(q))
+                filters.append(func.ts_filter(TSV, literal_column("'{a}'::\"char\"[]")).op("@@")(q))
             score = -cast(func.ts_rank_cd(TSV, q), Float)
             snippet = func.ts_headline(
                 literal_column("'english'::regconfig"),
