@@ -19,6 +19,8 @@ from app.db import SessionDep
 from app.discussions.posting import check_group_open, next_post_held, start_discussion
 from app.discussions.schemas import DiscussionCreateIn
 from app.groups import service
+from app.search import home as home_tabs
+from app.search.pages import new_discussion_preview
 
 router = APIRouter(include_in_schema=False)
 PLAIN_ROUTES: list[BaseRoute] = []
@@ -28,8 +30,10 @@ PLAIN_ROUTES: list[BaseRoute] = []
 async def home(request: Request, session: SessionDep, auth: AuthDep) -> Response:
     check_permission(auth.viewer, Action.read)
     groups = await service.list_groups(session)
-    recent = await service.list_discussions(session, group_id=None, limit=10)
-    return render(request, "groups/home.html", {"groups": groups, "recent": recent.items})
+    tab = request.query_params.get("tab", "latest")
+    tab = tab if tab in home_tabs.TABS else "latest"
+    recent = await home_tabs.home_tab(session, tab=tab, viewer=auth.viewer)
+    return render(request, "groups/home.html", {"groups": groups, "recent": recent, "tab": tab})
 
 
 @router.get("/groups")
@@ -91,6 +95,9 @@ async def new_discussion(
     form = await read_form(
         request, DiscussionCreateIn, ("title", "body", "client_key"), optional=("client_key",)
     )
+    if (await request.form()).get("preview") is not None:
+        # the preview: the text as it will look, and similar discussions (no JavaScript)
+        return await new_discussion_preview(request, session, group, form.values, form.errors)
     if not form.ok or form.model is None:
         return render(
             request,

@@ -6,13 +6,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from markupsafe import Markup
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.permissions import Action, check_permission
 from app.accounts.deps import AuthDep, requires
+from app.core.markdown import render_markdown
 from app.core.templating import render
 from app.db import SessionDep
+from app.discussions.schemas import BODY_MAX
+from app.groups.models import Group
 from app.groups.service import list_groups
-from app.search import service
+from app.search import engine, service
 from app.search.query import MAX_QUERY_CHARS
 
 router = APIRouter(include_in_schema=False)
@@ -20,6 +25,32 @@ router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Query(max_length=MAX_QUERY_CHARS)]
 Short = Annotated[str, Query(max_length=80)]
 Cursor = Annotated[str | None, Query(max_length=200)]
+
+
+async def new_discussion_preview(
+    request: Request,
+    session: AsyncSession,
+    group: Group,
+    values: dict[str, str],
+    errors: dict[str, str],
+) -> Response:
+    """The new-discussion form again, with its text rendered and the discussions like its
+    title: what the page's script shows while typing, for browsers without it."""
+    auth = request.state.auth
+    title, body = values.get("title", ""), values.get("body", "")
+    similar = await engine.similar_discussions(session, title=title[:200], viewer=auth.viewer)
+    preview = render_markdown(body) if body.strip() and len(body) <= BODY_MAX else ""
+    return render(
+        request,
+        "discussions/new.html",
+        {
+            "group": group,
+            "errors": errors,
+            "values": values,
+            "similar": similar,
+            "preview_html": Markup(preview),  # noqa: S704 (sanitized by render_markdown)
+        },
+    )
 
 
 @router.get("/search")

@@ -356,6 +356,36 @@ async def test_every_template_renders(
     await pages.get(anon, "/no/such/page", 404, "There is no page at this address.")
     await pages.get(anon, "/discussions/999999/nothing", 404, "There is no discussion")
 
+    # -- search and discovery (templates/search) ---------------------------------------------
+    await pages.get(anon, "/search", 200, 'name="q"', 'name="group"', 'name="author"')
+    await pages.get(anon, "/search?q=310", 200, "Low neutrophils at one year", "<mark>310</mark>")
+    await pages.get(anon, "/search?q=zzznothing", 200, "Nothing found")
+    await pages.get(hal, "/unanswered", 200, "Time to a first reply")
+    await pages.get(mona, "/mod/searches", 200, "Top searches")
+    await pages.get(rita, "/?tab=unanswered", 200, "Waiting for an answer")
+    await pages.get(rita, "/?tab=following", 200, "What you follow")
+    await pages.get(anon, "/?tab=following", 200, "Sign in</a> to see")
+    r = await rita.form(
+        new_url,
+        {
+            "title": "Low neutrophils again",
+            "body": "My *question*",
+            "client_key": "k-p",
+            "preview": "1",
+        },
+    )
+    assert r.status_code == 200, r.text
+    pages.check(new_url + " (preview)", r.text)
+    assert "Similar discussions" in r.text and "Low neutrophils at one year" in r.text
+    assert "<em>question</em>" in r.text
+    for page_url, feed in (
+        ("/", "/feeds/latest.atom"),
+        (f"/groups/{group.slug}", f"/groups/{group.slug}/feed.atom"),
+        (url, f"/discussions/{discussion_id}/feed.atom"),
+    ):
+        html = await pages.get(anon, page_url)
+        assert f'<link rel="alternate" type="application/atom+xml"' in html and feed in html
+
     for asset in ("/static/kindred.css", "/static/kindred.js", "/static/favicon.svg"):
         r = await anon.get(asset)
         assert r.status_code == 200 and r.content, asset

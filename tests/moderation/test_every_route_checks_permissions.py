@@ -174,6 +174,16 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/admin/groups/{slug}/edit"): ADMIN,
     ("POST", "/admin/groups/{slug}/archive"): ADMIN,
     ("POST", "/admin/groups/{slug}/unarchive"): ADMIN,
+    # search and discovery (app/search)
+    ("GET", "/search"): V,
+    ("GET", "/api/v1/search"): V,
+    ("GET", "/api/v1/discussions/similar"): V,
+    ("GET", "/unanswered"): MENTOR,
+    ("GET", "/api/v1/unanswered"): MENTOR,
+    ("GET", "/mod/searches"): MOD,
+    ("GET", "/feeds/latest.atom"): V,
+    ("GET", "/groups/{slug}/feed.atom"): V,
+    ("GET", "/discussions/{discussion_id}/feed.atom"): V,
 }
 
 # path parameters filled per route (keyed by parameter name, or by path for "action")

@@ -19,7 +19,7 @@ ENGINE_SYNTAX = [
     '"',
     '""',
     '"unbalanced',
-    "a\"b",
+    'a"b',
     "*",
     "neutro*",
     "NEAR(a b)",

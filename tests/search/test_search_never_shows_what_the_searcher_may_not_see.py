@@ -86,9 +86,7 @@ async def test_markers_are_found_by_moderators_only_and_marked(
         "held for review"
     ]
     assert await found(session, "hiddenreplyqz", world["newbie"]) == []
-    assert [h.marker for h in await found(session, "hiddenreplyqz", world["trusted"])] == [
-        "hidden"
-    ]
+    assert [h.marker for h in await found(session, "hiddenreplyqz", world["trusted"])] == ["hidden"]
     assert await found(session, "deletedreplyqz", world["trusted"]) == []
     assert await found(session, "heldreplyqz", world["trusted"]) == []
     # counts and operator-only listings count only what the viewer may see
