@@ -384,7 +384,7 @@ async def test_every_template_renders(
         (url, f"/discussions/{discussion_id}/feed.atom"),
     ):
         html = await pages.get(anon, page_url)
-        assert f'<link rel="alternate" type="application/atom+xml"' in html and feed in html
+        assert '<link rel="alternate" type="application/atom+xml"' in html and feed in html
 
     for asset in ("/static/kindred.css", "/static/kindred.js", "/static/favicon.svg"):
         r = await anon.get(asset)
