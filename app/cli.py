@@ -18,9 +18,11 @@ cli = typer.Typer(help="Kindred, a patient-community discussion forum.", no_args
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_cli = typer.Typer(help="Members and roles.", no_args_is_help=True)
 groups_cli = typer.Typer(help="Condition groups.", no_args_is_help=True)
+search_cli = typer.Typer(help="The search index.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(groups_cli, name="groups")
+cli.add_typer(search_cli, name="search")
 console = Console()
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -250,6 +252,26 @@ def groups_create(slug: str, name: str, description: str = "") -> None:
         console.print(f"[red]{exc.detail}[/red]")
         raise typer.Exit(1) from None
     console.print(f"[green]Created group /groups/{slug}.[/green]")
+
+
+@search_cli.command("reindex")
+def search_reindex() -> None:
+    """Rebuild the search index from the posts (it is kept current on every write; this is
+    for data written around the app, such as the bench's bulk seed)."""
+    from sqlalchemy import func, select
+
+    from app.discussions.models import Post
+    from app.search.index import rebuild
+
+    async def work(session, hasher):  # type: ignore[no-untyped-def]
+        total = int(await session.scalar(select(func.count()).select_from(Post)) or 0)
+        with Progress(console=console) as progress:
+            task = progress.add_task("Indexing posts", total=total)
+            return await rebuild(session, progress=lambda n: progress.update(task, advance=n))
+
+    upgrade_database()
+    count = asyncio.run(_with_session(work))
+    console.print(f"[green]Indexed {count:,} posts.[/green]")
 
 
 def main() -> None:
