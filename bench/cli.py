@@ -57,7 +57,7 @@ from bench.wrk import (
 )
 
 VAR_DIR = ROOT / "var" / "bench"
-SCENARIOS = ("static", "healthz", "discussion", "group", "reply")
+SCENARIOS = ("static", "healthz", "discussion", "group", "reply", "search", "similar")
 # The app allows a member a few posts a minute. The load test spreads its replies over many
 # signed-in members and lifts the limit well above what they reach, so it measures the write
 # path (limiter included) rather than a stream of 429s.
@@ -206,6 +206,25 @@ def scenarios(paths: Paths, members: list[Identity]) -> list[Scenario]:
             paths.groups[0],
             get_script(paths.groups, members),
             len(paths.groups),
+        ),
+        Scenario(
+            "search",
+            "search (JSON API), visitors",
+            "GET",
+            "/api/v1/search?q=...",
+            paths.searches[0],
+            # as visitors: a signed-in member's search also counts its words in the log
+            get_script(paths.searches, []),
+            len(paths.searches),
+        ),
+        Scenario(
+            "similar",
+            "similar discussions, signed in",
+            "GET",
+            "/api/v1/discussions/similar?title=...",
+            paths.similar[0],
+            get_script(paths.similar, members),
+            len(paths.similar),
         ),
         Scenario(
             "reply",

@@ -8,6 +8,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlencode
 
 from alembic import command
 from alembic.config import Config
@@ -20,7 +21,7 @@ from app.config import Settings
 from app.db import Database, make_engine
 from app.discussions.models import Discussion, Post
 from app.groups.models import Group
-from bench.seed import BENCH_USERNAME, SeedPlan
+from bench.seed import BENCH_USERNAME, CONDITIONS, TITLES, SeedPlan
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_BENCH_DATABASE = "kindred_bench"
@@ -158,6 +159,8 @@ class Paths:
     groups: list[str]
     replies: list[tuple[str, int | None]]  # POST targets: (API path, reply_to or None)
     sizes: dict[str, int]
+    searches: list[str]  # GET /api/v1/search?q=...: common and rare words, phrases, operators
+    similar: list[str]  # GET /api/v1/discussions/similar?title=...
 
 
 async def choose_paths(url: str, plan: SeedPlan, *, limit: int = 5000) -> Paths:
@@ -212,4 +215,33 @@ async def choose_paths(url: str, plan: SeedPlan, *, limit: int = 5000) -> Paths:
         groups=[f"/groups/{slug}" for slug in groups],
         replies=replies,
         sizes=sizes,
+        searches=search_paths(groups),
+        similar=similar_paths(rng),
     )
+
+
+def search_paths(groups: list[str]) -> list[str]:
+    """A mix of what people type: common words (in most posts), rarer ones (a condition),
+    phrases, and operator queries with and without words."""
+    common = ["appointment", "fatigue", "results", "diagnosed", "specialist", "hug"]
+    rare = [*(c.split()[-1] for c in CONDITIONS), "ablation", "gluten", "referral"]
+    phrases = ['"second opinion"', '"blood work"', '"virtual appointment"', '"support group"']
+    operators = [
+        *(f"#{g} fatigue" for g in groups),
+        *(f"#{g}" for g in groups),
+        "status:unanswered lymphoma",
+        "in:title pacemaker",
+        "order:latest appointment",
+        "after:2026-01-01 diet",
+        "neutropenia status:answered order:latest",
+    ]
+    queries = [*common, *rare, *phrases, *operators]
+    return ["/api/v1/search?" + urlencode({"q": q}) for q in queries]
+
+
+def similar_paths(rng: random.Random) -> list[str]:
+    """Titles as people start typing them: close to seeded ones, and not."""
+    titles = [t.format(c=c) for t in TITLES for c in CONDITIONS]
+    typed = [t[: rng.randint(12, len(t))] for t in rng.sample(titles, min(150, len(titles)))]
+    typed += ["Worried about my blood counts", "Is this normal after treatment?"]
+    return ["/api/v1/discussions/similar?" + urlencode({"title": t}) for t in typed]

@@ -32,6 +32,7 @@ from app.core.security import PasswordHasher
 from app.core.text import slugify
 from app.db import Base, make_engine
 from app.demo.seed import GROUPS as DEMO_GROUPS
+from app.search.index import post_document
 
 BENCH_USERNAME = "bench"
 BENCH_PASSWORD = "kindred-bench-2026"  # noqa: S105 (a throw-away local account)
@@ -393,6 +394,32 @@ class Generator:
 CHUNK_DISCUSSIONS = 200
 
 
+def search_rows(chunk: Chunk, texts: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The search index's documents for a chunk's posts, as the app writes them (each
+    distinct body's text extracted once)."""
+    titles = {d["id"]: d["title"] for d in chunk.discussions}
+    rows = []
+    for post in chunk.posts:
+        title = titles[post["discussion_id"]] if post["is_opening"] else None
+        key = post["body_html"]
+        if key not in texts:
+            texts[key] = post_document(
+                post_id=0, discussion_id=0, title=None, body_html=key, created_at=post["created_at"]
+            )
+        row = dict(texts[key])
+        row.update(
+            source_id=post["id"],
+            discussion_id=post["discussion_id"],
+            created_at=post["created_at"],
+        )
+        if title is not None:
+            row["title"] = post_document(
+                post_id=0, discussion_id=0, title=title, body_html="", created_at=post["created_at"]
+            )["title"]
+        rows.append(row)
+    return rows
+
+
 async def _insert(conn: AsyncConnection, name: str, rows: list[dict[str, Any]]) -> None:
     if rows:
         await conn.execute(table(name).insert(), rows)
@@ -412,6 +439,7 @@ async def seed_database(
             await _insert(conn, "users", user_rows(plan, rng, now))
         step(0, f"{len(GROUPS)} groups, {plan.users + 1} members")
         generator = Generator(plan, rng, BodyPool.build(rng), now)
+        texts: dict[str, dict[str, Any]] = {}
         first = 1
         while first <= plan.discussions:
             count = min(CHUNK_DISCUSSIONS, plan.discussions - first + 1)
@@ -420,6 +448,7 @@ async def seed_database(
                 await _insert(conn, "discussions", chunk.discussions)
                 await _insert(conn, "posts", chunk.posts)
                 await _insert(conn, "reactions", chunk.reactions)
+                await _insert(conn, "search_documents", search_rows(chunk, texts))
             first += count
             step(count, f"{generator.next_post_id - 1:,} posts")
         async with engine.begin() as conn:
