@@ -1,0 +1,128 @@
+"""Search latency in-process: `python -m bench.search_latency [--database-url URL]`.
+
+Seeds the bench's forum (10,000 discussions of 20 replies: 210,000 posts, with the search
+index) into its own database (SQLite var/bench/search.db, or `kindred_bench_search` on the
+PostgreSQL server named), then runs the search scenario's queries and the similar-discussions
+titles through the app's search module on one connection, each `--rounds` times, and prints
+p50 / p95 / max per kind of query. No HTTP, no concurrency: the engine's own cost, to read
+next to the `search` and `similar` scenarios of `python -m bench` (which add the server and
+32 connections).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from app.db import Database, make_engine
+from app.search import engine
+from app.search.query import parse_query
+from bench.database import search_paths, similar_paths
+from bench.seed import GROUPS, SeedPlan, seed_database
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_DATABASE = "kindred_bench_search"
+
+
+def _upgrade(url: str) -> None:
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.attributes["database_url"] = url
+    command.upgrade(cfg, "head")
+
+
+async def _recreate_pg(url: str) -> str:
+    admin = make_engine(url)
+    async with admin.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"))
+        await conn.execute(text(f"CREATE DATABASE {PG_DATABASE}"))
+    await admin.dispose()
+    return make_url(url).set(database=PG_DATABASE).render_as_string(hide_password=False)
+
+
+def kind_of(q: str) -> str:
+    if q.startswith('"'):
+        return "phrase"
+    if any(op in q for op in ("#", ":", "@")):
+        return "operators"
+    if q in ("appointment", "fatigue", "results", "diagnosed", "specialist", "hug"):
+        return "common word"
+    return "rare word"
+
+
+async def measure(url: str, rounds: int) -> None:
+    db = Database(url)
+    queries = [parse_qs(urlsplit(p).query)["q"][0] for p in search_paths([g[0] for g in GROUPS])]
+    titles = [parse_qs(urlsplit(p).query)["title"][0] for p in similar_paths(random.Random(7))][:60]
+    timings: dict[str, list[float]] = {}
+    async with db.sessionmaker() as session:
+        for q in queries + titles[:3]:  # warm the caches
+            await engine.search(session, parsed=parse_query(q), viewer=None)
+        for _ in range(rounds):
+            for q in queries:
+                start = time.perf_counter()
+                await engine.search(session, parsed=parse_query(q), viewer=None)
+                timings.setdefault(kind_of(q), []).append(time.perf_counter() - start)
+            for t in titles:
+                start = time.perf_counter()
+                await engine.similar_discussions(session, title=t, viewer=None)
+                timings.setdefault("similar", []).append(time.perf_counter() - start)
+    await db.dispose()
+    every = [x for k, xs in timings.items() if k != "similar" for x in xs]
+    print(f"{'query kind':<14} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+    for name, xs in [*sorted(timings.items()), ("all searches", every)]:
+        xs = sorted(xs)
+        p95 = xs[min(len(xs) - 1, int(len(xs) * 0.95))]
+        print(
+            f"{name:<14} {len(xs):>5} {1000 * statistics.median(xs):>8.1f} "
+            f"{1000 * p95:>8.1f} {1000 * xs[-1]:>8.1f}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--discussions", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--reuse", action="store_true", help="keep an earlier run's data")
+    args = parser.parse_args()
+    if args.database_url:
+        url = make_url(args.database_url).set(database=PG_DATABASE).render_as_string(False)
+        if not args.reuse:
+            url = asyncio.run(_recreate_pg(args.database_url))
+    else:
+        path = ROOT / "var" / "bench" / "search.db"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite+aiosqlite:///{path}"
+        if not args.reuse:
+            path.unlink(missing_ok=True)
+    if not args.reuse:
+        _upgrade(url)
+        started = time.perf_counter()
+        asyncio.run(seed_database(url, SeedPlan(discussions=args.discussions)))
+        if url.startswith("postgresql"):
+
+            async def analyze() -> None:
+                e = make_engine(url)
+                async with e.connect() as conn:
+                    await conn.execution_options(isolation_level="AUTOCOMMIT")
+                    await conn.execute(text("VACUUM ANALYZE"))
+                await e.dispose()
+
+            asyncio.run(analyze())
+        print(f"seeded in {time.perf_counter() - started:.0f} s")
+    asyncio.run(measure(url, args.rounds))
+
+
+if __name__ == "__main__":
+    main()
