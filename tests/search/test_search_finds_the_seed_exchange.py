@@ -111,3 +111,25 @@ async def test_pages_of_results_follow_each_other_without_repeats(app, session):
             if not cursor:
                 break
         assert seen == [h.document_id for h in everything], q
+
+
+async def test_status_and_date_operators(app, session):
+    discussion = await demo(app, session)
+    waiting = await found(session, "status:unanswered", kind="discussions")
+    assert {h.title for h in waiting} == {
+        "Keeping a toddler's infection diary",
+        "EBV and CMV results: questions to ask your doctor",
+    }
+    answered = await found(session, "status:answered", kind="discussions")
+    assert [h.discussion_id for h in answered] == [discussion.id]
+    assert await found(session, "EBV status:unanswered in:title") != []
+    assert await found(session, "EBV status:answered in:title") == []
+    today = discussion.created_at.date()
+    assert len(await found(session, f"after:{today.isoformat()} EBV")) == len(
+        await found(session, "EBV")
+    )
+    assert await found(session, f"before:{today.isoformat()} EBV") == []
+    assert await found(session, "before:2000-01-01") == []
+    latest = await found(session, "#blood-cancers-disorders order:latest")
+    stamps = [(h.created_at, h.document_id) for h in latest]
+    assert stamps == sorted(stamps, reverse=True)
