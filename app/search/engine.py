@@ -55,6 +55,8 @@ TSV: ColumnElement[Any] = literal_column("search_documents.tsv")
 TITLE_WEIGHT, BODY_WEIGHT = 10.0, 1.0  # bm25 column weights; PostgreSQL: A=1.0, B=0.4
 SNIPPET_WORDS = 24
 COUNT_CAP = 1000
+# candidates ranked by relevance: the newest matches (and the newest title matches)
+WINDOW = 1000
 KINDS = ("all", "discussions", "posts")
 
 Reply = aliased(Post)
@@ -209,6 +211,10 @@ def decode_cursor(cursor: str, shape: str) -> list[Any]:
             exact, score, ident = int(values[1]), float(values[2]), int(values[3])
             if exact in (0, 1) and score == score and abs(score) < 1e300 and 0 < ident < 2**62:
                 return [exact, score, ident]
+        elif shape == "id" and len(values) == 2:
+            ident = int(values[1])
+            if 0 < ident < 2**62:
+                return [ident]
         elif shape == "new" and len(values) == 3:
             when, ident = datetime.fromisoformat(values[1]), int(values[2])
             if when.tzinfo is not None and 0 < ident < 2**62:
@@ -225,20 +231,13 @@ def day_start(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
 
-async def search(
-    session: AsyncSession,
-    *,
-    parsed: ParsedQuery,
-    viewer: Actor | None,
-    kind: str = "all",
-    cursor: str | None = None,
-    limit: int = 20,
-) -> Results:
-    pg = is_postgres(session)
-    terms = parsed.terms
-    by_relevance = bool(terms) and parsed.order == "relevance"
-
-    filters: list[ColumnElement[bool]] = [Doc.source == POST, post_visibility(viewer)]
+def _filters(parsed: ParsedQuery, viewer: Actor | None, kind: str) -> list[ColumnElement[bool]]:
+    # (the source test is wrapped so that no index on it leads a plan: the documents are
+    # walked newest first by id, or found through the full-text index)
+    filters: list[ColumnElement[bool]] = [
+        func.lower(Doc.source) == POST,
+        post_visibility(viewer),
+    ]
     if kind == "discussions" or parsed.in_title:
         filters.append(Post.is_opening.is_(True))
     elif kind == "posts":
@@ -255,54 +254,169 @@ async def search(
         filters.append(answered())
     elif parsed.status == "unanswered":
         filters.append(not_(answered()))
+    return filters
 
-    score: Any = literal(0.0)
-    snippet: Any = func.substr(Doc.body, 1, 240)
-    exact: Any = literal(1)
-    if terms:
-        exact = case((func.lower(Doc.title) == parsed.text, 0), else_=1)
+
+class _Match:
+    """The text condition, score and snippet of one engine for a list of terms."""
+
+    def __init__(self, pg: bool, terms: list[str], *, in_title: bool) -> None:
+        self.pg = pg
+        self.any_match = fts5_match(terms)
         if pg:
-            q = ts_query(terms, prefix="t")
-            filters.append(TSV.op("@@")(q))
-            if parsed.in_title:
-                filters.append(func.ts_filter(TSV, literal_column("'{a}'::\"char\"[]")).op("@@")(q))
-            score = -cast(func.ts_rank_cd(TSV, q), Float)
-            snippet = func.ts_headline(
+            self.q = ts_query(terms, prefix="t")
+            self.condition: ColumnElement[bool] = TSV.op("@@")(self.q)
+            self.title_condition: ColumnElement[bool] = func.ts_filter(
+                TSV, literal_column("'{a}'::\"char\"[]")
+            ).op("@@")(self.q)
+            if in_title:
+                self.condition = and_(self.condition, self.title_condition)
+            self.score: Any = -cast(func.ts_rank_cd(TSV, self.q), Float)
+        else:
+            match = fts5_match(terms, in_title=in_title)
+            self.condition = FTS_NAME.op("MATCH")(bindparam("match", match))
+            self.title_condition = FTS_NAME.op("MATCH")(
+                bindparam("title_match", fts5_match(terms, in_title=True))
+            )
+            self.score = cast(func.bm25(FTS_NAME, TITLE_WEIGHT, BODY_WEIGHT), Float)
+
+    def snippet(self) -> Any:
+        if self.pg:
+            return func.ts_headline(
                 literal_column("'english'::regconfig"),
                 Doc.body,
-                q,
+                self.q,
                 bindparam(
                     "hl",
                     f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=35, MinWords=15, "
                     'MaxFragments=2, FragmentDelimiter=" ... "',
                 ),
             )
-        else:
-            filters.append(
-                literal_column("search_fts").op("MATCH")(
-                    bindparam("match", fts5_match(terms, in_title=parsed.in_title))
-                )
+        return func.snippet(FTS_NAME, 1, MARK_START, MARK_END, "...", SNIPPET_WORDS)
+
+
+@dataclass(slots=True)
+class _Key:
+    doc_id: int
+    exact: int = 1
+    score: float = 0.0
+
+
+def _joined(columns: list[Any], filters: list[Any], *, fts: bool) -> Select[Any]:
+    stmt = select(*columns)
+    stmt = stmt.select_from(FTS).join(Doc, Doc.id == FTS.c.rowid) if fts else stmt.select_from(Doc)
+    return (
+        stmt.join(Post, Post.id == Doc.source_id)
+        .join(Discussion, Discussion.id == Post.discussion_id)
+        .join(Group, Group.id == Discussion.group_id)
+        .join(User, User.id == Post.author_id)
+        .where(*filters)
+    )
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    parsed: ParsedQuery,
+    viewer: Actor | None,
+    kind: str = "all",
+    cursor: str | None = None,
+    limit: int = 20,
+) -> Results:
+    """One page of results. By relevance, the candidates are the newest WINDOW matching
+    documents the viewer may see (and the newest WINDOW whose title matches, so an old
+    discussion named as typed still comes first), ranked by the engine; by date, the
+    newest first. Snippets are built for the page's rows only."""
+    pg = is_postgres(session)
+    terms = parsed.terms
+    by_relevance = bool(terms) and parsed.order == "relevance"
+    filters = _filters(parsed, viewer, kind)
+    match = _Match(pg, terms, in_title=parsed.in_title) if terms else None
+    fts = match is not None and not pg
+
+    if by_relevance:
+        assert match is not None
+        exact = case((func.lower(Doc.title) == parsed.text, 0), else_=1)
+        windows = [
+            _joined(
+                [Doc.id.label("doc_id"), exact.label("exact"), match.score.label("score")],
+                [*filters, condition],
+                fts=fts,
             )
-            score = cast(func.bm25(FTS_NAME, TITLE_WEIGHT, BODY_WEIGHT), Float)
-            snippet = func.snippet(FTS_NAME, 1, MARK_START, MARK_END, "...", SNIPPET_WORDS)
+            .order_by((FTS.c.rowid if fts else Doc.id).desc())
+            .limit(WINDOW)
+            for condition in (
+                [match.condition] if parsed.in_title else [match.condition, match.title_condition]
+            )
+        ]
+        # the two windows merged and ranked here: two short indexed scans beat one compound
+        best: dict[int, tuple[int, float, int]] = {}
+        for window in windows:
+            if len(best) >= WINDOW or window is windows[0]:
+                rows = (await session.execute(window)).all()
+            else:
+                break  # every match is in the first window already (title ones included)
+            for doc_id, doc_exact, score in rows:
+                key = (int(doc_exact), float(score), -int(doc_id))
+                if doc_id not in best or key < best[doc_id]:
+                    best[doc_id] = key
+        ranked = sorted(best.values())
+        total = len(ranked)
+        if cursor:
+            ce, cs, cid = decode_cursor(cursor, "rel")
+            ranked = [k for k in ranked if k > (ce, cs, -cid)]
+        keys = [_Key(-k[2], k[0], k[1]) for k in ranked[: limit + 1]]
+        capped = total >= WINDOW
+    else:
+        conditions = [*filters] + ([match.condition] if match is not None else [])
+        page = _joined([Doc.id.label("doc_id")], conditions, fts=fts)
+        if cursor:
+            (cid,) = decode_cursor(cursor, "id")
+            page = page.where((FTS.c.rowid if fts else Doc.id) < cid)
+        newest = (FTS.c.rowid if fts else Doc.id).desc()
+        rows = (await session.execute(page.order_by(newest).limit(limit + 1))).all()
+        keys = [_Key(row.doc_id) for row in rows]
+        total = len(keys)
+        if cursor or len(keys) > limit:
+            counted = (
+                _joined([Doc.id], conditions, fts=fts)
+                .order_by(newest)  # on SQLite: walk the full-text index newest first
+                .limit(COUNT_CAP + 1)
+                .subquery()
+            )
+            total = int(await session.scalar(select(func.count()).select_from(counted)) or 0)
+        capped = total > COUNT_CAP
 
-    def base(columns: list[Any]) -> Select[Any]:
-        stmt = select(*columns).select_from(Doc)
-        if terms and not pg:
-            stmt = stmt.join(FTS, FTS.c.rowid == Doc.id)
-        return (
-            stmt.join(Post, Post.id == Doc.source_id)
-            .join(Discussion, Discussion.id == Post.discussion_id)
-            .join(Group, Group.id == Discussion.group_id)
-            .join(User, User.id == Post.author_id)
-            .where(*filters)
+    more = len(keys) > limit
+    keys = keys[:limit]
+    next_cursor = None
+    if more and keys:
+        last = keys[-1]
+        next_cursor = (
+            encode_cursor(["rel", int(last.exact), float(last.score), last.doc_id])
+            if by_relevance
+            else encode_cursor(["id", last.doc_id])
         )
+    hits = await _details(session, [k.doc_id for k in keys], match, fts=fts)
+    return Results(hits, next_cursor, min(total, COUNT_CAP), capped)
 
-    inner = base(
+
+async def _details(
+    session: AsyncSession, ids: list[int], match: _Match | None, *, fts: bool
+) -> list[Hit]:
+    """The page's rows, in the order of `ids`, with their snippets."""
+    if not ids:
+        return []
+    snippet = match.snippet() if match is not None else func.substr(Doc.body, 1, 240)
+    conditions: list[Any] = [Doc.id.in_(ids)]
+    if fts and match is not None:
+        conditions = [FTS.c.rowid.in_(ids)]  # looked up by rowid, not found by scanning
+        # snippet() needs the MATCH in its statement: the unrestricted one covers every hit
+        conditions.append(FTS_NAME.op("MATCH")(bindparam("match_any", match.any_match)))
+    stmt = _joined(
         [
             Doc.id.label("doc_id"),
             Doc.created_at,
-            Doc.body,
             Post.id.label("post_id"),
             Post.is_opening,
             Post.status,
@@ -316,38 +430,13 @@ async def search(
             Group.slug.label("group_slug"),
             Group.name.label("group_name"),
             User.username,
-            exact.label("exact"),
-            score.label("score"),
             snippet.label("snippet"),
-        ]
-    ).subquery("hits")
-    outer = select(inner)
-    if by_relevance:
-        outer = outer.order_by(inner.c.exact, inner.c.score, inner.c.doc_id.desc())
-        if cursor:
-            ce, cs, cid = decode_cursor(cursor, "rel")
-            outer = outer.where(
-                or_(
-                    inner.c.exact > ce,
-                    and_(inner.c.exact == ce, inner.c.score > cs),
-                    and_(inner.c.exact == ce, inner.c.score == cs, inner.c.doc_id < cid),
-                )
-            )
-    else:
-        outer = outer.order_by(inner.c.created_at.desc(), inner.c.doc_id.desc())
-        if cursor:
-            when, cid = decode_cursor(cursor, "new")
-            outer = outer.where(
-                or_(
-                    inner.c.created_at < when,
-                    and_(inner.c.created_at == when, inner.c.doc_id < cid),
-                )
-            )
-    rows = (await session.execute(outer.limit(limit + 1))).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-
-    hits = [
+        ],
+        conditions,
+        fts=fts and match is not None,
+    )
+    rows = {row.doc_id: row for row in (await session.execute(stmt)).all()}
+    return [
         Hit(
             kind="discussion" if row.is_opening else "post",
             document_id=row.doc_id,
@@ -364,22 +453,17 @@ async def search(
             reply_count=row.reply_count,
             marker=_marker(row),
         )
-        for row in rows
+        for row in (rows[i] for i in ids if i in rows)
     ]
-    next_cursor = None
-    if more and rows:
-        last = rows[-1]
-        if by_relevance:
-            next_cursor = encode_cursor(["rel", int(last.exact), float(last.score), last.doc_id])
-        else:
-            next_cursor = encode_cursor(["new", last.created_at.isoformat(), last.doc_id])
 
-    total = len(rows)
-    if cursor or more:
-        counted = base([Doc.id]).limit(COUNT_CAP + 1).subquery()
-        total = int(await session.scalar(select(func.count()).select_from(counted)) or 0)
-    capped = total > COUNT_CAP
-    return Results(hits, next_cursor, min(total, COUNT_CAP), capped)
+
+def _any_match(match: _Match) -> str:
+    value = match.condition.right.value  # type: ignore[attr-defined]
+    return (
+        str(value).removeprefix("{title} : (").removesuffix(")")
+        if value.startswith("{")
+        else str(value)
+    )
 
 
 # -- similar discussions -----------------------------------------------------------------------
