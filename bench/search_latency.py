@@ -110,16 +110,6 @@ def main() -> None:
         _upgrade(url)
         started = time.perf_counter()
         asyncio.run(seed_database(url, SeedPlan(discussions=args.discussions)))
-        if url.startswith("postgresql"):
-
-            async def analyze() -> None:
-                e = make_engine(url)
-                async with e.connect() as conn:
-                    await conn.execution_options(isolation_level="AUTOCOMMIT")
-                    await conn.execute(text("VACUUM ANALYZE"))
-                await e.dispose()
-
-            asyncio.run(analyze())
         print(f"seeded in {time.perf_counter() - started:.0f} s")
     asyncio.run(measure(url, args.rounds))
 

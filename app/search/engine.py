@@ -607,32 +607,42 @@ def title_words(title: str) -> list[str]:
 async def similar_discussions(
     session: AsyncSession, *, title: str, viewer: Actor | None, limit: int = 5
 ) -> list[Similar]:
-    """Discussions whose title or question shares words with a title being typed, best
-    first: any word may match, titles count most."""
+    """Discussions whose title shares words with a title being typed, best first (any word
+    may match): the newest WINDOW such discussions the viewer may see, ranked by the engine,
+    then the few shown are described."""
     words = title_words(title)
     if not words:
         return []
     filters: list[ColumnElement[bool]] = [
-        Doc.source == POST,
+        func.lower(Doc.source) == POST,
         Post.is_opening.is_(True),
         post_visibility(viewer),
     ]
-    if is_postgres(session):
+    pg = is_postgres(session)
+    if pg:
         q = ts_query(words, prefix="w", any_term=True)
         filters.append(TSV.op("@@")(q))
+        filters.append(func.ts_filter(TSV, literal_column("'{a}'::\"char\"[]")).op("@@")(q))
         score: Any = -cast(func.ts_rank_cd(TSV, q), Float)
-        stmt = select(Doc.id, score.label("score")).select_from(Doc)
     else:
-        filters.append(
-            literal_column("search_fts").op("MATCH")(
-                bindparam("match", fts5_match(words, any_term=True))
-            )
-        )
+        match = fts5_match(words, in_title=True, any_term=True)
+        filters.append(FTS_NAME.op("MATCH")(bindparam("match", match)))
         score = cast(func.bm25(FTS_NAME, TITLE_WEIGHT, BODY_WEIGHT), Float)
-        stmt = select(Doc.id, score.label("score")).select_from(Doc)
-        stmt = stmt.join(FTS, FTS.c.rowid == Doc.id)
+    candidates = (
+        _joined([Doc.id, score], filters, fts=not pg)
+        .order_by((Doc.id if pg else FTS.c.rowid).desc())
+        .limit(WINDOW)
+    )
+    ranked = sorted(
+        (float(found_score), -int(doc_id))
+        for doc_id, found_score in (await session.execute(candidates)).all()
+    )
+    ids = [-neg_id for _score, neg_id in ranked[:limit]]
+    if not ids:
+        return []
     stmt = (
-        stmt.add_columns(
+        select(
+            Doc.id,
             Discussion.id.label("discussion_id"),
             Discussion.title,
             Discussion.slug,
@@ -640,14 +650,13 @@ async def similar_discussions(
             Group.name.label("group_name"),
             answered().label("answered"),
         )
+        .select_from(Doc)
         .join(Post, Post.id == Doc.source_id)
         .join(Discussion, Discussion.id == Post.discussion_id)
         .join(Group, Group.id == Discussion.group_id)
-        .where(*filters)
-        .order_by(score, Doc.id.desc())
-        .limit(limit)
+        .where(Doc.id.in_(ids))
     )
-    rows = (await session.execute(stmt)).all()
+    rows = {row.id: row for row in (await session.execute(stmt)).all()}
     return [
         Similar(
             discussion_id=row.discussion_id,
@@ -657,7 +666,7 @@ async def similar_discussions(
             reply_count=row.reply_count,
             answered=bool(row.answered),
         )
-        for row in rows
+        for row in (rows[i] for i in ids if i in rows)
     ]
 
 
