@@ -31,15 +31,13 @@ from sqlalchemy import (
     literal,
     literal_column,
     not_,
-    or_,
     select,
     table,
-    true,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.access.permissions import Action, can, visible_discussions
+from app.access.visibility import visible_posts
 from app.accounts.models import Actor, User
 from app.core.errors import Invalid
 from app.discussions.models import Discussion, Post, Visibility
@@ -70,27 +68,10 @@ def is_postgres(session: AsyncSession) -> bool:
 
 
 def post_visibility(viewer: Actor | None) -> ColumnElement[bool]:
-    """The SQL form of `can_see_post` and `can_see_discussion` together, for a post and its
-    discussion: everybody sees visible ones; authors their own held or hidden ones (but not
-    deleted); moderators everything, marked in the results."""
-    if can(viewer, Action.see_hidden_content):
-        return true()
-    everybody = and_(
-        visible_discussions(),
-        Post.status == Visibility.visible.value,
-        Post.deleted_at.is_(None),
-    )
-    if viewer is None:
-        return everybody
-    return or_(
-        everybody,
-        and_(
-            Post.deleted_at.is_(None),
-            Discussion.deleted_at.is_(None),
-            or_(Post.status == Visibility.visible.value, Post.author_id == viewer.id),
-            or_(Discussion.status == Visibility.visible.value, Discussion.author_id == viewer.id),
-        ),
-    )
+    """The access layer's rule for posts and their discussions (app/access/visibility.py):
+    everybody sees published ones; authors their own held or hidden ones; moderators
+    everything not deleted, marked in the results."""
+    return visible_posts(viewer)
 
 
 def answered() -> ColumnElement[bool]:

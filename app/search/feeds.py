@@ -15,15 +15,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import BaseRoute
 
-from app.access.permissions import Action, check_permission, visible_discussions
+from app.access.fetch import access_group
+from app.access.permissions import Action, check_permission
+from app.access.visibility import visible_discussions, visible_posts
 from app.accounts.deps import Auth, AuthDep, plain_page
 from app.accounts.models import User
 from app.core.errors import NotFound
 from app.core.validation import whole_number
 from app.db import SessionDep, utcnow
-from app.discussions.models import Discussion, Post, Visibility
+from app.discussions.models import Discussion, Post
 from app.groups.models import Group
-from app.groups.service import access_group
 
 router = APIRouter(include_in_schema=False)
 PLAIN_ROUTES: list[BaseRoute] = []
@@ -31,10 +32,6 @@ PLAIN_ROUTES: list[BaseRoute] = []
 ATOM = "http://www.w3.org/2005/Atom"
 ENTRIES = 30
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
-
-
-def _visible_post() -> Any:
-    return (Post.status == Visibility.visible.value) & Post.deleted_at.is_(None)
 
 
 def _text(parent: ET.Element, tag: str, text: str, **attrs: str) -> ET.Element:
@@ -101,7 +98,7 @@ async def _discussion_entries(
         )
         .join(Post, (Post.discussion_id == Discussion.id) & Post.is_opening.is_(True))
         .join(User, User.id == Discussion.author_id)
-        .where(visible_discussions(), _visible_post())
+        .where(visible_posts(None))  # what a visitor may read
         .order_by(Discussion.created_at.desc(), Discussion.id.desc())
         .limit(ENTRIES)
     )
@@ -163,10 +160,11 @@ async def discussion_feed(request: Request, session: AsyncSession, auth: Auth) -
         await session.execute(
             select(Post.id, Post.body_html, Post.created_at, Post.edited_at, User.username)
             .join(User, User.id == Post.author_id)
+            .join(Discussion, Discussion.id == Post.discussion_id)
             .where(
                 Post.discussion_id == discussion.id,
                 Post.is_opening.is_(False),
-                _visible_post(),
+                visible_posts(None),  # what a visitor may read
             )
             .order_by(Post.created_at.desc(), Post.id.desc())
             .limit(ENTRIES)

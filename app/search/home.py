@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.access.permissions import visible_discussions
+from app.access.visibility import visible_discussions
 from app.accounts.models import Actor, User
 from app.discussions.models import Discussion
 from app.groups.models import Group

@@ -12,7 +12,8 @@ from sqlalchemy import and_, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.access.permissions import Action, check_permission, visible_discussions
+from app.access.permissions import Action, check_permission
+from app.access.visibility import visible_discussions
 from app.accounts.models import Actor, User
 from app.core.errors import Invalid
 from app.db import dialect_insert, utcnow

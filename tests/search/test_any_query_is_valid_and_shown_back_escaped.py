@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from markupsafe import escape
 
-from app.discussions.service import reply, start_discussion
+from app.discussions.posting import reply, start_discussion
 from app.search import engine
 from app.search.query import parse_query
 from tests.core.test_bad_input_corpora import audit, corpus_files, load_corpus

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from app.accounts.models import Role
-from app.discussions.service import reply, start_discussion
+from app.discussions.posting import reply, start_discussion
 from app.groups.models import Group
 from app.search import engine
 from app.search.query import parse_query

@@ -13,7 +13,7 @@ from sqlalchemy import update
 from app.accounts.models import Role
 from app.db import utcnow
 from app.discussions.models import Discussion, Post
-from app.discussions.service import reply, start_discussion
+from app.discussions.posting import reply, start_discussion
 from app.groups.models import Group
 from app.groups.service import create_group
 from app.moderation.service import hide_post
