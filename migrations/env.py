@@ -34,7 +34,7 @@ def include_object(
     if reflected and name is not None:
         if type_ == "table" and name.startswith("search_fts"):
             return False
-        if name in ("tsv", "ix_search_documents_tsv"):
+        if name in ("tsv", "title_tsv", "ix_search_documents_tsv", "ix_search_documents_title_tsv"):
             return False
     return True
 

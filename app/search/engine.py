@@ -18,6 +18,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Float,
     Select,
@@ -50,6 +51,9 @@ from app.search.text import MARK_END, MARK_START
 FTS = table("search_fts", column("rowid"), column("title"), column("body"))
 FTS_NAME: ColumnElement[Any] = literal_column("search_fts")
 TSV: ColumnElement[Any] = literal_column("search_documents.tsv")
+TITLE_TSV: ColumnElement[Any] = literal_column("search_documents.title_tsv")
+# the partial GIN index on title_tsv covers the rows with a title (opening posts)
+HAS_TITLE: ColumnElement[bool] = literal_column("search_documents.title <> ''", Boolean)
 TITLE_WEIGHT, BODY_WEIGHT = 10.0, 1.0  # bm25 column weights; PostgreSQL: A=1.0, B=0.4
 SNIPPET_WORDS = 24
 COUNT_CAP = 1000
@@ -212,13 +216,17 @@ def day_start(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
 
-def _filters(parsed: ParsedQuery, viewer: Actor | None, kind: str) -> list[ColumnElement[bool]]:
-    # (the source test is wrapped so that no index on it leads a plan: the documents are
-    # walked newest first by id, or found through the full-text index)
-    filters: list[ColumnElement[bool]] = [
-        func.lower(Doc.source) == POST,
-        post_visibility(viewer),
-    ]
+def source_is(source: str, *, pg: bool) -> ColumnElement[bool]:
+    """On SQLite the test is wrapped so that no index on it leads a plan (its planner would
+    start from the (source, source_id) index and sort every row); PostgreSQL needs the plain
+    column for its estimates."""
+    return Doc.source == source if pg else func.lower(Doc.source) == source
+
+
+def _filters(
+    parsed: ParsedQuery, viewer: Actor | None, kind: str, *, pg: bool
+) -> list[ColumnElement[bool]]:
+    filters: list[ColumnElement[bool]] = [source_is(POST, pg=pg), post_visibility(viewer)]
     if kind == "discussions" or parsed.in_title:
         filters.append(Post.is_opening.is_(True))
     elif kind == "posts":
@@ -247,9 +255,7 @@ class _Match:
         if pg:
             self.q = ts_query(terms, prefix="t")
             self.condition: ColumnElement[bool] = TSV.op("@@")(self.q)
-            self.title_condition: ColumnElement[bool] = func.ts_filter(
-                TSV, literal_column("'{a}'::\"char\"[]")
-            ).op("@@")(self.q)
+            self.title_condition: ColumnElement[bool] = and_(HAS_TITLE, TITLE_TSV.op("@@")(self.q))
             if in_title:
                 self.condition = and_(self.condition, self.title_condition)
             self.score: Any = -cast(func.ts_rank_cd(TSV, self.q), Float)
@@ -311,7 +317,7 @@ async def search(
     pg = is_postgres(session)
     terms = parsed.terms
     by_relevance = bool(terms) and parsed.order == "relevance"
-    filters = _filters(parsed, viewer, kind)
+    filters = _filters(parsed, viewer, kind, pg=pg)
     match = _Match(pg, terms, in_title=parsed.in_title) if terms else None
     fts = match is not None and not pg
 
@@ -594,16 +600,16 @@ async def similar_discussions(
     words = title_words(title)
     if not words:
         return []
+    pg = is_postgres(session)
     filters: list[ColumnElement[bool]] = [
-        func.lower(Doc.source) == POST,
+        source_is(POST, pg=pg),
         Post.is_opening.is_(True),
         post_visibility(viewer),
     ]
-    pg = is_postgres(session)
     if pg:
         q = ts_query(words, prefix="w", any_term=True)
-        filters.append(TSV.op("@@")(q))
-        filters.append(func.ts_filter(TSV, literal_column("'{a}'::\"char\"[]")).op("@@")(q))
+        filters.append(HAS_TITLE)
+        filters.append(TITLE_TSV.op("@@")(q))
         score: Any = -cast(func.ts_rank_cd(TSV, q), Float)
     else:
         match = fts5_match(words, in_title=True, any_term=True)

@@ -44,6 +44,11 @@ POSTGRES_TSV = [
         setweight(to_tsvector('english'::regconfig, title), 'A')
         || setweight(to_tsvector('english'::regconfig, body), 'B')) STORED""",
     "CREATE INDEX ix_search_documents_tsv ON search_documents USING gin (tsv)",
+    # titles alone (in:title, similar discussions): a small index of the opening posts
+    """ALTER TABLE search_documents ADD COLUMN title_tsv tsvector GENERATED ALWAYS AS (
+        to_tsvector('english'::regconfig, title)) STORED""",
+    "CREATE INDEX ix_search_documents_title_tsv ON search_documents USING gin (title_tsv)"
+    " WHERE title <> ''",
 ]
 
 
