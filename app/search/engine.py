@@ -58,7 +58,7 @@ TITLE_WEIGHT, BODY_WEIGHT = 10.0, 1.0  # bm25 column weights; PostgreSQL: A=1.0,
 SNIPPET_WORDS = 24
 COUNT_CAP = 1000
 # candidates ranked by relevance: the newest matches (and the newest title matches)
-WINDOW = 1000
+WINDOW = 500
 KINDS = ("all", "discussions", "posts")
 
 Reply = aliased(Post)
