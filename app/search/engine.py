@@ -289,16 +289,22 @@ class _Key:
     score: float = 0.0
 
 
-def _joined(columns: list[Any], filters: list[Any], *, fts: bool) -> Select[Any]:
+def _joined(
+    columns: list[Any], filters: list[Any], *, fts: bool, group: bool = True, user: bool = True
+) -> Select[Any]:
+    """Documents with their post and discussion (whose rows decide visibility); the group
+    and the author are joined when a filter or the columns need them (foreign keys: the
+    inner joins drop nothing)."""
     stmt = select(*columns)
     stmt = stmt.select_from(FTS).join(Doc, Doc.id == FTS.c.rowid) if fts else stmt.select_from(Doc)
-    return (
-        stmt.join(Post, Post.id == Doc.source_id)
-        .join(Discussion, Discussion.id == Post.discussion_id)
-        .join(Group, Group.id == Discussion.group_id)
-        .join(User, User.id == Post.author_id)
-        .where(*filters)
+    stmt = stmt.join(Post, Post.id == Doc.source_id).join(
+        Discussion, Discussion.id == Post.discussion_id
     )
+    if group:
+        stmt = stmt.join(Group, Group.id == Discussion.group_id)
+    if user:
+        stmt = stmt.join(User, User.id == Post.author_id)
+    return stmt.where(*filters)
 
 
 async def search(
@@ -329,6 +335,8 @@ async def search(
                 [Doc.id.label("doc_id"), exact.label("exact"), match.score.label("score")],
                 [*filters, condition],
                 fts=fts,
+                group=parsed.group is not None,
+                user=parsed.author is not None,
             )
             .order_by((FTS.c.rowid if fts else Doc.id).desc())
             .limit(WINDOW)
@@ -356,7 +364,8 @@ async def search(
         capped = total >= WINDOW
     else:
         conditions = [*filters] + ([match.condition] if match is not None else [])
-        page = _joined([Doc.id.label("doc_id")], conditions, fts=fts)
+        lean = {"group": parsed.group is not None, "user": parsed.author is not None}
+        page = _joined([Doc.id.label("doc_id")], conditions, fts=fts, **lean)
         if cursor:
             (cid,) = decode_cursor(cursor, "id")
             page = page.where((FTS.c.rowid if fts else Doc.id) < cid)
@@ -366,7 +375,7 @@ async def search(
         total = len(keys)
         if cursor or len(keys) > limit:
             counted = (
-                _joined([Doc.id], conditions, fts=fts)
+                _joined([Doc.id], conditions, fts=fts, **lean)
                 .order_by(newest)  # on SQLite: walk the full-text index newest first
                 .limit(COUNT_CAP + 1)
                 .subquery()
@@ -616,7 +625,7 @@ async def similar_discussions(
         filters.append(FTS_NAME.op("MATCH")(bindparam("match", match)))
         score = cast(func.bm25(FTS_NAME, TITLE_WEIGHT, BODY_WEIGHT), Float)
     candidates = (
-        _joined([Doc.id, score], filters, fts=not pg)
+        _joined([Doc.id, score], filters, fts=not pg, group=False, user=False)
         .order_by((Doc.id if pg else FTS.c.rowid).desc())
         .limit(WINDOW)
     )
