@@ -5,7 +5,7 @@ The index is filled here from the posts already written (their rendered text, no
 Markdown); `kindred search reindex` rebuilds it at any time.
 
 Revision ID: s1search
-Revises: m9mod (re-chained after rebasing on main; first written on p2shownfill)
+Revises: e1edges (re-chained after rebasing on main; first written on p2shownfill)
 Create Date: 2026-12-01 00:30:00
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "s1search"
-down_revision: str | None = "m9mod"
+down_revision: str | None = "e1edges"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
