@@ -10,6 +10,19 @@ from app.email.models import (
     PasswordReset,
 )
 from app.groups.models import Group
+from app.library.models import (
+    Advance,
+    LibraryPage,
+    LibraryPerson,
+    LibraryReference,
+    LibrarySection,
+    PageGroup,
+    PageTrial,
+    SavedItem,
+    Specialist,
+    Trial,
+    TrialLocation,
+)
 from app.moderation.models import (
     AppointmentDestination,
     AuditEntry,
@@ -21,6 +34,17 @@ from app.notifications.models import DiscussionFollow, GroupFollow, Notification
 from app.search.models import SearchDocument, SearchTermDay
 
 __all__ = [
+    "Advance",
+    "LibraryPage",
+    "LibraryPerson",
+    "LibraryReference",
+    "LibrarySection",
+    "PageGroup",
+    "PageTrial",
+    "SavedItem",
+    "Specialist",
+    "Trial",
+    "TrialLocation",
     "ApiToken",
     "AppointmentDestination",
     "AuditEntry",
