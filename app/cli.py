@@ -13,6 +13,7 @@ from rich.table import Table
 
 from app.accounts.models import Role
 from app.config import get_settings
+from app.library.cli import library_cli
 
 cli = typer.Typer(help="Kindred, a patient-community discussion forum.", no_args_is_help=True)
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -23,6 +24,7 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(groups_cli, name="groups")
 cli.add_typer(search_cli, name="search")
+cli.add_typer(library_cli, name="library")
 console = Console()
 ROOT = Path(__file__).resolve().parents[1]
 

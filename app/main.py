@@ -86,6 +86,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from app.groups import admin_pages as groups_admin_pages
     from app.groups import api as groups_api
     from app.groups import pages as groups_pages
+    from app.library import api as library_api
+    from app.library import pages as library_pages
     from app.moderation import api as moderation_api
     from app.moderation import deleted_api, deleted_pages, hub_pages
     from app.moderation import pages as moderation_pages
@@ -132,6 +134,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         groups_admin_pages,
         search_pages,
         search_feeds,
+        library_api,
+        library_pages,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -41,6 +41,7 @@ class Action(StrEnum):
     manage_roles = "manage_roles"
     manage_appointments = "manage_appointments"
     manage_site_settings = "manage_site_settings"
+    manage_library = "manage_library"  # import, publish and unpublish condition pages
 
 
 VISITOR = "visitor"
@@ -76,6 +77,7 @@ PERMISSIONS: dict[Action, str] = {
     Action.manage_roles: Role.admin.value,
     Action.manage_appointments: Role.admin.value,
     Action.manage_site_settings: Role.admin.value,
+    Action.manage_library: Role.admin.value,
 }
 
 MESSAGES: dict[Action, str] = {
@@ -95,6 +97,7 @@ MESSAGES: dict[Action, str] = {
     Action.manage_site_settings: "Only administrators can change site settings.",
     Action.manage_groups: "Only administrators can manage groups.",
     Action.manage_roles: "Only administrators can change roles.",
+    Action.manage_library: "Only administrators can manage the health library.",
 }
 
 

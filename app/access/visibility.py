@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, and_, literal, or_, select
 from app.access.permissions import Action, can
 from app.accounts.models import Actor
 from app.discussions.models import Discussion, Post, Visibility
+from app.library.models import LibraryPage
 from app.notifications.models import Notification, NotificationKind
 
 PUBLISHED = Visibility.visible.value
@@ -146,3 +147,21 @@ __all__ = [
     "visible_notifications",
     "visible_posts",
 ]
+
+
+# -- the health library ------------------------------------------------------------------------
+
+
+class _LibraryPage(Protocol):
+    @property
+    def is_published(self) -> bool: ...
+
+
+def can_see_library_page(viewer: Actor | None, page: _LibraryPage) -> bool:
+    """An unpublished condition page is the administrators' only (404 for everyone else)."""
+    return page.is_published or can(viewer, Action.manage_library)
+
+
+def visible_library_pages() -> ColumnElement[bool]:
+    """Listings, saved items and search show published pages only."""
+    return LibraryPage.is_published.is_(True)

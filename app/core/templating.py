@@ -58,6 +58,10 @@ NOTICES = {
     "group-archived": "The group is archived: it is read-only and has left the listings.",
     "group-reopened": "The group is open again and back in the listings.",
     "post-restored": "The post is restored. The action is in the audit log.",
+    "saved": "Saved for later. Find it under Saved.",
+    "unsaved": "Removed from your saved items.",
+    "library-published": "The page is published.",
+    "library-unpublished": "The page is unpublished: only administrators can open it now.",
 }
 
 
@@ -176,6 +180,7 @@ COMPONENTS = {
     "components/post.html": ("posts",),
     "notifications/follow_form.html": ("follow_form",),
     "notifications/live_region.html": ("live_region",),
+    "library/save_form.html": ("save_form",),
 }
 
 

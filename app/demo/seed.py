@@ -192,9 +192,13 @@ async def load_demo(
             client_key=f"demo-other-{index}",
         )
         step(f"discussion {title}")
+    from app.demo.library import load_demo_library
+
+    await load_demo_library(session)
+    step("health library: Infantile Neutropenia")
     assert discussion is not None
     return discussion
 
 
 def demo_step_count() -> int:
-    return len(GROUPS) + len(USERS) + len(EXCHANGE) + len(OTHER_DISCUSSIONS)
+    return len(GROUPS) + len(USERS) + len(EXCHANGE) + len(OTHER_DISCUSSIONS) + 1

@@ -75,13 +75,15 @@ async def new_discussion_form(
     check_permission(user, Action.start_discussion)
     group = await access_group(session, slug)
     check_group_open(group)
+    # ?title= starts the title (the library's "Ask the community" names the condition)
+    title = request.query_params.get("title", "")[:200]
     return render(
         request,
         "discussions/new.html",
         {
             "group": group,
             "errors": {},
-            "values": {"client_key": new_token(12)},
+            "values": {"client_key": new_token(12), "title": title},
             "viewer_held": await next_post_held(session, author=user),
         },
     )

@@ -199,9 +199,7 @@ class SavedItem(Base):
 
     __tablename__ = "saved_items"
     __table_args__ = (
-        CheckConstraint(
-            "(page_id IS NULL) <> (discussion_id IS NULL)", name="exactly_one_target"
-        ),
+        CheckConstraint("(page_id IS NULL) <> (discussion_id IS NULL)", name="exactly_one_target"),
         UniqueConstraint("user_id", "page_id"),
         UniqueConstraint("user_id", "discussion_id"),
         Index("ix_saved_items_user_created", "user_id", "created_at"),
