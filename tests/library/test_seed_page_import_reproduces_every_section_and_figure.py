@@ -22,9 +22,17 @@ SECTIONS = {
 }
 # lines of the seed page's own furniture (buttons, teasers), not content
 FURNITURE = {
-    "Save information for later", "Sign Up", "Elite", "Learn about our expert tiers",
-    "Learn more", "Neutrophil", "Match to trials", "Get started", "Tired of the same old research?",
-    "Check Latest Advances", "Find the right clinical trials for you in under a minute",
+    "Save information for later",
+    "Sign Up",
+    "Elite",
+    "Learn about our expert tiers",
+    "Learn more",
+    "Neutrophil",
+    "Match to trials",
+    "Get started",
+    "Tired of the same old research?",
+    "Check Latest Advances",
+    "Find the right clinical trials for you in under a minute",
 }
 
 
@@ -63,10 +71,15 @@ async def test_every_section_paragraph_and_figure_of_the_seed_is_on_the_page(
 
     # authorship and review, as the seed writes them
     assert "Published Date: December 10, 2021" in SEED and "December 10, 2021" in text
-    assert "Neil K. Kaneshiro, MD, MHA, Clinical Professor of Pediatrics, University of " \
+    assert (
+        "Neil K. Kaneshiro, MD, MHA, Clinical Professor of Pediatrics, University of "
         "Washington School of Medicine, Seattle, WA" in text
-    for reviewer in ("David Zieve, MD, MHA, Medical Director", "Brenda Conaway, Editorial "
-                     "Director", "the A.D.A.M. Editorial team"):
+    )
+    for reviewer in (
+        "David Zieve, MD, MHA, Medical Director",
+        "Brenda Conaway, Editorial Director",
+        "the A.D.A.M. Editorial team",
+    ):
         assert reviewer in text
     # references, numbered, verbatim
     references = [line for line in SEED.splitlines() if "Elsevier;" in line]
@@ -92,7 +105,9 @@ async def test_every_section_paragraph_and_figure_of_the_seed_is_on_the_page(
     # linked groups, and the way to ask them
     assert [g["slug"] for g in api["groups"]] == ["blood-cancers-disorders", "childrens-health"]
     assert "Ask the community about Infantile Neutropenia" in text
-    assert api["ask_url"] == "/groups/blood-cancers-disorders/new?title=Infantile%20Neutropenia%3A%20"
+    assert (
+        api["ask_url"] == "/groups/blood-cancers-disorders/new?title=Infantile%20Neutropenia%3A%20"
+    )
 
 
 async def test_the_library_lists_the_page_a_to_z_and_filters(library: str, client: Any) -> None:
