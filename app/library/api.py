@@ -19,7 +19,7 @@ from app.library.schemas import SaveIn, read_match
 
 router = APIRouter(prefix="/api/v1", tags=["library"])
 
-Slug = Annotated[str, Path(max_length=80)]
+Slug = Annotated[str, Path()]  # any length: an unknown slug is 404, not 422
 SavedId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 

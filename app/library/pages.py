@@ -22,7 +22,7 @@ from app.library.schemas import TIER_EXPLAINED, AgeUnit, SavedKind, SaveIn, Tier
 
 router = APIRouter(include_in_schema=False)
 
-Slug = Annotated[str, Path(max_length=80)]
+Slug = Annotated[str, Path()]  # any length: an unknown slug is 404, not 422
 SavedId = Annotated[int, Path(ge=1, le=MAX_ID)]
 MATCH_FIELDS = ("age", "age_unit", "sex", "country", "region", "city", "recruiting_only")
 
