@@ -184,6 +184,21 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/feeds/latest.atom"): V,
     ("GET", "/groups/{slug}/feed.atom"): V,
     ("GET", "/discussions/{discussion_id}/feed.atom"): V,
+    # the health library and saved items (app/library)
+    ("GET", "/api/v1/library"): V,
+    ("GET", "/api/v1/library/{slug}"): V,
+    ("GET", "/api/v1/library/{slug}/trials"): V,
+    ("GET", "/library"): V,
+    ("GET", "/library/{slug}"): V,
+    ("GET", "/api/v1/saved"): M,
+    ("POST", "/api/v1/saved"): M,
+    ("DELETE", "/api/v1/saved/{saved_id}"): M,
+    ("GET", "/saved"): M,
+    ("POST", "/saved"): M,  # a visitor is sent to sign in, and comes back with it saved
+    ("GET", "/saved/return"): M,
+    ("POST", "/saved/{saved_id}/delete"): M,
+    ("GET", "/admin/library"): ADMIN,
+    ("POST", "/admin/library/{slug}/{action}"): ADMIN,
 }
 
 # path parameters filled per route (keyed by parameter name, or by path for "action")
@@ -192,6 +207,7 @@ ACTIONS = {
     "/mod/posts/{post_id}/{action}": "hide",
     "/mod/discussions/{discussion_id}/{action}": "lock",
     "/mod/users/{username}/{action}": "suspend",
+    "/admin/library/{slug}/{action}": "unpublish",
 }
 
 
