@@ -114,6 +114,10 @@ async def canary(app, make_user, make_client, group, session) -> Canary:
         f"/api/v1/groups/{g}/discussions",
         {"title": text_of("hidden discussion"), "body": text_of("hidden discussion", mention)},
     )
+    # the reader saved it for later while it was published (the saved list must drop it)
+    await post_json(
+        r, "/api/v1/saved", {"kind": "discussion", "discussion_id": hidden_thread["id"]}
+    )
     in_hidden = await post_json(
         o,
         f"/api/v1/discussions/{hidden_thread['id']}/posts",
@@ -142,6 +146,9 @@ async def canary(app, make_user, make_client, group, session) -> Canary:
     async with app.state.db.sessionmaker() as s:
         notification_ids = list((await s.scalars(select(Notification.id))).all())
 
+    # a health library page linked to the group: its "from the community" list
+    await import_library_page(app, g)
+
     discussions = [d1, held_thread["id"], hidden_thread["id"]]
     canary = Canary()
     canary.values = {
@@ -160,11 +167,27 @@ async def canary(app, make_user, make_client, group, session) -> Canary:
         "username": [
             u.username for u in (trusted, other, newcomer_a, newcomer_b, reader, moderator)
         ],
-        "slug": [g],
+        "slug": [g, LIBRARY_SLUG],
         "notification_id": [str(i) for i in notification_ids] or [FALLBACK],
     }
     canary.slugs[str(d1)] = ordinary["url"].rsplit("/", 1)[1]
     return canary
+
+
+LIBRARY_SLUG = "canary-condition"
+
+
+async def import_library_page(app: Any, group_slug: str) -> None:
+    from app.library.content import parse_page_text
+    from app.library.service import import_pages
+
+    text = (
+        f"---\ntitle: Canary condition\nslug: {LIBRARY_SLUG}\nsummary: For the canary.\n"
+        f"published: 2025-01-01\ngroups: [{group_slug}]\n---\n## Definition\n\nA condition.\n"
+    )
+    async with app.state.db.sessionmaker() as s:
+        await import_pages(s, pages=[parse_page_text(text, "canary.md")])
+        await s.commit()
 
 
 def get_routes(app: Any) -> list[str]:
@@ -252,6 +275,9 @@ async def test_no_get_route_shows_held_hidden_or_deleted_posts(
                 if found:
                     failures.append(f"{who} GET {url}: shows {', '.join(found)}")
     assert requested > 200, requested
+    # the library page's community list does show the published discussion
+    page = await viewers["visitor"].get(f"/library/{LIBRARY_SLUG}")
+    assert page.status_code == 200 and "Ordinary question" in page.text
     assert len(routes) > 30, routes
 
     # and the e-mail: everything queued meanwhile, composed and written out
