@@ -13,7 +13,7 @@ from rich.table import Table
 
 from app.accounts.models import Role
 from app.config import get_settings
-from app.library.cli import library_cli
+from app.library import cli as library_commands
 
 cli = typer.Typer(help="Kindred, a patient-community discussion forum.", no_args_is_help=True)
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -24,7 +24,7 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(groups_cli, name="groups")
 cli.add_typer(search_cli, name="search")
-cli.add_typer(library_cli, name="library")
+cli.add_typer(library_commands.library_cli, name="library")
 console = Console()
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,6 +38,9 @@ def upgrade_database() -> None:
     cfg = Config(str(ROOT / "alembic.ini"))
     cfg.attributes["database_url"] = settings.resolved_database_url
     command.upgrade(cfg, "head")
+
+
+library_commands.upgrade_database = upgrade_database
 
 
 async def _with_session(work):  # type: ignore[no-untyped-def]

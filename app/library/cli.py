@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,18 @@ from app.config import get_settings
 
 library_cli = typer.Typer(help="The health library's content.", no_args_is_help=True)
 console = Console()
+
+
+def _no_upgrade() -> None:
+    return None
+
+
+# app/cli.py sets this to its `upgrade_database` (imported there, so no cycle)
+upgrade_database: Callable[[], None] = _no_upgrade
+
+
+def upgrade_database_hook() -> None:
+    upgrade_database()
 
 
 def _print_errors(errors: list) -> None:  # type: ignore[type-arg]
@@ -48,7 +61,6 @@ def import_command(
 ) -> None:
     """Import condition pages: every file is checked first, then all are imported in one
     transaction, or none."""
-    from app.cli import upgrade_database
     from app.library.content import ContentErrors, collect_files, parse_page_file
     from app.library.service import import_pages
 
@@ -69,7 +81,7 @@ def import_command(
         _print_errors(errors)
         console.print(f"[red]{len(errors)} error(s): nothing was imported.[/red]")
         raise typer.Exit(1)
-    upgrade_database()
+    upgrade_database_hook()
 
     async def work(session):  # type: ignore[no-untyped-def]
         return await import_pages(session, pages=pages)
@@ -94,7 +106,6 @@ def import_trials_command(
 ) -> None:
     """Import studies from ClinicalTrials.gov's API v2 format and attach each to the pages
     whose title or "also called" names one of its conditions."""
-    from app.cli import upgrade_database
     from app.library.content import ContentErrors, parse_ctgov_studies
     from app.library.service import import_trials
 
@@ -107,7 +118,7 @@ def import_trials_command(
         _print_errors(exc.errors)
         console.print(f"[red]{len(exc.errors)} error(s): nothing was imported.[/red]")
         raise typer.Exit(1) from None
-    upgrade_database()
+    upgrade_database_hook()
 
     async def work(session):  # type: ignore[no-untyped-def]
         return await import_trials(session, trials=trials)

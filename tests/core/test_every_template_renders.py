@@ -348,6 +348,54 @@ async def test_every_template_renders(
     newbie = await make_client(await make_user("newbie_nell"))
     await pages.get(newbie, url, 200, 'id="held-note"')
 
+    # -- the health library and saved items (templates/library) ------------------------------
+    await pages.get(siteadmin, "/admin/library", 200, "No pages yet")
+    await pages.get(anon, "/library", 200, "The library has no pages yet", 'id="tiers"')
+    from app.library.content import parse_page_text
+    from app.library.service import import_pages
+
+    content = (
+        "---\ntitle: Infantile Neutropenia\nalso_called: [Neutropenia - infants]\n"
+        "summary: Low neutrophils in babies.\npublished: 2021-12-10\nnext_review: 2022-01-01\n"
+        f"groups: [{group.slug}]\nreferences: [One reference.]\n"
+        "authors: [{name: A. Author, credentials: MD}]\n"
+        "specialists: [{name: Sample, specialty: Hematology, tier: elite, city: Rochester, "
+        "country: US, sample: true}]\n"
+        "trials: [{id: NCT00027274, title: A trial, status: recruiting, min_age: 6 months, "
+        "locations: [{city: Bethesda, country: US, status: recruiting}]}]\n"
+        "advances: [{title: An advance, year: 2023}]\n"
+        "---\n## Definition\n\nNeutropenia is <b>low</b>.\n\n## Treatments\n\n- one\n- two\n"
+    )
+    async with app.state.db.sessionmaker() as s:
+        await import_pages(s, pages=[parse_page_text(content, "page.md")])
+        await s.commit()
+    page_url = "/library/infantile-neutropenia"
+    await pages.get(anon, "/library", 200, f'href="{page_url}"', "Neutropenia - infants")
+    await pages.get(anon, "/library?q=zzz", 200, "No condition matches")
+    html = await pages.get(
+        anon,
+        page_url,
+        200,
+        'href="#definition"',
+        "&lt;b&gt;low&lt;/b&gt;",
+        'id="ref-1"',
+        "Low neutrophils at one year",
+        "Ask the community",
+        'action="/saved"',
+    )
+    assert "Review overdue" not in html  # admins only
+    await pages.get(siteadmin, page_url, 200, "Review overdue")
+    await pages.get(anon, page_url + "?age=14&age_unit=months&country=US", 200, "How the trials")
+    await pages.get(anon, page_url + "?age=14", 422, "age_unit:")
+    await pages.get(anon, page_url + "?tier=elite&place=Rochester", 200, "1 specialist of 1")
+    await pages.get(rita, "/saved", 200, "Nothing saved yet")
+    r = await rita.form("/saved", {"kind": "library_page", "slug": "infantile-neutropenia"})
+    assert r.status_code == 303, r.text
+    await pages.get(rita, "/saved", 200, "Infantile Neutropenia", "Remove")
+    await pages.get(rita, page_url, 200, "See your saved items")
+    await pages.get(siteadmin, "/admin/library", 200, "Review overdue", "Unpublish")
+    await pages.get(anon, "/library/no-such-page", 404, "There is no library page")
+
     # -- lists with content, notices and errors ---------------------------------------------
     await pages.get(anon, "/", 200, "Low neutrophils at one year", escape(group.name))
     await pages.get(ann, "/?notice=welcome", 200, "Welcome to the community!", 'role="status"')
