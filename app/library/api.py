@@ -125,6 +125,7 @@ class MatchOut(BaseModel):
     funnel: list[FunnelStepOut]
     widen: str | None
     trials: list[TrialOut]
+    nearest: list[TrialOut]  # nothing matched: the trials left before the emptying step
 
 
 class SavedOut(BaseModel):
@@ -162,6 +163,7 @@ def match_out(result: MatchResult) -> MatchOut:
         funnel=[FunnelStepOut(label=s.label, count=s.count) for s in result.steps],
         widen=result.widen,
         trials=[trial_out(t) for t in result.trials],
+        nearest=[trial_out(t) for t in result.nearest],
     )
 
 

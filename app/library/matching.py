@@ -106,6 +106,8 @@ class MatchResult:
     steps: list[FunnelStep]
     trials: list[TrialView]
     widen: str | None  # which criterion to widen, when nothing matched
+    # when nothing matched: the trials left before the step that emptied the list
+    nearest: list[TrialView] = field(default_factory=list)
 
     @property
     def applied(self) -> bool:
@@ -141,11 +143,12 @@ def match_trials(trials: list[TrialView], criteria: MatchIn) -> MatchResult:
     steps = [FunnelStep("for this condition", len(trials))]
     remaining = list(trials)
     widen: str | None = None
+    nearest: list[TrialView] = []
 
     def narrow(kept: list[TrialView], label: str, advice: str) -> None:
-        nonlocal remaining, widen
+        nonlocal remaining, widen, nearest
         if remaining and not kept and widen is None:
-            widen = advice
+            widen, nearest = advice, remaining
         remaining = kept
         steps.append(FunnelStep(label, len(kept)))
 
@@ -184,22 +187,16 @@ def match_trials(trials: list[TrialView], criteria: MatchIn) -> MatchResult:
             for t in remaining
             if (age is None or takes_age(t, age)) and takes_sex(t, criteria.sex)
         ]
-        who = " and ".join(
-            part
-            for part in (
-                f"a {criteria.age_text} old" if age is not None else "",
-                criteria.sex.value if criteria.sex is not None else "",
-            )
-            if part
-        )
+        who = f"a {criteria.sex.value} patient" if criteria.sex is not None else "a patient"
+        if age is not None:
+            who += f" aged {criteria.age_text}"
         advice = (
-            f"None of these trials takes {who}: the trials' own age ranges and sex are "
-            "shown below; check the age and its unit."
+            f"None of these trials takes {who}: check the age and its unit, or "
+            "compare it with the age ranges below."
         )
-        narrow(kept, f"taking {who}", advice)
+        narrow(kept, f"that take {who}", advice)
     if not steps[0].count:
         widen = "This condition has no trials listed yet."
-    if widen is not None:
-        # show what was left before the step that emptied the list, to explain the advice
-        pass
-    return MatchResult(criteria=criteria, steps=steps, trials=remaining, widen=widen)
+    return MatchResult(
+        criteria=criteria, steps=steps, trials=remaining, widen=widen, nearest=nearest
+    )
