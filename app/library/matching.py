@@ -170,7 +170,7 @@ def match_trials(trials: list[TrialView], criteria: MatchIn) -> MatchResult:
             ]
             if sites:
                 for site in trial.sites:
-                    site.matches_place = site in sites
+                    site.matches_place = site_matches(site, criteria)
                 kept.append(trial)
         place = _place_text(criteria)
         advice = (
