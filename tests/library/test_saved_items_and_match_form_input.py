@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import update
 
+from app.db import utcnow
 from app.discussions.models import Discussion
 
 
@@ -52,6 +53,17 @@ async def test_saved_items_round_trip(
     # ...and saving it again is saving what one may not see: 404
     r = await c.api("POST", "/api/v1/saved", json={"kind": "discussion", "discussion_id": d["id"]})
     assert r.status_code == 404
+    # restored, it is back; deleted, it is gone again
+    async with app.state.db.sessionmaker() as s:
+        await s.execute(update(Discussion).where(Discussion.id == d["id"]).values(status="visible"))
+        await s.commit()
+    assert len((await c.get("/api/v1/saved")).json()) == 2
+    async with app.state.db.sessionmaker() as s:
+        await s.execute(
+            update(Discussion).where(Discussion.id == d["id"]).values(deleted_at=utcnow())
+        )
+        await s.commit()
+    assert [i["kind"] for i in (await c.get("/api/v1/saved")).json()] == ["library_page"]
 
     # remove: by form and by API; someone else's id is 404
     other = await make_client(await make_user())
