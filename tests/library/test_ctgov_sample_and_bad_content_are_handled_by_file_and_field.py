@@ -102,6 +102,18 @@ BAD = [
     ),
     ("typo in a field", GOOD.replace("also_called:", "also_caled:"), "also_caled", "typo"),
     ("no sections", GOOD.split("## Definition")[0], "body", "no sections"),
+    (
+        "a key given twice",
+        GOOD.replace("slug: infantile-neutropenia\n", "slug: a\nslug: b\n"),
+        "front matter",
+        "given twice",
+    ),
+    (
+        "a date and a time",
+        GOOD.replace("published: 2021-12-10", "published: 2021-12-10 10:00"),
+        "published",
+        "not an ISO date",
+    ),
 ]
 
 
