@@ -88,6 +88,7 @@ def _run_demo(base_url: str | None = None) -> None:
         f"Sign in at {base}/login · the seed discussion: "
         f"{base}{discussion_url(discussion.id, discussion.slug)}"
     )
+    console.print(f"The health library: {base}/library/infantile-neutropenia")
 
 
 @cli.command()

@@ -128,4 +128,5 @@ def import_trials_command(
         where = ", ".join(f"/library/{s}" for s in slugs) or "no page (no condition matched)"
         console.print(f"{registry_id}: {where}", highlight=False)
     verb = "Would import" if dry_run else "Imported"
-    console.print(f"[green]{verb} {len(trials)} stud(ies).[/green]")
+    noun = "study" if len(trials) == 1 else "studies"
+    console.print(f"[green]{verb} {len(trials)} {noun}.[/green]")
