@@ -122,12 +122,20 @@ def _https_url(value: str) -> str:
 Text = Annotated[str, BeforeValidator(_text_only)]
 
 
-def text(max_length: int, *, required: bool = True) -> Any:
-    """A text field of at most `max_length` characters (not blank when `required`)."""
-    checks: list[Any] = [BeforeValidator(_text_only), Field(max_length=max_length)]
-    if required:
-        checks.append(AfterValidator(_not_blank))
-    return Annotated[str, *checks]
+# Text fields of the content format: text only (see the module's docstring), at most so
+# many characters; "Filled" ones must not be blank.
+_TEXT = BeforeValidator(_text_only)
+_FILLED = AfterValidator(_not_blank)
+FilledId = Annotated[str, _TEXT, _FILLED, Field(max_length=40)]
+FilledSlug = Annotated[str, _TEXT, _FILLED, Field(max_length=80)]
+FilledPlace = Annotated[str, _TEXT, _FILLED, Field(max_length=100)]
+FilledName = Annotated[str, _TEXT, _FILLED, Field(max_length=200)]
+FilledTitle = Annotated[str, _TEXT, _FILLED, Field(max_length=500)]
+FilledLong = Annotated[str, _TEXT, _FILLED, Field(max_length=2000)]
+OptionalPlace = Annotated[str, _TEXT, Field(max_length=100)]
+OptionalName = Annotated[str, _TEXT, Field(max_length=200)]
+OptionalLine = Annotated[str, _TEXT, Field(max_length=300)]
+OptionalParagraphs = Annotated[str, _TEXT, Field(max_length=5000)]
 
 
 Url = Annotated[str, BeforeValidator(_text_only), Field(max_length=500)]
@@ -223,18 +231,18 @@ class Strict(BaseModel):
 
 
 class PersonIn(Strict):
-    name: text(200)  # type: ignore[valid-type]
-    credentials: text(200, required=False) = ""  # type: ignore[valid-type]
-    affiliation: text(300, required=False) = ""  # type: ignore[valid-type]
+    name: FilledName
+    credentials: OptionalName = ""
+    affiliation: OptionalLine = ""
 
 
 class SpecialistIn(Strict):
-    name: text(200)  # type: ignore[valid-type]
-    specialty: text(200)  # type: ignore[valid-type]
+    name: FilledName
+    specialty: FilledName
     tier: Annotated[Tier, BeforeValidator(_lower_enum)]
-    city: text(100)  # type: ignore[valid-type]
-    region: text(100, required=False) = ""  # type: ignore[valid-type]
-    country: text(100)  # type: ignore[valid-type]
+    city: FilledPlace
+    region: OptionalPlace = ""
+    country: FilledPlace
     url: Url = ""
     sample: StrictBool = False
 
@@ -245,19 +253,19 @@ class SpecialistIn(Strict):
 
 
 class LocationIn(Strict):
-    facility: text(300, required=False) = ""  # type: ignore[valid-type]
-    city: text(100, required=False) = ""  # type: ignore[valid-type]
-    region: text(100, required=False) = ""  # type: ignore[valid-type]
-    country: text(100)  # type: ignore[valid-type]
+    facility: OptionalLine = ""
+    city: OptionalPlace = ""
+    region: OptionalPlace = ""
+    country: FilledPlace
     status: Annotated[TrialStatus, BeforeValidator(_lower_enum)] = TrialStatus.unknown
 
 
 class TrialIn(Strict):
-    id: text(40)  # type: ignore[valid-type]
-    title: text(500)  # type: ignore[valid-type]
-    summary: text(5000, required=False) = ""  # type: ignore[valid-type]
+    id: FilledId
+    title: FilledTitle
+    summary: OptionalParagraphs = ""
     status: Annotated[TrialStatus, BeforeValidator(_lower_enum)]
-    conditions: list[text(200)] = []  # type: ignore[valid-type]
+    conditions: list[FilledName] = []
     min_age: AgeText | None = None
     max_age: AgeText | None = None
     sex: Annotated[Sex, BeforeValidator(_lower_enum)] = Sex.all
@@ -299,8 +307,8 @@ class TrialIn(Strict):
 
 
 class AdvanceIn(Strict):
-    title: text(1000)  # type: ignore[valid-type]
-    source: text(300, required=False) = ""  # type: ignore[valid-type]
+    title: FilledLong
+    source: OptionalLine = ""
     year: StrictInt | None = Field(default=None, ge=1800, le=2200)
     url: Url = ""
 
@@ -314,17 +322,17 @@ SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 class FrontMatter(Strict):
-    title: text(200)  # type: ignore[valid-type]
-    slug: text(80, required=False) | None = None  # type: ignore[valid-type]
-    also_called: list[text(200)] = Field(default=[], max_length=50)  # type: ignore[valid-type]
-    summary: text(2000)  # type: ignore[valid-type]
+    title: FilledName
+    slug: FilledSlug | None = None
+    also_called: list[FilledName] = Field(default=[], max_length=50)
+    summary: FilledLong
     published: IsoDate
     reviewed: IsoDate | None = None
     next_review: IsoDate | None = None
     authors: list[PersonIn] = Field(default=[], max_length=50)
     reviewers: list[PersonIn] = Field(default=[], max_length=50)
-    groups: list[text(80)] = Field(default=[], max_length=20)  # type: ignore[valid-type]
-    references: list[text(2000)] = Field(default=[], max_length=500)  # type: ignore[valid-type]
+    groups: list[FilledSlug] = Field(default=[], max_length=20)
+    references: list[FilledLong] = Field(default=[], max_length=500)
     specialists: list[SpecialistIn] = Field(default=[], max_length=1000)
     trials: list[TrialIn] = Field(default=[], max_length=1000)
     advances: list[AdvanceIn] = Field(default=[], max_length=200)
