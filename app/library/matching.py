@@ -44,12 +44,87 @@ COUNTRY_ALIASES = {
 }
 
 
-def _norm(value: str) -> str:
+# US states and Canadian provinces by their postal codes: content files tend to write "MD",
+# ClinicalTrials.gov writes "Maryland", and people type either
+REGION_ALIASES = {
+    code.lower(): name
+    for code, name in (
+        ("AL", "alabama"),
+        ("AK", "alaska"),
+        ("AZ", "arizona"),
+        ("AR", "arkansas"),
+        ("CA", "california"),
+        ("CO", "colorado"),
+        ("CT", "connecticut"),
+        ("DE", "delaware"),
+        ("DC", "district of columbia"),
+        ("FL", "florida"),
+        ("GA", "georgia"),
+        ("HI", "hawaii"),
+        ("ID", "idaho"),
+        ("IL", "illinois"),
+        ("IN", "indiana"),
+        ("IA", "iowa"),
+        ("KS", "kansas"),
+        ("KY", "kentucky"),
+        ("LA", "louisiana"),
+        ("ME", "maine"),
+        ("MD", "maryland"),
+        ("MA", "massachusetts"),
+        ("MI", "michigan"),
+        ("MN", "minnesota"),
+        ("MS", "mississippi"),
+        ("MO", "missouri"),
+        ("MT", "montana"),
+        ("NE", "nebraska"),
+        ("NV", "nevada"),
+        ("NH", "new hampshire"),
+        ("NJ", "new jersey"),
+        ("NM", "new mexico"),
+        ("NY", "new york"),
+        ("NC", "north carolina"),
+        ("ND", "north dakota"),
+        ("OH", "ohio"),
+        ("OK", "oklahoma"),
+        ("OR", "oregon"),
+        ("PA", "pennsylvania"),
+        ("RI", "rhode island"),
+        ("SC", "south carolina"),
+        ("SD", "south dakota"),
+        ("TN", "tennessee"),
+        ("TX", "texas"),
+        ("UT", "utah"),
+        ("VT", "vermont"),
+        ("VA", "virginia"),
+        ("WA", "washington"),
+        ("WV", "west virginia"),
+        ("WI", "wisconsin"),
+        ("WY", "wyoming"),
+        ("AB", "alberta"),
+        ("BC", "british columbia"),
+        ("MB", "manitoba"),
+        ("NB", "new brunswick"),
+        ("NL", "newfoundland and labrador"),
+        ("NS", "nova scotia"),
+        ("ON", "ontario"),
+        ("PE", "prince edward island"),
+        ("QC", "quebec"),
+        ("SK", "saskatchewan"),
+    )
+}
+
+
+def same_region(a: str, b: str) -> bool:
+    x, y = normalize(a), normalize(b)
+    return REGION_ALIASES.get(x, x) == REGION_ALIASES.get(y, y)
+
+
+def normalize(value: str) -> str:
     return " ".join(value.casefold().replace(".", "").split())
 
 
 def same_country(a: str, b: str) -> bool:
-    x, y = _norm(a), _norm(b)
+    x, y = normalize(a), normalize(b)
     return COUNTRY_ALIASES.get(x, x) == COUNTRY_ALIASES.get(y, y)
 
 
@@ -121,11 +196,9 @@ def _place_text(criteria: MatchIn) -> str:
 def site_matches(site: SiteView, criteria: MatchIn) -> bool:
     if criteria.country and not same_country(site.country, criteria.country):
         return False
-    if criteria.region and _norm(site.region) != _norm(criteria.region):
-        # "MD" and "Maryland" are the same region to a person, not to this comparison:
-        # a region given in either form matches the site's own spelling
+    if criteria.region and not same_region(site.region, criteria.region):
         return False
-    return not (criteria.city and _norm(site.city) != _norm(criteria.city))
+    return not (criteria.city and normalize(site.city) != normalize(criteria.city))
 
 
 def takes_age(trial: TrialView, age_days: float) -> bool:

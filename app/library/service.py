@@ -24,7 +24,15 @@ from app.db import utcnow
 from app.discussions.models import Discussion
 from app.groups.models import Group
 from app.library.content import ContentError, ContentErrors, PageContent
-from app.library.matching import MatchResult, SiteView, TrialView, match_trials
+from app.library.matching import (
+    MatchResult,
+    SiteView,
+    TrialView,
+    match_trials,
+    normalize,
+    same_country,
+    same_region,
+)
 from app.library.models import (
     Advance,
     LibraryPage,
@@ -295,17 +303,18 @@ def filter_specialists(
     specialists: list[SpecialistView], *, tier: str | None, place: str | None
 ) -> list[SpecialistView]:
     """By tier (exactly) and by location (any of city, region or country, ignoring case)."""
-    wanted = (place or "").casefold().strip()
-    return [
-        s
-        for s in specialists
-        if (not tier or s.tier == tier)
-        and (
+    wanted = (place or "").strip()
+
+    def near(s: SpecialistView) -> bool:
+        return (
             not wanted
-            or any(wanted == part.casefold() for part in (s.city, s.region, s.country))
-            or wanted in s.place.casefold()
+            or normalize(wanted) == normalize(s.city)
+            or same_region(wanted, s.region)
+            or same_country(wanted, s.country)
+            or wanted.casefold() in s.place.casefold()
         )
-    ]
+
+    return [s for s in specialists if (not tier or s.tier == tier) and near(s)]
 
 
 async def match_page_trials(

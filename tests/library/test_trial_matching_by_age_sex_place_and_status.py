@@ -122,6 +122,18 @@ CASES = [
         [8, 7, 1, 1],
         None,
     ),
+    (  # a state by its postal code or its name
+        {"country": "US", "region": "MD"},
+        ["infants-to-teens", "two-to-seventeen", "from-two-no-max", "any-age", "girls-only"],
+        [8, 7, 5],
+        None,
+    ),
+    (
+        {"country": "US", "region": "maryland", "city": "bethesda"},
+        ["infants-to-teens", "two-to-seventeen", "from-two-no-max", "any-age", "girls-only"],
+        [8, 7, 5],
+        None,
+    ),
     (  # nothing in the city: widen the place
         {"country": "US", "city": "Boston"},
         [],
@@ -171,3 +183,18 @@ def test_ages_in_every_unit_compare_alike() -> None:
     assert parse_age("2 weeks")[0] == parse_age("14 days")[0]
     assert parse_age("18 months")[0] < parse_age("2 years")[0]
     assert parse_age("1.5 years")[0] == parse_age("18 months")[0]
+
+
+def test_specialists_filter_by_tier_and_by_place_in_any_spelling() -> None:
+    from app.library.service import SpecialistView, filter_specialists
+
+    people = [
+        SpecialistView("A", "Hematology", "elite", "Rochester", "MN", "US", "", True),
+        SpecialistView("B", "Hematology", "expert", "Toronto", "ON", "Canada", "", False),
+    ]
+    names = lambda **kw: [s.name for s in filter_specialists(people, **kw)]  # noqa: E731
+    assert names(tier="elite", place=None) == ["A"]
+    assert names(tier=None, place="Minnesota") == ["A"]
+    assert names(tier=None, place="united states") == ["A"]
+    assert names(tier=None, place="toronto") == ["B"]
+    assert names(tier="elite", place="Ontario") == []
