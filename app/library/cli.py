@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from app.config import get_settings
+from app.library.content import ContentError, PageContent
 
 library_cli = typer.Typer(help="The health library's content.", no_args_is_help=True)
 console = Console()
@@ -61,14 +62,20 @@ def import_command(
 ) -> None:
     """Import condition pages: every file is checked first, then all are imported in one
     transaction, or none."""
-    from app.library.content import ContentErrors, collect_files, parse_page_file
-    from app.library.service import import_pages
+    from app.library.content import (
+        ContentErrors,
+        collect_files,
+        duplicate_slugs,
+        parse_page_file,
+    )
+    from app.library.service import check_groups, import_pages
 
     files = collect_files(paths)
     if not files:
         console.print("[red]No content files found.[/red]")
         raise typer.Exit(2)
-    pages, errors = [], []
+    pages: list[PageContent] = []
+    errors: list[ContentError] = []
     with Progress(console=console) as progress:
         task = progress.add_task("Checking", total=len(files))
         for path in files:
@@ -77,14 +84,24 @@ def import_command(
             except ContentErrors as exc:
                 errors.extend(exc.errors)
             progress.update(task, advance=1, description=f"Checking {path.name[:40]}")
-    if errors:
-        _print_errors(errors)
-        console.print(f"[red]{len(errors)} error(s): nothing was imported.[/red]")
-        raise typer.Exit(1)
     upgrade_database_hook()
 
     async def work(session):  # type: ignore[no-untyped-def]
-        return await import_pages(session, pages=pages)
+        # every error at once: the files', duplicate slugs, unknown groups
+        found = errors + duplicate_slugs(pages)
+        try:
+            await check_groups(session, pages)
+        except ContentErrors as exc:
+            found.extend(exc.errors)
+        if found:
+            raise ContentErrors(found)
+        with Progress(console=console) as progress:
+            task = progress.add_task("Importing", total=len(pages))
+
+            def step(slug: str) -> None:
+                progress.update(task, advance=1, description=f"Imported {slug[:40]}")
+
+            return await import_pages(session, pages=pages, progress=step)
 
     try:
         summary = asyncio.run(_in_transaction(work, dry_run))

@@ -3,6 +3,7 @@ ClinicalTrials.gov studies, publishing, and the text search indexes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -496,7 +497,12 @@ async def import_page(
     return created
 
 
-async def import_pages(session: AsyncSession, *, pages: list[PageContent]) -> ImportSummary:
+async def import_pages(
+    session: AsyncSession,
+    *,
+    pages: list[PageContent],
+    progress: Callable[[str], None] | None = None,
+) -> ImportSummary:
     """Import checked pages together (the caller's transaction makes it all or nothing).
     Raises ContentErrors naming file and field for a duplicate slug or an unknown group."""
     from app.library.content import duplicate_slugs
@@ -509,6 +515,8 @@ async def import_pages(session: AsyncSession, *, pages: list[PageContent]) -> Im
     for content in pages:
         created = await import_page(session, content=content, group_ids=group_ids)
         (summary.created if created else summary.updated).append(content.slug)
+        if progress is not None:
+            progress(content.slug)
     return summary
 
 

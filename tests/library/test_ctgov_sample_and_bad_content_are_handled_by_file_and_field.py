@@ -193,10 +193,15 @@ def test_the_command_imports_all_or_nothing_and_dry_runs(tmp_path: Path, monkeyp
                 "published: 2021-12-10", "published: soon"
             ),
         )
-        result = runner.invoke(cli, ["library", "import", str(good), str(bad)])
+        lonely = write(
+            tmp_path, "lonely.md", GOOD.replace("slug: infantile-neutropenia", "slug: x")
+        )
+        result = runner.invoke(cli, ["library", "import", str(good), str(bad), str(lonely)])
         assert result.exit_code == 1, result.output
-        assert "bad.md" in result.output and "published" in result.output
-        assert "nothing was imported" in result.output
+        output = " ".join(result.output.split())
+        # every error at once: the bad file's field, and the other file's unknown group
+        assert "bad.md: published:" in output and "lonely.md: groups[0]:" in output, output
+        assert "nothing was imported" in output
         result = runner.invoke(cli, ["library", "import", "--dry-run", str(good)])
         assert result.exit_code == 0 and "Would import 1 page(s)" in result.output, result.output
         result = runner.invoke(cli, ["library", "import", str(tmp_path / "good.md")])
