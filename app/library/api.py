@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel
 
 from app.access.permissions import Action, check_permission
@@ -238,12 +238,27 @@ async def get_library_page(slug: Slug, session: SessionDep, auth: AuthDep) -> Pa
     )
 
 
+Param = Annotated[str | None, Query()]
+
+
 @router.get("/library/{slug}/trials", response_model=MatchOut)
 async def match_library_trials(
-    request: Request, slug: Slug, session: SessionDep, auth: AuthDep
+    request: Request,
+    slug: Slug,
+    session: SessionDep,
+    auth: AuthDep,
+    age: Annotated[str | None, Query(description="a number, with age_unit")] = None,
+    age_unit: Annotated[str | None, Query(description="days, weeks, months or years")] = None,
+    sex: Annotated[str | None, Query(description="female or male (absent: any)")] = None,
+    country: Annotated[str | None, Query(description="name or code, e.g. US")] = None,
+    region: Param = None,
+    city: Param = None,
+    recruiting_only: Annotated[str | None, Query(description="true (default) or false")] = None,
 ) -> MatchOut:
-    """Query: age, age_unit (days, weeks, months, years), sex (female, male), country,
-    region, city, recruiting_only (default true)."""
+    """The condition's trials that might take this patient, with the funnel (how many
+    match the condition, then also the location, then also age and sex) and, when none
+    do, which criterion to widen. Every parameter is optional; bad values are 422 naming
+    the field."""
     check_permission(auth.viewer, Action.read)
     criteria = read_match(request.query_params)
     _page, result = await service.match_page_trials(
