@@ -31,16 +31,7 @@ MATCH_FIELDS = ("age", "age_unit", "sex", "country", "region", "city", "recruiti
 async def library_index(request: Request, session: SessionDep, auth: AuthDep) -> Response:
     check_permission(auth.viewer, Action.read)
     q = request.query_params.get("q", "")[:100]
-    pages = await service.list_pages(session)
-    if q.strip():
-        wanted = q.casefold().strip()
-        pages = [
-            p
-            for p in pages
-            if wanted in p.title.casefold()
-            or wanted in p.summary.casefold()
-            or any(wanted in name.casefold() for name in p.also_called)
-        ]
+    pages = await service.list_pages(session, matching=q)
     letters = sorted({p.title[:1].upper() for p in pages})
     return render(
         request,
@@ -100,12 +91,6 @@ async def saved_page(request: Request, session: SessionDep, user: CurrentUser) -
     check_permission(user, Action.save_item)
     items = await saved.list_saved(session, user=user)
     return render(request, "library/saved.html", {"items": items})
-
-
-def _target_url(kind: str, slug: str, discussion_id: str) -> str:
-    if kind == SavedKind.library_page:
-        return service.page_url(slug)
-    return f"/discussions/{discussion_id}"
 
 
 @router.post("/saved")

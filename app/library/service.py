@@ -90,8 +90,9 @@ async def _groups_of(session: AsyncSession, page_ids: list[int]) -> dict[int, li
     return found
 
 
-async def list_pages(session: AsyncSession) -> list[PageSummary]:
-    """Every published page, A to Z by title, with its linked groups."""
+async def list_pages(session: AsyncSession, *, matching: str = "") -> list[PageSummary]:
+    """Every published page, A to Z by title, with its linked groups; with `matching`,
+    those whose title, other names or summary contain it (ignoring case)."""
     pages = list(
         await session.scalars(
             select(LibraryPage)
@@ -99,6 +100,15 @@ async def list_pages(session: AsyncSession) -> list[PageSummary]:
             .order_by(func.lower(LibraryPage.title), LibraryPage.id)
         )
     )
+    wanted = matching.casefold().strip()
+    if wanted:
+        pages = [
+            p
+            for p in pages
+            if wanted in p.title.casefold()
+            or wanted in p.summary.casefold()
+            or any(wanted in name.casefold() for name in p.also_called_list)
+        ]
     groups = await _groups_of(session, [p.id for p in pages]) if pages else {}
     return [
         PageSummary(p.slug, p.title, p.also_called_list, p.summary, groups.get(p.id, []))
