@@ -81,7 +81,7 @@ BAD = [
     ),
     (
         "age without a unit",
-        GOOD.replace('min_age: "2 years"', "min_age: 2"),
+        GOOD.replace('min_age: "18 years"', "min_age: 18"),
         "trials[1].min_age",
         "no unit",
     ),

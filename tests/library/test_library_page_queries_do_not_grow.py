@@ -15,7 +15,7 @@ def page_text(slug: str, n: int) -> str:
         for i in range(n * 2)
     )
     trials = "".join(
-        f"  - {{id: NCT{i:08d}, title: Trial {i}, status: recruiting, min_age: {i % 5} years, "
+        f"  - {{id: EXAMPLE-{i}, title: Trial {i}, status: recruiting, min_age: {i % 5} years, "
         f"locations: [{{city: A, country: US, status: recruiting}}, "
         f"{{city: B, country: CA, status: completed}}]}}\n"
         for i in range(1, n + 1)
