@@ -1,7 +1,7 @@
 """health library pages trials saved items
 
 Revision ID: l1library
-Revises: m9mod
+Revises: e1edges
 Create Date: 2026-12-01 00:18:16.496406
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'l1library'
-down_revision: str | None = 'm9mod'
+down_revision: str | None = 'e1edges'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
