@@ -1,7 +1,7 @@
 """health library pages trials saved items
 
 Revision ID: l1library
-Revises: e1edges
+Revises: s1search
 Create Date: 2026-12-01 00:18:16.496406
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'l1library'
-down_revision: str | None = 'e1edges'
+down_revision: str | None = 's1search'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
