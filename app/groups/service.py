@@ -101,7 +101,9 @@ class DiscussionList:
     next_cursor: str | None
 
 
-def _summary_query() -> Select[*tuple[Any, ...]]:
+def summary_query() -> Select[*tuple[Any, ...]]:
+    """The columns of a discussion in a listing (`DiscussionRow`), visible ones only: group
+    pages, the home page's tabs."""
     return (
         select(
             Discussion.id,
@@ -127,7 +129,7 @@ _GROUP_ID = bindparam("group_id", type_=Integer)
 _LIMIT = bindparam("limit", type_=Integer)
 
 PINNED = Query(
-    _summary_query()
+    summary_query()
     .where(Discussion.group_id == _GROUP_ID, Discussion.pinned_at.is_not(None))
     .order_by(Discussion.pinned_at.desc())
     .limit(10),
@@ -138,7 +140,7 @@ PINNED = Query(
 def _listing(*, in_group: bool, after_cursor: bool) -> Query[DiscussionRow]:
     """Newest activity first. In a group, pinned discussions head the page instead."""
     query = (
-        _summary_query()
+        summary_query()
         .order_by(Discussion.last_activity_at.desc(), Discussion.id.desc())
         .limit(_LIMIT)
     )

@@ -3,16 +3,12 @@ discussions and groups a member follows)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.access.visibility import visible_discussions
-from app.accounts.models import Actor, User
+from app.accounts.models import Actor
 from app.discussions.models import Discussion
-from app.groups.models import Group
-from app.groups.service import DiscussionRow, list_discussions
+from app.groups.service import DiscussionRow, list_discussions, summary_query
 from app.notifications.models import DiscussionFollow, GroupFollow
 from app.search.engine import answered
 
@@ -20,34 +16,12 @@ TABS = ("latest", "unanswered", "following")
 HOME_SIZE = 10
 
 
-def _rows() -> Any:
-    return (
-        select(
-            Discussion.id,
-            Discussion.title,
-            Discussion.slug,
-            Discussion.reply_count,
-            Discussion.created_at,
-            Discussion.last_activity_at,
-            Discussion.pinned_at,
-            Discussion.is_locked,
-            User.username,
-            User.role,
-            Group.slug,
-            Group.name,
-        )
-        .join(User, User.id == Discussion.author_id)
-        .join(Group, Group.id == Discussion.group_id)
-        .where(visible_discussions())
-    )
-
-
 async def home_tab(
     session: AsyncSession, *, tab: str, viewer: Actor | None, limit: int = HOME_SIZE
 ) -> list[DiscussionRow]:
     if tab == "unanswered":
         stmt = (
-            _rows()
+            summary_query()
             .where(not_(answered()))
             .order_by(Discussion.created_at.desc(), Discussion.id.desc())
         )
@@ -59,7 +33,7 @@ async def home_tab(
             GroupFollow.user_id == viewer.id, GroupFollow.level != "muted"
         )
         stmt = (
-            _rows()
+            summary_query()
             .where(or_(Discussion.id.in_(followed), Discussion.group_id.in_(groups)))
             .order_by(Discussion.last_activity_at.desc(), Discussion.id.desc())
         )
