@@ -158,7 +158,11 @@ async def request_transaction(request: Request) -> AsyncIterator[AsyncSession]:
         # Many requests never open a transaction (every hot read of a GET page runs outside
         # one, app/core/rows.py): for them there is nothing to commit or close, and the
         # hand-offs that would cost are skipped.
-        if session.in_transaction() or session.new or session.dirty or session.deleted:
+        if session.info.pop(_REFUSED, False):
+            # the route answered a refusal it caught (a form shown again with its errors):
+            # nothing the refused call wrote is kept
+            await session.rollback()
+        elif session.in_transaction() or session.new or session.dirty or session.deleted:
             await session.commit()
     except BaseException:
         await session.close()  # rolls back whatever is open
@@ -170,6 +174,17 @@ async def request_transaction(request: Request) -> AsyncIterator[AsyncSession]:
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with request_transaction(request) as session:
         yield session
+
+
+_REFUSED = "kindred.refused"
+
+
+def keep_nothing(session: AsyncSession) -> None:
+    """End this request's transaction with a rollback instead of a commit: for a route that
+    catches a service's refusal and answers it itself (objects already loaded stay readable
+    until the response is built)."""
+    session.info[_REFUSED] = True
+    session.info.pop("after_commit", None)
 
 
 def after_commit(session: AsyncSession, hook: Any) -> None:

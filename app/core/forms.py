@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 from fastapi import Request
+from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import describe_validation_errors
+from app.core.errors import DomainError, describe_validation_errors
 from app.core.security import CSRF_FIELD
+from app.db import keep_nothing
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -50,3 +55,34 @@ async def read_form(
         for item in items:
             errors.setdefault(item["field"].split(".")[0], item["message"])
         return FormResult(values, None, errors)
+
+
+FieldErrors = dict[str, str]
+Shown = Response | Awaitable[Response]
+
+
+async def submit_form(
+    session: AsyncSession,
+    form: FormResult[M],
+    *,
+    save: Callable[[M], Awaitable[Response]],
+    show: Callable[[dict[str, str], FieldErrors], Shown],
+) -> Response:
+    """The round trip of an HTML form. A valid form goes to `save` (the service call and the
+    redirect after it). A form with errors, or one the service refuses with a 409 or 422
+    naming a field, is shown again (422) with what was typed and a message beside the field,
+    and nothing the refused call wrote is kept. Other refusals (403, 404, 429) are raised to
+    the error handler as they are."""
+    errors = dict(form.errors)
+    if form.model is not None:
+        try:
+            return await save(form.model)
+        except DomainError as exc:
+            if exc.status_code not in (409, 422):
+                raise
+            keep_nothing(session)
+            errors[exc.field or "form"] = exc.detail
+    shown = show(form.values, errors)
+    response = await shown if inspect.isawaitable(shown) else shown
+    response.status_code = 422
+    return response

@@ -10,8 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from app.access.fetch import access_group
 from app.access.permissions import Action
 from app.accounts.deps import CurrentUser, requires
-from app.core.errors import Conflict
-from app.core.forms import read_form
+from app.core.forms import read_form, submit_form
 from app.core.templating import render
 from app.db import SessionDep
 from app.groups import admin
@@ -49,21 +48,19 @@ async def create(request: Request, session: SessionDep, user: CurrentUser) -> Re
     form = await read_form(
         request, GroupIn, ("slug", "name", "description"), optional=("description",)
     )
-    errors = dict(form.errors)
-    if form.model is not None:
-        try:
-            group = await admin.create_group(
-                session,
-                admin=user,
-                slug=form.model.slug,
-                name=form.model.name,
-                description=form.model.description,
-            )
-        except Conflict as exc:  # the address is taken
-            errors[exc.field or "form"] = exc.detail
-    if errors:
-        return await _list_page(request, session, user, form.values, errors, 422)
-    return RedirectResponse(f"/admin/groups/{group.slug}/edit?notice=group-saved", 303)
+
+    async def save(data: GroupIn) -> Response:
+        group = await admin.create_group(
+            session, admin=user, slug=data.slug, name=data.name, description=data.description
+        )
+        return RedirectResponse(f"/admin/groups/{group.slug}/edit?notice=group-saved", 303)
+
+    return await submit_form(
+        session,
+        form,
+        save=save,
+        show=lambda values, errors: _list_page(request, session, user, values, errors),
+    )
 
 
 def _edit_page(
@@ -95,16 +92,19 @@ async def edit(
 ) -> Response:
     group = await access_group(session, slug)
     form = await read_form(request, GroupEditIn, ("name", "description"), optional=("description",))
-    if form.model is None:
-        return _edit_page(request, group, form.values, dict(form.errors), 422)
-    await admin.update_group(
+
+    async def save(data: GroupEditIn) -> Response:
+        await admin.update_group(
+            session, admin=user, group=group, name=data.name, description=data.description
+        )
+        return RedirectResponse(f"/admin/groups/{group.slug}/edit?notice=group-saved", 303)
+
+    return await submit_form(
         session,
-        admin=user,
-        group=group,
-        name=form.model.name,
-        description=form.model.description,
+        form,
+        save=save,
+        show=lambda values, errors: _edit_page(request, group, values, errors),
     )
-    return RedirectResponse(f"/admin/groups/{group.slug}/edit?notice=group-saved", 303)
 
 
 async def _reason(request: Request) -> str:

@@ -9,8 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.access.permissions import Action
 from app.accounts.deps import CurrentUser, requires
-from app.core.errors import DomainError
-from app.core.forms import read_form
+from app.core.forms import read_form, submit_form
 from app.core.templating import render
 from app.db import SessionDep
 from app.moderation.canned import appointments
@@ -48,24 +47,25 @@ async def appointments_page(request: Request, session: SessionDep, user: Current
 @router.post("/admin/appointments")
 async def create(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     form = await read_form(request, AppointmentIn, NEW_FIELDS, optional=("description",))
-    errors = dict(form.errors)
-    if form.model is not None:
-        try:
-            await appointments.create_destination(
-                session,
-                admin=user,
-                key=form.model.key,
-                name=form.model.name,
-                url=form.model.url,
-                description=form.model.description,
-            )
-        except DomainError as exc:  # the key is taken (409), or a rule the schema missed
-            if exc.status_code not in (409, 422):
-                raise
-            errors[exc.field or "form"] = exc.detail
-    if errors:
-        return await _list_page(request, session, user, form.values, errors, 422)
-    return RedirectResponse("/admin/appointments?notice=appointment-saved", 303)
+
+    async def save(data: AppointmentIn) -> Response:
+        await appointments.create_destination(
+            session,
+            admin=user,
+            key=data.key,
+            name=data.name,
+            url=data.url,
+            description=data.description,
+        )
+        return RedirectResponse("/admin/appointments?notice=appointment-saved", 303)
+
+    # the key is taken (409), or a rule the schema missed (422): shown beside the field
+    return await submit_form(
+        session,
+        form,
+        save=save,
+        show=lambda values, errors: _list_page(request, session, user, values, errors),
+    )
 
 
 def _edit_page(
@@ -102,17 +102,24 @@ async def edit(
 ) -> Response:
     destination = await appointments.access_destination(session, appointment_key, admin=user)
     form = await read_form(request, AppointmentPatchIn, EDIT_FIELDS)
-    if form.model is None:
-        return _edit_page(request, destination, form.values, form.errors, 422)
-    await appointments.update_destination(
+
+    async def save(data: AppointmentPatchIn) -> Response:
+        await appointments.update_destination(
+            session,
+            admin=user,
+            destination=destination,
+            name=data.name,
+            url=data.url,
+            description=data.description,
+        )
+        return RedirectResponse("/admin/appointments?notice=appointment-saved", 303)
+
+    return await submit_form(
         session,
-        admin=user,
-        destination=destination,
-        name=form.model.name,
-        url=form.model.url,
-        description=form.model.description,
+        form,
+        save=save,
+        show=lambda values, errors: _edit_page(request, destination, values, errors),
     )
-    return RedirectResponse("/admin/appointments?notice=appointment-saved", 303)
 
 
 @router.get("/admin/appointments/{appointment_key}/delete")

@@ -11,7 +11,7 @@ from app.access.permissions import Action, can
 from app.accounts.deps import CurrentUser, requires
 from app.accounts.models import User
 from app.core.errors import Conflict, Invalid, NotFound
-from app.core.forms import read_form
+from app.core.forms import read_form, submit_form
 from app.core.templating import render
 from app.core.validation import MAX_ID
 from app.db import SessionDep
@@ -82,21 +82,19 @@ async def new_form(request: Request, session: SessionDep, user: CurrentUser) -> 
 @router.post("/mod/canned/new", dependencies=[MANAGE])
 async def create(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     form = await read_form(request, CannedIn, FORM_FIELDS)
-    errors = dict(form.errors)
-    if form.model is not None:
-        try:
-            await canned.create_response(
-                session,
-                moderator=user,
-                title=form.model.title,
-                category=form.model.category,
-                body=form.model.body,
-            )
-        except Invalid as exc:
-            errors[exc.field or "form"] = exc.detail
-    if errors:
-        return await _form_page(request, session, None, form.values, errors, 422)
-    return RedirectResponse("/mod/canned?notice=canned-saved", 303)
+
+    async def save(data: CannedIn) -> Response:
+        await canned.create_response(
+            session, moderator=user, title=data.title, category=data.category, body=data.body
+        )
+        return RedirectResponse("/mod/canned?notice=canned-saved", 303)
+
+    return await submit_form(
+        session,
+        form,
+        save=save,
+        show=lambda values, errors: _form_page(request, session, None, values, errors),
+    )
 
 
 @router.get("/mod/canned/{canned_id}/edit", dependencies=[MANAGE])
@@ -114,22 +112,24 @@ async def edit(
 ) -> Response:
     response = await canned.access_response(session, canned_id, viewer=user)
     form = await read_form(request, CannedIn, FORM_FIELDS)
-    errors = dict(form.errors)
-    if form.model is not None:
-        try:
-            await canned.update_response(
-                session,
-                moderator=user,
-                response=response,
-                title=form.model.title,
-                category=form.model.category,
-                body=form.model.body,
-            )
-        except Invalid as exc:
-            errors[exc.field or "form"] = exc.detail
-    if errors:
-        return await _form_page(request, session, response, form.values, errors, 422)
-    return RedirectResponse("/mod/canned?notice=canned-saved", 303)
+
+    async def save(data: CannedIn) -> Response:
+        await canned.update_response(
+            session,
+            moderator=user,
+            response=response,
+            title=data.title,
+            category=data.category,
+            body=data.body,
+        )
+        return RedirectResponse("/mod/canned?notice=canned-saved", 303)
+
+    return await submit_form(
+        session,
+        form,
+        save=save,
+        show=lambda values, errors: _form_page(request, session, response, values, errors),
+    )
 
 
 @router.post("/mod/canned/{canned_id}/retire", dependencies=[MANAGE])
