@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     discussion_page_size: int = Field(default=20, ge=1, le=200)
     group_page_size: int = Field(default=25, ge=1, le=200)
 
+    # the site's own emergency line, shown with the crisis resources (app/safety/crisis.py)
+    crisis_line_name: str = ""
+    crisis_line_phone: str = ""
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
         if self.env == "production":

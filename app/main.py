@@ -96,6 +96,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from app.moderation.canned import pages as canned_pages
     from app.notifications import api as notifications_api
     from app.notifications import pages as notifications_pages
+    from app.safety import api as safety_api
+    from app.safety import pages as safety_pages
     from app.search import api as search_api
     from app.search import feeds as search_feeds
     from app.search import pages as search_pages
@@ -119,6 +121,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         groups_api,
         # /api/v1/discussions/similar before /api/v1/discussions/{discussion_id}
         search_api,
+        safety_api,  # POST /api/v1/posts/check
         discussions_api,
         accounts_pages,
         moderation_api,
@@ -136,6 +139,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         search_feeds,
         library_api,
         library_pages,
+        safety_pages,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

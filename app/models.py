@@ -31,6 +31,7 @@ from app.moderation.models import (
     SiteSettings,
 )
 from app.notifications.models import DiscussionFollow, GroupFollow, Notification, PostMention
+from app.safety.models import SafetyReview
 from app.search.models import SearchDocument, SearchTermDay
 
 __all__ = [
@@ -69,4 +70,5 @@ __all__ = [
     "OutboxItem",
     "OutboxMessage",
     "PasswordReset",
+    "SafetyReview",
 ]

@@ -18,6 +18,7 @@ from app.accounts.schemas import (
 from app.core.ratelimit import client_ip, limit
 from app.db import SessionDep
 from app.discussions.reading import count_posts_by
+from app.safety.settings import set_country
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -35,7 +36,9 @@ def public_user(user: User, post_count: int | None = None) -> PublicUserOut:
 
 
 def me_out(user: User) -> MeOut:
-    return MeOut(id=user.id, email=user.email, **public_user(user).model_dump())
+    return MeOut(
+        id=user.id, email=user.email, country=user.country, **public_user(user).model_dump()
+    )
 
 
 @router.post("/auth/register", status_code=201, response_model=MeOut)
@@ -80,6 +83,8 @@ async def me(user: CurrentUser) -> MeOut:
 @router.patch("/me", response_model=MeOut)
 async def update_me(data: ProfileUpdateIn, user: CurrentUser, session: SessionDep) -> MeOut:
     check_permission(user, Action.edit_own_profile)
+    if data.country is not None:
+        await set_country(session, user=user, country=data.country)
     return me_out(await service.update_profile(session, user=user, bio=data.bio))
 
 

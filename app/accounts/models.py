@@ -66,6 +66,9 @@ class User(Base):
     # set when the member followed the link in the verification e-mail (or reset their
     # password by e-mail); until then they get no notification e-mail
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # ISO 3166 alpha-2, set in settings: the region for phone numbers in the personal
+    # information check, and whose crisis resources the member is shown (app/safety)
+    country: Mapped[str | None] = mapped_column(String(2), nullable=True)
 
     @property
     def role_badge(self) -> str | None:

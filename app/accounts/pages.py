@@ -16,6 +16,7 @@ from app.core.templating import render
 from app.core.urls import safe_next
 from app.db import SessionDep
 from app.discussions.reading import count_posts_by, recent_posts_by
+from app.safety.settings import country_choices
 
 router = APIRouter(include_in_schema=False)
 
@@ -164,6 +165,8 @@ async def _settings_context(
         "values": values,
         "sessions": await service.list_sessions(session, user=user),
         "current_session_id": auth.signed_in.session_id if auth.signed_in else None,
+        "countries": country_choices(),
+        "country": user.country or "",
     }
 
 

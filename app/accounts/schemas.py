@@ -108,6 +108,11 @@ class TokenOut(BaseModel):
 
 class ProfileUpdateIn(Strict):
     bio: Bio
+    country: str | None = Field(
+        default=None,
+        max_length=10,
+        description='ISO 3166 alpha-2 code (phone numbers, crisis helplines); "" clears it',
+    )
 
 
 class PasswordChangeIn(Strict):
@@ -127,3 +132,4 @@ class PublicUserOut(BaseModel):
 class MeOut(PublicUserOut):
     id: int
     email: str
+    country: str | None = None

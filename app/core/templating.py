@@ -36,6 +36,7 @@ NOTICES = {
     "signed-out": "You are signed out.",
     "welcome": "Welcome to the community! Your account is ready.",
     "profile-saved": "Your profile is saved.",
+    "country-saved": "Your country is saved.",
     "password-changed": "Your password is changed; your other sessions were signed out.",
     "discussion-deleted": "The discussion was deleted.",
     "session-ended": "That session is signed out.",
@@ -169,6 +170,11 @@ class _Environment(Environment):
     code_generator_class = _CodeGenerator
 
 
+# Under every volunteer mentor's post (the post component) and in the API's `footer`.
+MENTOR_FOOTER = (
+    "Volunteer mentor: shares personal experience as a patient or caregiver, not medical advice."
+)
+
 COMPONENTS = {
     "components/macros.html": (
         "badge",
@@ -202,7 +208,10 @@ class Templates:
             datetime=format_datetime, date=format_date, iso=iso, timeago=timeago
         )
         self.env.globals.update(
-            site_name=site_name, static_version=_static_version(), plural=plural
+            site_name=site_name,
+            static_version=_static_version(),
+            plural=plural,
+            mentor_footer=MENTOR_FOOTER,
         )
         # For the post component: what follows an author's name, a space and the badge (or
         # nothing, for members), rendered once. Set first: the components read it.

@@ -10,6 +10,7 @@ from app.access.permissions import Action, check_permission
 from app.accounts.deps import AuthDep, CurrentUser, SettingsDep
 from app.accounts.models import Actor, Role
 from app.core.ratelimit import limit
+from app.core.templating import MENTOR_FOOTER
 from app.core.validation import MAX_ID
 from app.db import SessionDep
 from app.discussions import posting, reactions, reading
@@ -28,6 +29,7 @@ from app.discussions.schemas import (
 from app.discussions.views import DiscussionHead, PostView
 from app.moderation import service as moderation
 from app.notifications import hooks
+from app.safety import review as safety
 
 router = APIRouter(prefix="/api/v1", tags=["discussions"])
 
@@ -70,6 +72,7 @@ def post_out(view: PostView, discussion_id: int) -> PostOut:
         reactions=view.counts,
         my_reactions=view.mine,
         url=f"/posts/{view.id}",
+        footer=MENTOR_FOOTER if view.author_role == Role.mentor.value else None,
     )
 
 
@@ -143,10 +146,12 @@ async def create_reply(
         reply_to_id=data.reply_to,
         client_key=data.client_key,
         canned_response_id=data.canned_response_id,
+        confirm_personal_information=data.confirm_personal_information,
     )
     view = await reading.post_view(session, written.post.id, viewer=user)
     body = post_out(view, discussion.id)
     with_mentions(body, written.rendered)
+    body.support = safety.support_out(session)
     # a replayed submit answers 200 with the post the first one created
     return JSONResponse(body.model_dump(mode="json"), status_code=201 if written.created else 200)
 
@@ -172,9 +177,16 @@ async def edit_post(
 ) -> PostOut:
     post, discussion = await _visible_post(session, post_id, user)
     await moderation.edit_post_as(
-        session, editor=user, post=post, body=data.body, title=data.title, reason=data.reason
+        session,
+        editor=user,
+        post=post,
+        body=data.body,
+        title=data.title,
+        reason=data.reason,
+        confirm_personal_information=data.confirm_personal_information,
     )
     out = post_out(await reading.post_view(session, post.id, viewer=user), discussion.id)
+    out.support = safety.support_out(session)
     return with_mentions(out, hooks.rendered_for(session, post.body_md))
 
 

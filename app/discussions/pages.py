@@ -27,6 +27,8 @@ from app.discussions.schemas import PostPatchIn, ReplyIn
 from app.groups.service import list_groups
 from app.moderation import service as moderation
 from app.moderation.canned import pages as canned_pages
+from app.safety import composer as safety_composer
+from app.safety.review import PersonalInformationFound, crisis_support
 
 router = APIRouter(include_in_schema=False)
 PLAIN_ROUTES: list[BaseRoute] = []
@@ -93,8 +95,20 @@ async def discussion_page(request: Request, session: AsyncSession, auth: Auth) -
             "can_use_canned": can(viewer, Action.use_canned_responses),
             "errors": {},
             "values": {},
+            "support": await _crisis_support(request, session, viewer),
         },
     )
+
+
+async def _crisis_support(
+    request: Request, session: AsyncSession, viewer: Actor | None
+) -> dict[str, object] | None:
+    """The crisis resources for the viewer's country, when the page follows a post of
+    theirs that reads as a crisis (`?support=crisis`, app/safety)."""
+    if viewer is None or request.query_params.get("support") != "crisis":
+        return None
+    member = await session.get(User, viewer.id)
+    return crisis_support(member.country if member else None, request.app.state.settings)
 
 
 @router.post("/discussions/{discussion_id}/replies")
@@ -109,10 +123,11 @@ async def post_reply(
     form = await read_form(
         request,
         ReplyIn,
-        ("body", "reply_to", "client_key", "canned_response_id"),
-        optional=("reply_to", "client_key", "canned_response_id"),
+        ("body", "reply_to", "client_key", "canned_response_id", "confirm_personal_information"),
+        optional=("reply_to", "client_key", "canned_response_id", "confirm_personal_information"),
     )
-    if not form.ok or form.model is None:
+
+    async def again(context: dict[str, object], status: int) -> Response:
         parent = await _quotable_parent(session, form.values.get("reply_to", ""), discussion, user)
         return render(
             request,
@@ -122,32 +137,44 @@ async def post_reply(
                 "group": group,
                 "parent": parent,
                 "parent_author": await _author_name(session, parent),
-                "errors": form.errors,
-                "values": form.values,
+                **context,
                 "viewer_held": await posting.next_post_held(session, author=user),
                 **await canned_pages.composer_context(
                     session, viewer=user, discussion=discussion, parent=parent
                 ),
             },
-            422,
+            status,
         )
+
+    if not form.ok or form.model is None:
+        return await again({"errors": form.errors, "values": form.values}, 422)
+    removed = await safety_composer.removal(request, form.values, region=user.country)
+    if removed is not None:  # "Remove it", without JavaScript
+        return await again({"errors": {}, **removed}, 200)
     data = form.model
     await limit(request, "post_user", str(user.id))
-    written = await posting.reply(
-        session,
-        author=user,
-        discussion=discussion,
-        body=data.body,
-        reply_to_id=data.reply_to,
-        client_key=data.client_key,
-        canned_response_id=data.canned_response_id,
-    )
-    if written.rendered is not None and written.rendered.unknown_mentions:
-        # "did you mean @colleenyoung?" before going on to the post
-        return RedirectResponse(f"/posts/{written.post.id}/mentions", status_code=303)
+    try:
+        written = await posting.reply(
+            session,
+            author=user,
+            discussion=discussion,
+            body=data.body,
+            reply_to_id=data.reply_to,
+            client_key=data.client_key,
+            canned_response_id=data.canned_response_id,
+            confirm_personal_information=data.confirm_personal_information,
+        )
+    except PersonalInformationFound as exc:
+        context = {"errors": {}, "values": form.values, **safety_composer.refused(form.values, exc)}
+        return await again(context, 422)
     location = await post_location(
         session, written.post, written.discussion, settings.discussion_page_size
     )
+    if safety_composer.with_support(location, session) != location:
+        return RedirectResponse(safety_composer.with_support(location, session), 303)
+    if written.rendered is not None and written.rendered.unknown_mentions:
+        # "did you mean @colleenyoung?" before going on to the post
+        return RedirectResponse(f"/posts/{written.post.id}/mentions", status_code=303)
     return RedirectResponse(location, status_code=303)
 
 
@@ -250,32 +277,42 @@ async def edit_post(
     post, discussion = await _post_in_live_discussion(session, post_id, user)
     posting.check_edit_post(user, post)
     fields = ("body", "title", "reason") if post.is_opening else ("body", "reason")
-    form = await read_form(request, PostPatchIn, fields, optional=("reason",))
+    form = await read_form(
+        request,
+        PostPatchIn,
+        (*fields, "confirm_personal_information"),
+        optional=("reason", "confirm_personal_information"),
+    )
+
+    def again(context: dict[str, object], status: int) -> Response:
+        context = {"post": post, "discussion": discussion, **context}
+        return render(request, "discussions/edit.html", context, status)
+
     if not form.ok or form.model is None:
-        return render(
-            request,
-            "discussions/edit.html",
-            {
-                "post": post,
-                "discussion": discussion,
-                "errors": form.errors,
-                "values": form.values,
-            },
-            422,
-        )
+        return again({"errors": form.errors, "values": form.values}, 422)
+    if user.id == post.author_id:
+        removed = await safety_composer.removal(request, form.values, region=user.country)
+        if removed is not None:  # "Remove it", without JavaScript
+            return again({"errors": {}, **removed}, 200)
     data = form.model
     try:
         await moderation.edit_post_as(
-            session, editor=user, post=post, body=data.body, title=data.title, reason=data.reason
+            session,
+            editor=user,
+            post=post,
+            body=data.body,
+            title=data.title,
+            reason=data.reason,
+            confirm_personal_information=data.confirm_personal_information,
         )
+    except PersonalInformationFound as exc:
+        context = {"errors": {}, "values": form.values, **safety_composer.refused(form.values, exc)}
+        return again(context, 422)
     except Invalid as exc:  # a moderator editing someone's post must say why
-        errors = {exc.field or "form": exc.detail}
-        context = {"post": post, "discussion": discussion, "errors": errors, "values": form.values}
-        return render(request, "discussions/edit.html", context, 422)
+        return again({"errors": {exc.field or "form": exc.detail}, "values": form.values}, 422)
     await session.refresh(discussion)
-    return RedirectResponse(
-        await post_location(session, post, discussion, settings.discussion_page_size), 303
-    )
+    location = await post_location(session, post, discussion, settings.discussion_page_size)
+    return RedirectResponse(safety_composer.with_support(location, session), 303)
 
 
 @router.get("/posts/{post_id}/delete")

@@ -30,6 +30,7 @@ from app.groups.models import Group
 from app.moderation.canned import service as canned
 from app.moderation.site import get_site_settings
 from app.notifications import hooks
+from app.safety import review as safety
 from app.search import index as search_index
 
 
@@ -158,6 +159,7 @@ async def start_discussion(
     title: str,
     body: str,
     client_key: str | None = None,
+    confirm_personal_information: bool = False,
 ) -> Written:
     check_permission(author, Action.start_discussion)
     check_can_post(author)
@@ -167,6 +169,9 @@ async def start_discussion(
         if existing is not None:
             discussion = await session.get_one(Discussion, existing.discussion_id)
             return Written(existing, discussion, created=False)
+    checked = await safety.review_post(
+        session, author=author, title=title, body=body, confirmed=confirm_personal_information
+    )
     rendered = await hooks.render_body(session, body)
     status = await initial_status(session, author)
     now = utcnow()
@@ -201,6 +206,7 @@ async def start_discussion(
         assert existing is not None
         return Written(existing, await session.get_one(Discussion, existing.discussion_id), False)
     post = await session.get_one(Post, post_id)
+    await checked.record(session, post=post)
     await search_index.index_post(session, post=post, discussion=discussion)
     if status == Visibility.visible:
         await publish_post(session, post=post, discussion=discussion, author=author)
@@ -216,6 +222,7 @@ async def reply(
     reply_to_id: int | None = None,
     client_key: str | None = None,
     canned_response_id: int | None = None,
+    confirm_personal_information: bool = False,
 ) -> Written:
     check_permission(author, Action.reply)
     check_can_post(author)
@@ -235,6 +242,9 @@ async def reply(
             reply_to_id = None  # answering the question is answering the discussion
         else:
             depth, root_id = parent.depth + 1, parent.root_id or reply_to_id
+    checked = await safety.review_post(
+        session, author=author, title=None, body=body, confirmed=confirm_personal_information
+    )
     rendered = await hooks.render_body(session, body)
     status = await initial_status(session, author)
     post_id = await _insert_post(
@@ -264,6 +274,7 @@ async def reply(
             .values(top_level_count=Discussion.top_level_count + 1)
         )
     post = await session.get_one(Post, post_id)
+    await checked.record(session, post=post)
     await search_index.index_post(session, post=post, discussion=discussion)
     if status == Visibility.visible:
         await publish_post(session, post=post, discussion=discussion, author=author)
@@ -291,6 +302,7 @@ async def edit_post(
     body: str,
     title: str | None = None,
     reason: str = "",
+    confirm_personal_information: bool = False,
 ) -> Post:
     """Change a post, keeping what it said before as a revision moderators can read."""
     check_edit_post(editor, post)
@@ -300,6 +312,14 @@ async def edit_post(
     title_changed = title is not None and title != discussion.title
     if body == post.body_md and not title_changed:
         return post
+    checked = await safety.review_post(
+        session,
+        author=await session.get_one(User, post.author_id),
+        title=title if title_changed else None,
+        body=body,
+        confirmed=confirm_personal_information,
+        editor=editor,
+    )
     session.add(
         PostRevision(
             post_id=post.id,
@@ -319,6 +339,7 @@ async def edit_post(
         discussion.title = title
         discussion.slug = slugify(title)
     await session.flush()
+    await checked.record(session, post=post)
     await search_index.index_post(session, post=post, discussion=discussion)
     if post.status == Visibility.visible and body != previous_body:
         await hooks.post_edited(

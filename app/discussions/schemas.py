@@ -6,6 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.validation import Id, NotBlank, Storable
+from app.safety.schemas import CONFIRM_DESCRIPTION, SupportOut
 
 TITLE_MAX = 200
 BODY_MAX = 20_000
@@ -25,6 +26,7 @@ class DiscussionCreateIn(Strict):
     client_key: ClientKey | None = Field(
         default=None, description="idempotency key: the same key creates one discussion"
     )
+    confirm_personal_information: bool = Field(default=False, description=CONFIRM_DESCRIPTION)
 
 
 class ReplyIn(Strict):
@@ -36,12 +38,14 @@ class ReplyIn(Strict):
         description="the canned response this reply started from (its use is counted); "
         "ignored for members",
     )
+    confirm_personal_information: bool = Field(default=False, description=CONFIRM_DESCRIPTION)
 
 
 class PostPatchIn(Strict):
     body: Body
     title: Title | None = Field(default=None, description="only for a discussion's first post")
     reason: str = Field(default="", max_length=500)
+    confirm_personal_information: bool = Field(default=False, description=CONFIRM_DESCRIPTION)
 
 
 class ReactionIn(Strict):
@@ -71,12 +75,20 @@ class PostOut(BaseModel):
     reactions: dict[str, int]
     my_reactions: list[str] = []
     url: str
+    footer: str | None = Field(
+        default=None, description="under a volunteer mentor's post: not medical advice"
+    )
     mentions: list[str] = Field(
         default=[], description="members this post mentions (in answers to writing it)"
     )
     unknown_mentions: dict[str, list[str]] = Field(
         default={},
         description="@names that are nobody's, each with the closest usernames (did you mean)",
+    )
+    support: SupportOut | None = Field(
+        default=None,
+        description="crisis resources for the author, when the post just written reads as a "
+        "crisis (only in the answer to writing it)",
     )
 
 
@@ -90,6 +102,9 @@ class DiscussionOut(BaseModel):
     created_at: datetime
     last_activity_at: datetime
     url: str
+    support: SupportOut | None = Field(
+        default=None, description="crisis resources for the author (see PostOut.support)"
+    )
 
 
 class DiscussionPageOut(BaseModel):

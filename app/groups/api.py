@@ -16,6 +16,7 @@ from app.groups import admin, service
 from app.groups.models import Group
 from app.groups.schemas import DiscussionListOut, DiscussionSummaryOut, GroupIn, GroupOut
 from app.groups.service import DiscussionRow, GroupView
+from app.safety import review as safety
 
 router = APIRouter(prefix="/api/v1", tags=["groups"])
 
@@ -111,5 +112,8 @@ async def create_discussion(
         title=data.title,
         body=data.body,
         client_key=data.client_key,
+        confirm_personal_information=data.confirm_personal_information,
     )
-    return discussion_out(await discussion_head(session, written.discussion.id, viewer=user))
+    out = discussion_out(await discussion_head(session, written.discussion.id, viewer=user))
+    out.support = safety.support_out(session)
+    return out

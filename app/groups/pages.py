@@ -19,6 +19,8 @@ from app.db import SessionDep
 from app.discussions.posting import check_group_open, next_post_held, start_discussion
 from app.discussions.schemas import DiscussionCreateIn
 from app.groups import service
+from app.safety import composer as safety_composer
+from app.safety.review import PersonalInformationFound
 from app.search import home as home_tabs
 from app.search.pages import new_discussion_preview
 
@@ -95,36 +97,44 @@ async def new_discussion(
 ) -> Response:
     group = await access_group(session, slug)
     form = await read_form(
-        request, DiscussionCreateIn, ("title", "body", "client_key"), optional=("client_key",)
+        request,
+        DiscussionCreateIn,
+        ("title", "body", "client_key", "confirm_personal_information"),
+        optional=("client_key", "confirm_personal_information"),
     )
     if (await request.form()).get("preview") is not None:
         # the preview: the text as it will look, and similar discussions (no JavaScript)
         return await new_discussion_preview(request, session, group, form.values, form.errors)
+
+    async def again(context: dict[str, object], status: int) -> Response:
+        held = await next_post_held(session, author=user)
+        context = {"group": group, "viewer_held": held, **context}
+        return render(request, "discussions/new.html", context, status)
+
     if not form.ok or form.model is None:
-        return render(
-            request,
-            "discussions/new.html",
-            {
-                "group": group,
-                "errors": form.errors,
-                "values": form.values,
-                "viewer_held": await next_post_held(session, author=user),
-            },
-            422,
-        )
+        return await again({"errors": form.errors, "values": form.values}, 422)
+    removed = await safety_composer.removal(request, form.values, region=user.country)
+    if removed is not None:  # "Remove it", without JavaScript
+        return await again({"errors": {}, **removed}, 200)
     data = form.model
     await limit(request, "post_user", str(user.id))
-    written = await start_discussion(
-        session,
-        author=user,
-        group=group,
-        title=data.title,
-        body=data.body,
-        client_key=data.client_key,
-    )
+    try:
+        written = await start_discussion(
+            session,
+            author=user,
+            group=group,
+            title=data.title,
+            body=data.body,
+            client_key=data.client_key,
+            confirm_personal_information=data.confirm_personal_information,
+        )
+    except PersonalInformationFound as exc:
+        context = {"errors": {}, "values": form.values, **safety_composer.refused(form.values, exc)}
+        return await again(context, 422)
+    location = discussion_url(written.discussion.id, written.discussion.slug)
+    if safety_composer.with_support(location, session) != location:
+        return RedirectResponse(safety_composer.with_support(location, session), 303)
     if written.rendered is not None and written.rendered.unknown_mentions:
         # "did you mean @colleenyoung?" before going on to the discussion
         return RedirectResponse(f"/posts/{written.post.id}/mentions", status_code=303)
-    return RedirectResponse(
-        discussion_url(written.discussion.id, written.discussion.slug), status_code=303
-    )
+    return RedirectResponse(location, status_code=303)

@@ -31,6 +31,7 @@ from app.moderation.schemas import (
     SiteSettingsIn,
     SiteSettingsOut,
 )
+from app.safety.api import safety_item_out
 
 router = APIRouter(prefix="/api/v1", tags=["moderation"])
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -84,8 +85,10 @@ async def flag_post(
 async def queue(session: SessionDep, user: CurrentUser) -> QueueOut:
     loaded = await flags.load_queue(session, moderator=user)
     return QueueOut(
+        crisis=[safety_item_out(i) for i in loaded.crisis],
         flagged=[queue_item_out(i) for i in loaded.flagged],
         pending=[queue_item_out(i) for i in loaded.pending],
+        personal_information=[safety_item_out(i) for i in loaded.personal_information],
     )
 
 

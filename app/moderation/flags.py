@@ -19,6 +19,8 @@ from app.moderation import claims
 from app.moderation import service as moderation
 from app.moderation.models import Flag, FlagReason, SiteSettings
 from app.moderation.site import get_site_settings
+from app.safety.models import ReviewKind
+from app.safety.queue import SafetyItem, open_safety_items
 
 
 @dataclass(slots=True)
@@ -190,6 +192,10 @@ class QueueItem:
 class Queue:
     flagged: list[QueueItem]
     pending: list[QueueItem]
+    # app/safety: a possible crisis goes above everything, confirmed personal information
+    # below everything
+    crisis: list[SafetyItem] = field(default_factory=list)
+    personal_information: list[SafetyItem] = field(default_factory=list)
 
 
 _ITEM_COLUMNS = (
@@ -260,4 +266,11 @@ async def load_queue(session: AsyncSession, *, moderator: User, limit: int = 50)
         )
     ).all()
     pending = [QueueItem(**row._mapping) for row in pending_rows]
-    return Queue(flagged=flagged, pending=pending)
+    return Queue(
+        flagged=flagged,
+        pending=pending,
+        crisis=await open_safety_items(session, kind=ReviewKind.crisis, limit=limit),
+        personal_information=await open_safety_items(
+            session, kind=ReviewKind.personal_information, limit=limit
+        ),
+    )

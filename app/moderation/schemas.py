@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.accounts.models import Role
 from app.core.validation import NotBlank, Storable
+from app.safety.schemas import SafetyItemOut
 
 Reason = Annotated[str, Field(max_length=1000), Storable]
 Note = Annotated[str, Field(max_length=1000), Storable]
@@ -96,8 +97,14 @@ class QueueItemOut(BaseModel):
 
 
 class QueueOut(BaseModel):
+    crisis: list[SafetyItemOut] = Field(
+        default=[], description="possible crisis: first, before everything else"
+    )
     flagged: list[QueueItemOut]
     pending: list[QueueItemOut]
+    personal_information: list[SafetyItemOut] = Field(
+        default=[], description="personal information confirmed by the author: low priority"
+    )
 
 
 class AuditEntryOut(BaseModel):

@@ -457,12 +457,19 @@ async def edit_post_as(
     body: str,
     title: str | None,
     reason: str,
+    confirm_personal_information: bool = False,
 ) -> None:
     """An author edits their own post; anyone else's edit is a moderation action (reason
     required, audited)."""
     if post.author_id == editor.id:
         await posting.edit_post(
-            session, editor=editor, post=post, body=body, title=title, reason=reason
+            session,
+            editor=editor,
+            post=post,
+            body=body,
+            title=title,
+            reason=reason,
+            confirm_personal_information=confirm_personal_information,
         )
     else:
         await moderator_edit_post(

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.access.permissions import Action, check_permission
+from app.accounts.deps import CurrentUser
+from app.core.errors import Invalid
+from app.core.validation import MAX_ID
+from app.db import SessionDep
+from app.safety import queue, settings
+
+router = APIRouter(include_in_schema=False)
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+@router.post("/settings/country")
+async def set_country(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+    check_permission(user, Action.edit_own_profile)
+    raw = (await request.form()).get("country", "")
+    if not isinstance(raw, str) or len(raw) > 10:
+        raise Invalid("Choose a country from the list.", field="country")
+    await settings.set_country(session, user=user, country=raw)
+    return RedirectResponse("/settings?notice=country-saved#country-heading", status_code=303)
+
+
+@router.post("/mod/safety/{review_id}/resolve")
+async def mark_reviewed(
+    request: Request, review_id: IdPath, session: SessionDep, user: CurrentUser
+) -> Response:
+    check_permission(user, Action.moderate)
+    reason = (await request.form()).get("reason", "")
+    await queue.mark_reviewed(
+        session,
+        moderator=user,
+        review_id=review_id,
+        reason=reason[:1000] if isinstance(reason, str) else "",
+    )
+    return RedirectResponse("/mod/queue?notice=moderated", status_code=303)
