@@ -1,0 +1,164 @@
+"""A post that reads as a crisis is published as usual, and at once: its author sees the
+crisis resources for their country (API answer and the next page), it goes to the top of
+the moderators' queue as "possible crisis", and every moderator is notified in-app and by
+e-mail (sent now, whatever their digest settings). Nobody else sees any label."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.notifications.email_support import (  # noqa: F401 (fixtures)
+    drain,
+    make_worker,
+    settings_fixture,
+    smtp_fixture,
+    verify,
+)
+
+CRISIS = "I can't go on anymore. I want to end it tonight."
+
+
+async def _discussion(c: Any, group: Any) -> dict[str, Any]:
+    r = await c.api(
+        "POST",
+        f"/api/v1/groups/{group.slug}/discussions",
+        json={"title": "Living with neutropenia", "body": "How long did your fatigue last?"},
+    )
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+async def test_a_crisis_reply_is_published_and_answered_with_resources(
+    app, make_client, make_user, member, moderator, admin, group, smtp
+):
+    await verify(app, moderator, admin)
+    mod = await make_client(moderator)
+    # a digest-only moderator is still told at once
+    r = await mod.api(
+        "PUT", "/api/v1/me/email-preferences", json={"moderation": "daily", "mention": "daily"}
+    )
+    assert r.status_code == 200, r.text
+
+    c = await make_client(member)
+    assert (await c.api("PATCH", "/api/v1/me", json={"bio": "", "country": "US"})).is_success
+    d = await _discussion(c, group)
+    r = await c.api("POST", f"/api/v1/discussions/{d['id']}/posts", json={"body": CRISIS})
+    assert r.status_code == 201, r.text
+    post = r.json()
+    assert post["status"] == "visible"  # published as usual
+    support = post["support"]
+    assert support["kind"] == "crisis"
+    phones = [res["phone"] for res in support["resources"]]
+    assert phones == ["911", "988"]
+
+    # the queue: "possible crisis" first
+    queue = (await mod.get("/api/v1/mod/queue")).json()
+    assert [i["post_id"] for i in queue["crisis"]] == [post["id"]]
+    assert queue["crisis"][0]["label"] == "Possible crisis"
+    assert queue["crisis"][0]["detail"] == "I can't go on anymore"
+    page = await mod.get("/mod/queue")
+    assert page.text.index("Possible crisis") < page.text.index("flagged-heading")
+
+    # in-app, at once, for every moderator and admin (not the author, not other members)
+    for who in (moderator, admin):
+        n = (await (await make_client(who)).get("/api/v1/notifications")).json()
+        texts = [i.get("message", "") for i in n["items"]]
+        assert any("Possible crisis" in t and member.username in t for t in texts), n
+    bystander = await make_client(await make_user())
+    assert (await bystander.get("/api/v1/notifications")).json()["items"] == []
+
+    # e-mail, sent now: one to each moderator, through real SMTP
+    outcomes = await drain(make_worker(app))
+    assert outcomes
+    smtp.mailbox.wait_for(1)
+    alerts = [m for m in smtp.mailbox.received if "Possible crisis" in m.text]
+    assert sorted(m.recipients[0] for m in alerts) == sorted([moderator.email, admin.email])
+
+    # nobody else sees a label or the resources
+    public = await bystander.get(d["url"])
+    assert CRISIS.split(".")[0] in public.text.replace("&#39;", "'")
+    assert "crisis" not in public.text.lower()
+    api_view = (await bystander.get(f"/api/v1/posts/{post['id']}")).json()
+    assert api_view["support"] is None
+
+
+async def test_the_next_page_shows_the_resources_of_the_members_country(
+    app, make_client, member, group
+):
+    c = await make_client(member)
+    r = await c.api("PATCH", "/api/v1/me", json={"bio": "", "country": "gb"})
+    assert r.status_code == 200 and r.json()["country"] == "GB"
+    d = await _discussion(c, group)
+    r = await c.form(f"/discussions/{d['id']}/replies", {"body": CRISIS, "client_key": "c1"})
+    assert r.status_code == 303
+    location = r.headers["location"]
+    assert "?support=crisis#post-" in location
+    page = await c.get(location)
+    assert page.status_code == 200
+    text = page.text
+    assert "crisis-support" in text
+    assert text.index("crisis-support") < text.index("discussion-heading")
+    assert "Samaritans" in text and "116 123" in text and "999" in text
+    assert "988" not in text
+
+
+async def test_a_crisis_in_a_new_discussion_and_in_an_edit_is_answered_too(
+    app, make_client, member, group
+):
+    c = await make_client(member)
+    r = await c.api(
+        "POST",
+        f"/api/v1/groups/{group.slug}/discussions",
+        json={"title": "Please help", "body": "My baby is not breathing what do I do"},
+    )
+    assert r.status_code == 201
+    support = r.json()["support"]
+    # no country set: the emergency number most of the world uses, and Find a helpline
+    assert support["kind"] == "crisis"
+    assert [x["phone"] for x in support["resources"]] == ["112", ""]
+    r = await c.api("PATCH", "/api/v1/me", json={"bio": "", "country": "IQ"})
+    d = await _discussion(c, group)
+    opening = (await c.get(f"/api/v1/discussions/{d['id']}/posts")).json()[0]
+    r = await c.api("PATCH", f"/api/v1/posts/{opening['id']}", json={"body": "I took all my pills"})
+    assert r.status_code == 200
+    resources = r.json()["support"]["resources"]
+    assert [x["url"] for x in resources][-1] == "https://findahelpline.com/"
+    r = await c.form(
+        f"/groups/{group.slug}/new",
+        {"title": "tonight", "body": "I want to kill myself", "client_key": "z9"},
+    )
+    assert r.status_code == 303 and "support=crisis" in r.headers["location"]
+
+
+async def test_the_issue_examples_of_ordinary_language_raise_nothing(
+    app, make_client, member, moderator, group
+):
+    c = await make_client(member)
+    d = await _discussion(c, group)
+    for body in (
+        "acetaminophen overdose can damage the liver",
+        "cutting back on G-CSF",
+        "800 mg ibuprofen",
+        "this fatigue is killing me",
+        "my hematologist said it is not life threatening",
+    ):
+        r = await c.api("POST", f"/api/v1/discussions/{d['id']}/posts", json={"body": body})
+        assert r.status_code == 201 and r.json()["support"] is None, body
+    queue = (await (await make_client(moderator)).get("/api/v1/mod/queue")).json()
+    assert queue["crisis"] == []
+
+
+async def test_members_set_their_country_in_settings(app, make_client, member):
+    c = await make_client(member)
+    page = await c.get("/settings")
+    assert 'id="country"' in page.text and "United Kingdom" in page.text
+    r = await c.form("/settings/country", {"country": "IE"})
+    assert r.status_code == 303
+    assert (await c.get("/api/v1/me")).json()["country"] == "IE"
+    assert '<option value="IE" selected>' in (await c.get("/settings")).text
+    r = await c.form("/settings/country", {"country": "XX"})
+    assert r.status_code == 422
+    r = await c.api("PATCH", "/api/v1/me", json={"bio": "", "country": "Narnia"})
+    assert r.status_code == 422
+    r = await c.form("/settings/country", {"country": ""})
+    assert (await c.get("/api/v1/me")).json()["country"] is None
