@@ -6,7 +6,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.access.permissions import Action, check_permission
-from app.accounts.deps import CurrentUser
+from app.accounts.deps import CurrentUser, requires
 from app.core.errors import Invalid
 from app.core.validation import MAX_ID
 from app.db import SessionDep
@@ -16,7 +16,7 @@ router = APIRouter(include_in_schema=False)
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-@router.post("/settings/country")
+@router.post("/settings/country", dependencies=[requires(Action.edit_own_profile)])
 async def set_country(request: Request, user: CurrentUser, session: SessionDep) -> Response:
     check_permission(user, Action.edit_own_profile)
     raw = (await request.form()).get("country", "")
@@ -26,7 +26,7 @@ async def set_country(request: Request, user: CurrentUser, session: SessionDep) 
     return RedirectResponse("/settings?notice=country-saved#country-heading", status_code=303)
 
 
-@router.post("/mod/safety/{review_id}/resolve")
+@router.post("/mod/safety/{review_id}/resolve", dependencies=[requires(Action.moderate)])
 async def mark_reviewed(
     request: Request, review_id: IdPath, session: SessionDep, user: CurrentUser
 ) -> Response:

@@ -289,6 +289,36 @@ async def test_every_template_renders(
     assert "<!doctype" not in r.text and not INLINE_SCRIPT.search(r.text)
     assert not INLINE_HANDLER.search(r.text) and not INLINE_STYLE.search(r.text)
 
+    # -- safety: personal information asked about, a crisis answered (templates/safety) -----
+    r = await rita.form(
+        f"/discussions/{discussion_id}/replies",
+        {"body": "You should stop taking it. Call 212-555-0187", "client_key": "k-pi"},
+    )
+    assert r.status_code == 422
+    pages.check("reply with personal information (422)", r.text)
+    assert "<mark>212-555-0187</mark>" in r.text and "Post anyway" in r.text
+    assert "experience" in r.text  # the advice hint
+    r = await rita.form(
+        f"/discussions/{discussion_id}/replies",
+        {"body": "Call 212-555-0187", "client_key": "k-pi", "confirm_personal_information": "1"},
+    )
+    assert r.status_code == 303, r.text
+    r = await hal.form(
+        f"/discussions/{discussion_id}/replies",
+        {"body": "I can't go on anymore", "client_key": "k-crisis"},
+    )
+    assert r.status_code == 303 and "support=crisis" in r.headers["location"]
+    await pages.get(hal, r.headers["location"], 200, "crisis-support", "findahelpline.com")
+    await pages.get(rita, "/settings", 200, 'action="/settings/country"')
+    await pages.get(
+        mona,
+        "/mod/queue",
+        200,
+        "Possible crisis (1)",
+        "Personal information confirmed by the author (low priority) (1)",
+    )
+    html = await pages.get(anon, url, 200, "Volunteer mentor: shares personal experience")
+
     # -- moderation and administration -----------------------------------------------------
     await pages.get(
         rita, f"/posts/{answer['id']}/flag", 200, f'action="/posts/{answer["id"]}/flag"'

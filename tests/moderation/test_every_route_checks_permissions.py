@@ -156,6 +156,11 @@ RULES: dict[tuple[str, str], str] = {
     ("DELETE", "/api/v1/admin/appointments/{appointment_key}"): ADMIN,
     ("GET", "/admin/appointments"): ADMIN,
     ("POST", "/admin/appointments"): ADMIN,
+    # safety (app/safety): the composer's check, members' country, the queue's items
+    ("POST", "/api/v1/posts/check"): M,
+    ("POST", "/settings/country"): M,
+    ("POST", "/api/v1/mod/safety/{review_id}/resolve"): MOD,
+    ("POST", "/mod/safety/{review_id}/resolve"): MOD,
     ("GET", "/admin/appointments/{appointment_key}/edit"): ADMIN,
     ("POST", "/admin/appointments/{appointment_key}/edit"): ADMIN,
     ("POST", "/admin/appointments/{appointment_key}/delete"): ADMIN,
