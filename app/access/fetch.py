@@ -5,7 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.access.visibility import can_see_discussion, can_see_post, can_see_status
+from app.access.visibility import (
+    can_see_discussion,
+    can_see_group,
+    can_see_post,
+    can_see_status,
+)
 from app.accounts.models import Actor
 from app.core.errors import Invalid, NotFound
 from app.core.validation import is_storable
@@ -34,7 +39,11 @@ async def access_discussion(
             .where(Discussion.id == discussion_id, Discussion.deleted_at.is_(None))
         )
     ).one_or_none()
-    if row is None or not can_see_discussion(viewer, row[0]):
+    if (
+        row is None
+        or not can_see_discussion(viewer, row[0])
+        or not can_see_group(viewer, row[1].visibility)
+    ):
         raise NotFound("There is no discussion at this address.")
     return row[0], row[1]
 
@@ -45,12 +54,18 @@ async def access_post(session: AsyncSession, post_id: int, *, viewer: Actor | No
     what shows a post leaves its text out (`PostView`, `shown_to_everybody`)."""
     row = (
         await session.execute(
-            select(Post, Discussion)
+            select(Post, Discussion, Group.visibility)
             .join(Discussion, Discussion.id == Post.discussion_id)
+            .join(Group, Group.id == Discussion.group_id)
             .where(Post.id == post_id, Discussion.deleted_at.is_(None))
         )
     ).one_or_none()
-    if row is None or not can_see_discussion(viewer, row[1]) or not can_see_status(viewer, row[0]):
+    if (
+        row is None
+        or not can_see_group(viewer, row[2])
+        or not can_see_discussion(viewer, row[1])
+        or not can_see_status(viewer, row[0])
+    ):
         raise NotFound("There is no post at this address.")
     return row[0]
 

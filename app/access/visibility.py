@@ -8,7 +8,9 @@ events). The rule:
 - a held (`pending`) or `hidden` post or discussion is its author's (marked as such) and the
   moderators'; a reply inside a held or hidden discussion goes with its discussion;
 - a deleted post is nobody's to read (its place in the thread stays, without its text);
-- moderators see everything that is not deleted, marked.
+- moderators see everything that is not deleted, marked;
+- a members-only group (`visibility = 'members'`), its discussions and posts are for
+  signed-in members only: to a visitor they do not exist.
 
 Answers for what a viewer may not see are 404, never 403: a 403 would confirm it exists.
 """
@@ -23,6 +25,7 @@ from sqlalchemy import ColumnElement, and_, literal, or_, select
 from app.access.permissions import Action, can
 from app.accounts.models import Actor
 from app.discussions.models import Discussion, Post, Visibility
+from app.groups.models import Group, GroupVisibility
 from app.library.models import LibraryPage
 from app.notifications.models import Notification, NotificationKind
 
@@ -39,6 +42,29 @@ class _Authored(Protocol):
 class _Thread(_Authored, Protocol):
     @property
     def deleted_at(self) -> datetime | None: ...
+
+
+PUBLIC_GROUP = GroupVisibility.public.value
+
+
+def can_see_group(viewer: Actor | None, visibility: str) -> bool:
+    """A group by its visibility: members-only groups are for signed-in members."""
+    return visibility == PUBLIC_GROUP or viewer is not None
+
+
+def visible_groups(viewer: Actor | None) -> ColumnElement[bool]:
+    """Listings of groups (on a query of `Group`)."""
+    return literal(True) if viewer is not None else Group.visibility == PUBLIC_GROUP
+
+
+def in_visible_group(signed_in: Any) -> ColumnElement[bool]:
+    """On a query that joins each discussion's `Group`: the group is one this viewer may
+    see. `signed_in` is a bool or a bound parameter (for statements built once)."""
+    return or_(signed_in, Group.visibility == PUBLIC_GROUP)
+
+
+def _in_public_group() -> ColumnElement[bool]:
+    return Discussion.group_id.in_(select(Group.id).where(Group.visibility == PUBLIC_GROUP))
 
 
 def sees_everything(viewer: Actor | None) -> bool:
@@ -88,8 +114,10 @@ def shown_to_everybody(
 def visible_discussions(viewer: Actor | None = None) -> ColumnElement[bool]:
     """Listings of discussions (group pages, home, feeds, search, library links): what
     everybody may see. A viewer who may see more still gets the public listing; their
-    own held discussions and the moderators' queue are shown elsewhere."""
-    return and_(Discussion.status == PUBLISHED, Discussion.deleted_at.is_(None))
+    own held discussions and the moderators' queue are shown elsewhere. A visitor is not
+    shown discussions of members-only groups."""
+    public = and_(Discussion.status == PUBLISHED, Discussion.deleted_at.is_(None))
+    return public if viewer is not None else and_(public, _in_public_group())
 
 
 def visible_posts(viewer: Actor | None = None) -> ColumnElement[bool]:
@@ -101,7 +129,7 @@ def visible_posts(viewer: Actor | None = None) -> ColumnElement[bool]:
         return alive
     public = and_(Post.status == PUBLISHED, Discussion.status == PUBLISHED)
     if viewer is None:
-        return and_(alive, public)
+        return and_(alive, public, _in_public_group())
     own = and_(
         Post.author_id == viewer.id,
         or_(Discussion.status == PUBLISHED, Discussion.author_id == viewer.id),
@@ -137,6 +165,9 @@ def visible_notifications(user_id: Any) -> ColumnElement[bool]:
 
 
 __all__ = [
+    "can_see_group",
+    "in_visible_group",
+    "visible_groups",
     "can_see_discussion",
     "can_see_post",
     "can_see_status",

@@ -84,20 +84,25 @@ async def discussion_page(request: Request, session: AsyncSession, auth: Auth) -
         locked=discussion.is_locked,
         archived=discussion.group_archived_at is not None,
     )
-    return render(
+    response = render(
         request,
         "discussions/discussion.html",
         {
             "d": loaded,
             "actions": actions,
             "client_key": new_token(12),
-            "moderation_groups": await list_groups(session) if actions.can_moderate else [],
+            "moderation_groups": await list_groups(session, viewer=viewer)
+            if actions.can_moderate
+            else [],
             "can_use_canned": can(viewer, Action.use_canned_responses),
             "errors": {},
             "values": {},
             "support": await _crisis_support(request, session, viewer),
         },
     )
+    if discussion.group_visibility == "members":
+        response.headers["x-robots-tag"] = "noindex"  # and a robots meta tag in the page
+    return response
 
 
 async def _crisis_support(

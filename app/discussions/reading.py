@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.access.permissions import Action, can
-from app.access.visibility import can_see_discussion, visible_posts
+from app.access.visibility import can_see_discussion, can_see_group, visible_posts
 from app.accounts.models import Actor, Role, User
 from app.core.errors import NotFound
 from app.core.rows import Query, fetch_all, fetch_one
@@ -149,6 +149,7 @@ DISCUSSION_HEAD = Query(
         Group.archived_at,
         _LOCKED_BY,
         held_for_approval(_VIEWER),
+        Group.visibility,
     )
     .join(Group, Group.id == Discussion.group_id)
     .join(User, User.id == Discussion.author_id)
@@ -217,7 +218,11 @@ async def discussion_head(
     head = await fetch_one(
         session, DISCUSSION_HEAD, discussion_id=discussion_id, viewer=_viewer_id(viewer)
     )
-    if head is None or not can_see_discussion(viewer, head):
+    if (
+        head is None
+        or not can_see_discussion(viewer, head)
+        or not can_see_group(viewer, head.group_visibility)
+    ):
         raise NotFound("There is no discussion at this address.")
     return head
 

@@ -201,6 +201,8 @@ class DiscussionHead:
     locked_by: str | None = None
     # the viewer is a new member whose next post waits for a moderator (initial_status)
     viewer_held: bool = False
+    # a members-only group's pages are not for visitors or robots
+    group_visibility: str = "public"
 
     @property
     def url(self) -> str:

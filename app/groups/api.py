@@ -14,7 +14,13 @@ from app.discussions.posting import start_discussion
 from app.discussions.schemas import DiscussionCreateIn, DiscussionOut
 from app.groups import admin, service
 from app.groups.models import Group
-from app.groups.schemas import DiscussionListOut, DiscussionSummaryOut, GroupIn, GroupOut
+from app.groups.schemas import (
+    DiscussionListOut,
+    DiscussionSummaryOut,
+    GroupIn,
+    GroupOut,
+    GroupPatchIn,
+)
 from app.groups.service import DiscussionRow, GroupView
 from app.safety import review as safety
 
@@ -30,6 +36,7 @@ def group_out(group: Group | GroupView) -> GroupOut:
         last_activity_at=group.last_activity_at,
         url=f"/groups/{group.slug}",
         archived=group.archived_at is not None,
+        visibility=group.visibility,
     )
 
 
@@ -51,7 +58,7 @@ def summary_out(d: DiscussionRow) -> DiscussionSummaryOut:
 @router.get("/groups", response_model=list[GroupOut])
 async def list_groups(session: SessionDep, auth: AuthDep) -> list[GroupOut]:
     check_permission(auth.viewer, Action.read)
-    return [group_out(g) for g in await service.list_groups(session)]
+    return [group_out(g) for g in await service.list_groups(session, viewer=auth.viewer)]
 
 
 @router.post(
@@ -64,6 +71,20 @@ async def create_group(data: GroupIn, session: SessionDep, user: CurrentUser) ->
     check_permission(user, Action.manage_groups)
     group = await admin.create_group(  # audited, as from the admin pages
         session, admin=user, slug=data.slug, name=data.name, description=data.description
+    )
+    return group_out(group)
+
+
+@router.patch(
+    "/groups/{slug}", response_model=GroupOut, dependencies=[requires(Action.manage_groups)]
+)
+async def update_group(
+    slug: str, data: GroupPatchIn, session: SessionDep, user: CurrentUser
+) -> GroupOut:
+    """Make a group public or members-only (administrators; audited)."""
+    group = await access_group(session, slug)
+    await service.set_visibility(
+        session, admin=user, group=group, visibility=data.visibility, reason=data.reason
     )
     return group_out(group)
 
@@ -86,9 +107,17 @@ async def group_discussions(
     check_permission(auth.viewer, Action.read)
     group = await service.group_view(session, slug, viewer=auth.viewer)
     listing = await service.list_discussions(
-        session, group_id=group.id, limit=limit or settings.group_page_size, cursor=cursor
+        session,
+        group_id=group.id,
+        limit=limit or settings.group_page_size,
+        cursor=cursor,
+        viewer=auth.viewer,
     )
-    pinned = [] if cursor else await service.pinned_discussions(session, group_id=group.id)
+    pinned = (
+        []
+        if cursor
+        else await service.pinned_discussions(session, group_id=group.id, viewer=auth.viewer)
+    )
     return DiscussionListOut(
         pinned=[summary_out(d) for d in pinned],
         items=[summary_out(d) for d in listing.items],

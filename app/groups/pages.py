@@ -6,8 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import BaseRoute
 
 from app.access.fetch import access_group
-from app.access.permissions import Action, check_permission
-from app.accounts.deps import Auth, AuthDep, CurrentUser, plain_page
+from app.access.permissions import Action, can, check_permission
+from app.accounts.deps import Auth, AuthDep, CurrentUser, plain_page, requires
 from app.config import Settings
 from app.core.errors import Invalid
 from app.core.forms import read_form
@@ -31,7 +31,7 @@ PLAIN_ROUTES: list[BaseRoute] = []
 @router.get("/")
 async def home(request: Request, session: SessionDep, auth: AuthDep) -> Response:
     check_permission(auth.viewer, Action.read)
-    groups = await service.list_groups(session)
+    groups = await service.list_groups(session, viewer=auth.viewer)
     tab = request.query_params.get("tab", "latest")
     tab = tab if tab in home_tabs.TABS else "latest"
     recent = await home_tabs.home_tab(session, tab=tab, viewer=auth.viewer)
@@ -41,7 +41,11 @@ async def home(request: Request, session: SessionDep, auth: AuthDep) -> Response
 @router.get("/groups")
 async def groups_index(request: Request, session: SessionDep, auth: AuthDep) -> Response:
     check_permission(auth.viewer, Action.read)
-    return render(request, "groups/index.html", {"groups": await service.list_groups(session)})
+    return render(
+        request,
+        "groups/index.html",
+        {"groups": await service.list_groups(session, viewer=auth.viewer)},
+    )
 
 
 @plain_page(PLAIN_ROUTES, "/groups/{slug}")
@@ -54,10 +58,18 @@ async def group_page(request: Request, session: AsyncSession, auth: Auth) -> Res
     group = await service.group_view(session, request.path_params["slug"], viewer=auth.viewer)
     settings: Settings = request.app.state.settings
     listing = await service.list_discussions(
-        session, group_id=group.id, limit=settings.group_page_size, cursor=cursor
+        session,
+        group_id=group.id,
+        limit=settings.group_page_size,
+        cursor=cursor,
+        viewer=auth.viewer,
     )
-    pinned = [] if cursor else await service.pinned_discussions(session, group_id=group.id)
-    return render(
+    pinned = (
+        []
+        if cursor
+        else await service.pinned_discussions(session, group_id=group.id, viewer=auth.viewer)
+    )
+    response = render(
         request,
         "groups/group.html",
         {
@@ -66,8 +78,30 @@ async def group_page(request: Request, session: AsyncSession, auth: Auth) -> Res
             "pinned": pinned,
             "is_first_page": not cursor,
             "follow_level": group.follow_level,
+            "can_manage_groups": can(auth.viewer, Action.manage_groups),
         },
     )
+    if group.members_only:
+        response.headers["x-robots-tag"] = "noindex"  # and a robots meta tag in the page
+    return response
+
+
+@router.post("/groups/{slug}/visibility", dependencies=[requires(Action.manage_groups)])
+async def set_visibility(
+    request: Request, slug: str, session: SessionDep, user: CurrentUser
+) -> Response:
+    check_permission(user, Action.manage_groups)
+    group = await access_group(session, slug)
+    form = await request.form()
+    visibility, reason = form.get("visibility", ""), form.get("reason", "")
+    await service.set_visibility(
+        session,
+        admin=user,
+        group=group,
+        visibility=visibility if isinstance(visibility, str) else "",
+        reason=reason[:1000] if isinstance(reason, str) else "",
+    )
+    return RedirectResponse(f"/groups/{group.slug}", status_code=303)
 
 
 @router.get("/groups/{slug}/new")

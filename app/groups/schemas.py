@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,6 +27,15 @@ class GroupOut(BaseModel):
     url: str
     # read-only and out of the listings (administrators archive groups at /admin/groups)
     archived: bool = False
+    visibility: str = Field(
+        default="public", description="public, or members (signed-in members only)"
+    )
+
+
+class GroupPatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    visibility: Literal["public", "members"]
+    reason: str = Field(default="", max_length=1000)
 
 
 class DiscussionSummaryOut(BaseModel):

@@ -6,25 +6,61 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Select, String, and_, bindparam, or_, select
+from sqlalchemy import Boolean, Integer, Select, String, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.access.visibility import visible_discussions
+from app.access.permissions import Action, check_permission
+from app.access.visibility import (
+    can_see_group,
+    in_visible_group,
+    visible_discussions,
+    visible_groups,
+)
 from app.accounts.models import Actor, User
 from app.core.errors import Conflict, Invalid, NotFound
 from app.core.rows import Query, fetch_all, fetch_one
 from app.core.validation import MAX_ID, is_storable
 from app.discussions.models import Discussion
-from app.groups.models import Group
+from app.groups.models import Group, GroupVisibility
+from app.moderation import audit
 from app.notifications import follows
 
 
-async def list_groups(session: AsyncSession) -> list[Group]:
-    """The groups members can post in; archived ones leave every listing."""
-    rows = await session.scalars(
-        select(Group).where(Group.archived_at.is_(None)).order_by(Group.name)
+async def list_groups(session: AsyncSession, *, viewer: Actor | None) -> list[Group]:
+    """The groups this viewer may see (a visitor: the public ones); archived ones leave
+    every listing."""
+    query = (
+        select(Group)
+        .where(Group.archived_at.is_(None), visible_groups(viewer))
+        .order_by(Group.name)
     )
-    return list(rows.all())
+    return list((await session.scalars(query)).all())
+
+
+async def set_visibility(
+    session: AsyncSession, *, admin: User, group: Group, visibility: str, reason: str = ""
+) -> bool:
+    """Make a group public or members-only: an administrator's action, in the audit log."""
+    check_permission(admin, Action.manage_groups)
+    try:
+        wanted = GroupVisibility(visibility)
+    except ValueError:
+        raise Invalid("Visibility is 'public' or 'members'.", field="visibility") from None
+    if group.visibility == wanted.value:
+        return False
+    old = group.visibility
+    group.visibility = wanted.value
+    await session.flush()
+    await audit.record(
+        session,
+        actor=admin,
+        action="set_group_visibility",
+        target_type="group",
+        target_id=group.id,
+        target_label=f"{group.name}: {old} \u2192 {wanted.value}",
+        reason=reason,
+    )
+    return True
 
 
 async def create_group(
@@ -51,6 +87,11 @@ class GroupView:
     last_activity_at: datetime | None
     follow_level: str | None
     archived_at: datetime | None = None
+    visibility: str = "public"
+
+    @property
+    def members_only(self) -> bool:
+        return self.visibility == GroupVisibility.members.value
 
 
 GROUP_VIEW = Query(
@@ -64,6 +105,7 @@ GROUP_VIEW = Query(
         Group.last_activity_at,
         follows.group_level_column(bindparam("viewer", type_=Integer), Group.id),
         Group.archived_at,
+        Group.visibility,
     ).where(Group.slug == bindparam("slug", type_=String)),
     GroupView,
 )
@@ -74,7 +116,7 @@ async def group_view(session: AsyncSession, slug: str, *, viewer: Actor | None) 
     if is_storable(slug) and len(slug) <= 80:
         viewer_id = viewer.id if viewer is not None else 0
         found = await fetch_one(session, GROUP_VIEW, slug=slug, viewer=viewer_id)
-    if found is None:
+    if found is None or not can_see_group(viewer, found.visibility):
         raise NotFound("There is no group at this address.")
     return found
 
@@ -101,9 +143,15 @@ class DiscussionList:
     next_cursor: str | None
 
 
-def summary_query() -> Select[*tuple[Any, ...]]:
+# built once for everybody: whether the viewer is signed in (members-only groups) is a
+# parameter of the statement
+_SIGNED_IN = bindparam("signed_in", type_=Boolean)
+
+
+def summary_query(signed_in: Any = _SIGNED_IN) -> Select[*tuple[Any, ...]]:
     """The columns of a discussion in a listing (`DiscussionRow`), visible ones only: group
-    pages, the home page's tabs."""
+    pages, the home page's tabs. `signed_in`: a bool, or (the default) a parameter of the
+    statement, for statements built once for everybody."""
     return (
         select(
             Discussion.id,
@@ -121,7 +169,7 @@ def summary_query() -> Select[*tuple[Any, ...]]:
         )
         .join(User, User.id == Discussion.author_id)
         .join(Group, Group.id == Discussion.group_id)
-        .where(visible_discussions())
+        .where(visible_discussions(), in_visible_group(signed_in))
     )
 
 
@@ -169,8 +217,10 @@ LISTINGS = {
 }
 
 
-async def pinned_discussions(session: AsyncSession, *, group_id: int) -> list[DiscussionRow]:
-    return await fetch_all(session, PINNED, group_id=group_id)
+async def pinned_discussions(
+    session: AsyncSession, *, group_id: int, viewer: Actor | None
+) -> list[DiscussionRow]:
+    return await fetch_all(session, PINNED, group_id=group_id, signed_in=viewer is not None)
 
 
 def encode_cursor(last_activity_at: datetime, discussion_id: int) -> str:
@@ -198,10 +248,11 @@ async def list_discussions(
     *,
     group_id: int | None,
     limit: int,
+    viewer: Actor | None,
     cursor: str | None = None,
 ) -> DiscussionList:
     """Newest activity first, keyset-paginated: page 500 costs what page 1 costs."""
-    params: dict[str, Any] = {"limit": limit + 1}
+    params: dict[str, Any] = {"limit": limit + 1, "signed_in": viewer is not None}
     if group_id is not None:
         params["group_id"] = group_id
     if cursor:

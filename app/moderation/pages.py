@@ -273,7 +273,7 @@ async def settings_page(request: Request, session: SessionDep, user: CurrentUser
     return render(
         request,
         "admin/settings.html",
-        {"settings": row, "errors": {}, "groups": await list_groups(session)},
+        {"settings": row, "errors": {}, "groups": await list_groups(session, viewer=user)},
     )
 
 
@@ -291,7 +291,11 @@ async def update_settings(request: Request, session: SessionDep, user: CurrentUs
         return render(
             request,
             "admin/settings.html",
-            {"settings": row, "errors": form.errors, "groups": await list_groups(session)},
+            {
+                "settings": row,
+                "errors": form.errors,
+                "groups": await list_groups(session, viewer=user),
+            },
             422,
         )
     await site.update_site_settings(session, admin=user, **form.model.model_dump())

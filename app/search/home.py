@@ -21,7 +21,7 @@ async def home_tab(
 ) -> list[DiscussionRow]:
     if tab == "unanswered":
         stmt = (
-            summary_query()
+            summary_query(viewer is not None)
             .where(not_(answered()))
             .order_by(Discussion.created_at.desc(), Discussion.id.desc())
         )
@@ -33,13 +33,13 @@ async def home_tab(
             GroupFollow.user_id == viewer.id, GroupFollow.level != "muted"
         )
         stmt = (
-            summary_query()
+            summary_query(viewer is not None)
             .where(or_(Discussion.id.in_(followed), Discussion.group_id.in_(groups)))
             .order_by(Discussion.last_activity_at.desc(), Discussion.id.desc())
         )
     elif tab == "following":
         return []
     else:
-        return (await list_discussions(session, group_id=None, limit=limit)).items
+        return (await list_discussions(session, group_id=None, limit=limit, viewer=viewer)).items
     rows = (await session.execute(stmt.limit(limit))).all()
     return [DiscussionRow(*row) for row in rows]

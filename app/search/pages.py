@@ -86,7 +86,7 @@ async def search_page(
         {
             "form": form,
             "results": results,
-            "groups": await list_groups(session),
+            "groups": await list_groups(session, viewer=auth.viewer),
             "kinds": [("all", "Everything"), ("discussions", "Discussions"), ("posts", "Replies")],
             "next_params": next_params,
         },
@@ -107,7 +107,7 @@ async def unanswered_page(
         {
             "queue": queue,
             "group": group,
-            "groups": await list_groups(session),
+            "groups": await list_groups(session, viewer=auth.viewer),
             "waited": service.waited_label,
         },
     )
