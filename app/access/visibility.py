@@ -116,8 +116,14 @@ def visible_discussions(viewer: Actor | None = None) -> ColumnElement[bool]:
     everybody may see. A viewer who may see more still gets the public listing; their
     own held discussions and the moderators' queue are shown elsewhere. A visitor is not
     shown discussions of members-only groups."""
-    public = and_(Discussion.status == PUBLISHED, Discussion.deleted_at.is_(None))
+    public = published_discussions()
     return public if viewer is not None else and_(public, _in_public_group())
+
+
+def published_discussions() -> ColumnElement[bool]:
+    """Published and not deleted, whatever the group: for statements built once for every
+    viewer, which add `in_visible_group` with a parameter."""
+    return and_(Discussion.status == PUBLISHED, Discussion.deleted_at.is_(None))
 
 
 def visible_posts(viewer: Actor | None = None) -> ColumnElement[bool]:
@@ -166,6 +172,7 @@ def visible_notifications(user_id: Any) -> ColumnElement[bool]:
 
 __all__ = [
     "can_see_group",
+    "published_discussions",
     "in_visible_group",
     "visible_groups",
     "can_see_discussion",

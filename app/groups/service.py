@@ -13,7 +13,7 @@ from app.access.permissions import Action, check_permission
 from app.access.visibility import (
     can_see_group,
     in_visible_group,
-    visible_discussions,
+    published_discussions,
     visible_groups,
 )
 from app.accounts.models import Actor, User
@@ -169,7 +169,7 @@ def summary_query(signed_in: Any = _SIGNED_IN) -> Select[*tuple[Any, ...]]:
         )
         .join(User, User.id == Discussion.author_id)
         .join(Group, Group.id == Discussion.group_id)
-        .where(visible_discussions(), in_visible_group(signed_in))
+        .where(published_discussions(), in_visible_group(signed_in))
     )
 
 

@@ -64,9 +64,9 @@ async def test_hot_reads_give_the_rows_sqlalchemy_gives(
             },
         ),
         (GROUP_VIEW, {"slug": group.slug, "viewer": member.id}),
-        (PINNED, {"group_id": group.id}),
-        (LISTINGS[True, False], {"group_id": group.id, "limit": 5}),
-        (LISTINGS[False, False], {"limit": 5}),
+        (PINNED, {"group_id": group.id, "signed_in": True}),
+        (LISTINGS[True, False], {"group_id": group.id, "limit": 5, "signed_in": True}),
+        (LISTINGS[False, False], {"limit": 5, "signed_in": False}),
     ]
     conn = await session.connection()
     for query, params in cases:

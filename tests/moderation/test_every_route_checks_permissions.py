@@ -158,6 +158,8 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/admin/appointments"): ADMIN,
     # safety (app/safety): the composer's check, members' country, the queue's items
     ("POST", "/api/v1/posts/check"): M,
+    ("PATCH", "/api/v1/groups/{slug}"): ADMIN,
+    ("POST", "/groups/{slug}/visibility"): ADMIN,
     ("POST", "/settings/country"): M,
     ("POST", "/api/v1/mod/safety/{review_id}/resolve"): MOD,
     ("POST", "/mod/safety/{review_id}/resolve"): MOD,
