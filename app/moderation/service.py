@@ -241,6 +241,15 @@ async def moderator_edit_post(
         discussion=discussion,
         reason=reason,
     )
+    if post.author_id != moderator.id:
+        # the author is told why, and may read what their post said before
+        await hooks.moderation_notice(
+            session,
+            user_id=post.author_id,
+            post_id=post.id,
+            message=f"A moderator edited your post in \u201c{discussion.title}\u201d. "
+            f"Reason: {reason} See what changed: /posts/{post.id}/history",
+        )
     return True
 
 
