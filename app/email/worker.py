@@ -65,6 +65,7 @@ from app.email.compose import Composer
 from app.email.mailer import PermanentFailure, Transport, email_environment, transport_for
 from app.email.models import OutboxMessage, OutboxStatus
 from app.email.outbox import batch_window
+from app.safety.retention import RetentionClock
 
 log = logging.getLogger("kindred.email")
 O = OutboxMessage  # noqa: E741
@@ -111,6 +112,7 @@ class OutboxWorker:
             f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         )
         self.clock = clock
+        self.retention = RetentionClock()  # purges what is past its period (app/safety)
         self._wake = asyncio.Event()
         self._stopping = False
 
@@ -301,6 +303,7 @@ class OutboxWorker:
                 try:
                     outcomes = await self.run_once()
                     busy = len(outcomes) >= self.settings.email_worker_batch_size
+                    await self.retention.maybe_purge(self.sessionmaker, self.settings)
                 except Exception:
                     log.exception("e-mail worker round failed")
                 if busy:
@@ -360,6 +363,7 @@ async def run_worker_process(settings: Settings, *, once: bool = False) -> int:
     sent = 0
     try:
         if once:
+            await worker.retention.maybe_purge(worker.sessionmaker, settings)
             while outcomes := await worker.run_once():
                 sent += sum(o.status == "sent" for o in outcomes)
                 if len(outcomes) < settings.email_worker_batch_size:

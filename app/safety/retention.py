@@ -1,0 +1,98 @@
+"""What is kept, and for how long. The e-mail worker purges, at most once an hour:
+
+- e-mail sent (or given up on, or skipped) more than 30 days ago, with what it carried;
+- sessions past their absolute end or idle for longer than `session_idle_days`;
+- API tokens past their end;
+- password-reset requests used or expired more than a day ago;
+- e-mail verification keeps no rows (its links are signed values), and no client (IP)
+  address is stored anywhere (rate limits count them in memory or Redis, for minutes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, or_
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.accounts.models import ApiToken, UserSession
+from app.config import Settings
+from app.db import utcnow
+from app.email.models import OutboxMessage, OutboxStatus, PasswordReset
+
+SENT_EMAIL_DAYS = 30
+RESET_GRACE = timedelta(days=1)
+PURGE_EVERY = timedelta(hours=1)
+DONE = (OutboxStatus.sent.value, OutboxStatus.failed.value, OutboxStatus.skipped.value)
+
+
+@dataclass(slots=True)
+class Purged:
+    emails: int = 0
+    sessions: int = 0
+    tokens: int = 0
+    password_resets: int = 0
+
+
+def _count(result: object) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def purge_expired(session: AsyncSession, *, settings: Settings, now: datetime) -> Purged:
+    """Delete what is past its retention period (flushes; the caller commits)."""
+    out = Purged()
+    old_mail = now - timedelta(days=SENT_EMAIL_DAYS)
+    out.emails = _count(
+        await session.execute(
+            delete(OutboxMessage).where(
+                OutboxMessage.status.in_(DONE),
+                or_(
+                    OutboxMessage.sent_at < old_mail,
+                    (OutboxMessage.sent_at.is_(None)) & (OutboxMessage.created_at < old_mail),
+                ),
+            )
+        )
+    )
+    idle = now - timedelta(days=settings.session_idle_days)
+    out.sessions = _count(
+        await session.execute(
+            delete(UserSession).where(
+                or_(UserSession.expires_at < now, UserSession.last_seen_at < idle)
+            )
+        )
+    )
+    out.tokens = _count(await session.execute(delete(ApiToken).where(ApiToken.expires_at < now)))
+    out.password_resets = _count(
+        await session.execute(
+            delete(PasswordReset).where(
+                or_(
+                    PasswordReset.expires_at < now - RESET_GRACE,
+                    PasswordReset.used_at < now - RESET_GRACE,
+                )
+            )
+        )
+    )
+    return out
+
+
+class RetentionClock:
+    """Runs `purge_expired` from a worker's loop at most once every PURGE_EVERY."""
+
+    def __init__(self) -> None:
+        self.last: datetime | None = None
+
+    async def maybe_purge(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        now: datetime | None = None,
+    ) -> Purged | None:
+        now = now or utcnow()
+        if self.last is not None and now - self.last < PURGE_EVERY:
+            return None
+        self.last = now
+        async with sessionmaker() as session:
+            purged = await purge_expired(session, settings=settings, now=now)
+            await session.commit()
+        return purged

@@ -1,0 +1,75 @@
+"""The worker's retention purge: sent e-mail older than 30 days, expired or idle sessions,
+expired tokens and old password-reset rows go; everything current stays."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from app.accounts.models import ApiToken, UserSession
+from app.db import utcnow
+from app.email.models import OutboxMessage, PasswordReset
+from app.safety.retention import RetentionClock, purge_expired
+
+
+async def test_the_purge_removes_only_what_is_past_its_period(app, member):
+    now = utcnow()
+    day = timedelta(days=1)
+    async with app.state.db.sessionmaker() as s:
+
+        def mail(status: str, sent_days: int | None, created_days: int) -> OutboxMessage:
+            return OutboxMessage(
+                user_id=member.id,
+                category="notification",
+                to_address=member.email,
+                status=status,
+                sent_at=None if sent_days is None else now - sent_days * day,
+                created_at=now - created_days * day,
+                send_after=now - created_days * day,
+            )
+
+        s.add_all(
+            [
+                mail("sent", 31, 31),  # old: goes
+                mail("failed", None, 40),  # given up on long ago: goes
+                mail("sent", 29, 29),  # recent: stays
+                mail("queued", None, 40),  # still to send: stays
+                UserSession(id="expired", user_id=member.id, expires_at=now - day),
+                UserSession(
+                    id="idle",
+                    user_id=member.id,
+                    expires_at=now + 30 * day,
+                    last_seen_at=now - 30 * day,
+                ),
+                UserSession(id="live", user_id=member.id, expires_at=now + day, last_seen_at=now),
+                ApiToken(token_hash="a" * 64, user_id=member.id, expires_at=now - day),
+                ApiToken(token_hash="b" * 64, user_id=member.id, expires_at=now + day),
+                PasswordReset(
+                    user_id=member.id, nonce="n1", token_hash="c" * 64, expires_at=now - 2 * day
+                ),
+                PasswordReset(
+                    user_id=member.id, nonce="n2", token_hash="d" * 64, expires_at=now + day
+                ),
+            ]
+        )
+        await s.commit()
+        purged = await purge_expired(s, settings=app.state.settings, now=now)
+        await s.commit()
+        assert (purged.emails, purged.tokens, purged.password_resets) == (2, 1, 1)
+        assert purged.sessions >= 2
+        statuses = sorted((await s.scalars(select(OutboxMessage.status))).all())
+        assert statuses.count("queued") >= 1 and "failed" not in statuses
+        sessions = set((await s.scalars(select(UserSession.id))).all())
+        assert "live" in sessions and not {"expired", "idle"} & sessions
+        assert (await s.scalars(select(ApiToken.token_hash))).all() == ["b" * 64]
+        assert (await s.scalars(select(PasswordReset.nonce))).all() == ["n2"]
+
+
+async def test_the_worker_purges_at_most_once_an_hour(app):
+    clock = RetentionClock()
+    now = utcnow()
+    sm, settings = app.state.db.sessionmaker, app.state.settings
+    assert await clock.maybe_purge(sm, settings, now) is not None
+    assert await clock.maybe_purge(sm, settings, now + timedelta(minutes=59)) is None
+    assert await clock.maybe_purge(sm, settings, now + timedelta(minutes=61)) is not None
