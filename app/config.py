@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     email_verification_days: int = Field(default=7, ge=1)
     password_reset_minutes: int = Field(default=60, ge=5, le=60)
     rate_limit_email_ip: str = "10/hour"
+    rate_limit_export_user: str = "3/hour;10/day"
 
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     discussion_page_size: int = Field(default=20, ge=1, le=200)

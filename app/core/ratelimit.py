@@ -19,7 +19,9 @@ from limits.strategies import MovingWindowRateLimiter as SyncLimiter
 from app.config import Settings
 from app.core.errors import RateLimited
 
-Rule = Literal["login_ip", "login_user", "register_ip", "post_user", "flag_user", "email_ip"]
+Rule = Literal[
+    "login_ip", "login_user", "register_ip", "post_user", "flag_user", "email_ip", "export_user"
+]
 
 MESSAGES: dict[Rule, str] = {
     "login_ip": "Too many sign-in attempts from your network. Please wait and try again.",
@@ -29,6 +31,7 @@ MESSAGES: dict[Rule, str] = {
     "flag_user": "You have flagged many posts in a short time. Moderators will review them; "
     "please wait before flagging more.",
     "email_ip": "Too many e-mail requests from your network. Please try again later.",
+    "export_user": "You have downloaded your data several times recently. Please try later.",
 }
 
 
@@ -52,6 +55,7 @@ class RateLimiter:
             "post_user": parse_many(settings.rate_limit_post_user),
             "flag_user": parse_many(settings.rate_limit_flag_user),
             "email_ip": parse_many(settings.rate_limit_email_ip),
+            "export_user": parse_many(settings.rate_limit_export_user),
         }
 
     async def hit(self, rule: Rule, key: str) -> None:

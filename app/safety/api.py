@@ -2,14 +2,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import StreamingResponse
 
 from app.access.permissions import Action
 from app.accounts.deps import CurrentUser, requires
+from app.accounts.models import User
+from app.core.ratelimit import limit
 from app.core.validation import MAX_ID
-from app.db import SessionDep
+from app.db import SessionDep, utcnow
 from app.safety import queue
 from app.safety.advice import HINT, instruction_phrases
+from app.safety.export import export_zip
 from app.safety.personal_info import check_post
 from app.safety.queue import SafetyItem
 from app.safety.schemas import (
@@ -71,4 +75,30 @@ async def mark_reviewed(
     )
     return ReviewedOut(
         id=review.id, resolved_by=review.resolved_by_name, resolved_at=review.resolved_at
+    )
+
+
+@router.get(
+    "/me/export",
+    dependencies=[requires(Action.edit_own_profile)],
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/zip": {}}, "description": "a ZIP of JSON files"}},
+)
+async def export_my_data(request: Request, user: CurrentUser) -> StreamingResponse:
+    """Everything the site holds about you, as a ZIP (streamed; rate limited)."""
+    await limit(request, "export_user", str(user.id))
+    return export_response(request, user)
+
+
+def export_response(request: Request, user: User) -> StreamingResponse:
+    filename = f"kindred-{user.username}-{utcnow():%Y%m%d}.zip"
+    return StreamingResponse(
+        export_zip(
+            request.app.state.db.sessionmaker, user_id=user.id, settings=request.app.state.settings
+        ),
+        media_type="application/zip",
+        headers={
+            "content-disposition": f'attachment; filename="{filename}"',
+            "cache-control": "no-store",
+        },
     )

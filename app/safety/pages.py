@@ -8,9 +8,11 @@ from fastapi.responses import RedirectResponse, Response
 from app.access.permissions import Action, check_permission
 from app.accounts.deps import CurrentUser, requires
 from app.core.errors import Invalid
+from app.core.ratelimit import limit
 from app.core.validation import MAX_ID
 from app.db import SessionDep
 from app.safety import queue, settings
+from app.safety.api import export_response
 
 router = APIRouter(include_in_schema=False)
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -24,6 +26,13 @@ async def set_country(request: Request, user: CurrentUser, session: SessionDep) 
         raise Invalid("Choose a country from the list.", field="country")
     await settings.set_country(session, user=user, country=raw)
     return RedirectResponse("/settings?notice=country-saved#country-heading", status_code=303)
+
+
+@router.get("/settings/export", dependencies=[requires(Action.edit_own_profile)])
+async def export_my_data(request: Request, user: CurrentUser) -> Response:
+    """The settings page's "Download my data": the same ZIP as GET /api/v1/me/export."""
+    await limit(request, "export_user", str(user.id))
+    return export_response(request, user)
 
 
 @router.post("/mod/safety/{review_id}/resolve", dependencies=[requires(Action.moderate)])

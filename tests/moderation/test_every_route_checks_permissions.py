@@ -161,6 +161,8 @@ RULES: dict[tuple[str, str], str] = {
     ("PATCH", "/api/v1/groups/{slug}"): ADMIN,
     ("POST", "/groups/{slug}/visibility"): ADMIN,
     ("POST", "/settings/country"): M,
+    ("GET", "/api/v1/me/export"): M,
+    ("GET", "/settings/export"): M,
     ("POST", "/api/v1/mod/safety/{review_id}/resolve"): MOD,
     ("POST", "/mod/safety/{review_id}/resolve"): MOD,
     ("GET", "/admin/appointments/{appointment_key}/edit"): ADMIN,
