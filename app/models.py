@@ -31,7 +31,7 @@ from app.moderation.models import (
     SiteSettings,
 )
 from app.notifications.models import DiscussionFollow, GroupFollow, Notification, PostMention
-from app.safety.models import SafetyReview
+from app.safety.models import SafetyReview, UsernameHold
 from app.search.models import SearchDocument, SearchTermDay
 
 __all__ = [
@@ -71,4 +71,5 @@ __all__ = [
     "OutboxMessage",
     "PasswordReset",
     "SafetyReview",
+    "UsernameHold",
 ]

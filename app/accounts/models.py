@@ -69,6 +69,9 @@ class User(Base):
     # ISO 3166 alpha-2, set in settings: the region for phone numbers in the personal
     # information check, and whose crisis resources the member is shown (app/safety)
     country: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    # set when the member deleted their account (app/safety/deletion.py): the row stays,
+    # under a neutral name, so that threads keep their shape
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     @property
     def role_badge(self) -> str | None:

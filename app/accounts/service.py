@@ -24,6 +24,7 @@ from app.core.validation import is_storable
 from app.db import utcnow
 from app.moderation.open_count import open_queue_column
 from app.notifications.service import unread_count_column
+from app.safety.former import username_held
 
 BAD_CREDENTIALS = "Wrong username or password."
 
@@ -67,6 +68,8 @@ async def register(
             code="email_taken",
             field="email",
         )
+    if await username_held(session, username_key(username)):  # a member who left, lately
+        raise Conflict("That username is taken.", code="username_taken", field="username")
     if password.lower() == username.lower():
         raise Invalid("The password must differ from the username.", field="password")
     user = User(

@@ -34,6 +34,7 @@ def _static_version() -> str:
 # ?notice=KEY after a redirect picks one of these; no text from the address reaches the page
 NOTICES = {
     "signed-out": "You are signed out.",
+    "account-deleted": "Your account is deleted. Thank you for having been part of the community.",
     "welcome": "Welcome to the community! Your account is ready.",
     "profile-saved": "Your profile is saved.",
     "country-saved": "Your country is saved.",

@@ -2,16 +2,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import StreamingResponse
 
 from app.access.permissions import Action
-from app.accounts.deps import CurrentUser, requires
+from app.accounts.deps import CurrentUser, HasherDep, requires
 from app.accounts.models import User
 from app.core.ratelimit import limit
 from app.core.validation import MAX_ID
 from app.db import SessionDep, utcnow
-from app.safety import queue
+from app.safety import deletion, queue
 from app.safety.advice import HINT, instruction_phrases
 from app.safety.export import export_zip
 from app.safety.personal_info import check_post
@@ -20,6 +20,7 @@ from app.safety.schemas import (
     AdviceOut,
     CheckIn,
     CheckOut,
+    DeleteAccountIn,
     FindingOut,
     ReviewedIn,
     ReviewedOut,
@@ -102,3 +103,15 @@ def export_response(request: Request, user: User) -> StreamingResponse:
             "cache-control": "no-store",
         },
     )
+
+
+@router.delete("/me", status_code=204, dependencies=[requires(Action.edit_own_profile)])
+async def delete_me(
+    data: DeleteAccountIn, session: SessionDep, user: CurrentUser, hasher: HasherDep
+) -> Response:
+    """Delete your account (your current password is required; see the settings page for
+    exactly what happens)."""
+    await deletion.delete_account(
+        session, hasher, user=user, password=data.password, mode=data.mode
+    )
+    return Response(status_code=204)

@@ -51,3 +51,13 @@ class SafetyReview(Base):
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
     resolved_by_name: Mapped[str | None] = mapped_column(String(30), nullable=True)
+
+
+class UsernameHold(Base):
+    """A deleted member's username, held for 30 days before anyone may take it: only its
+    SHA-256 is kept, so the table does not list the names of people who left."""
+
+    __tablename__ = "username_holds"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    until: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -6,12 +6,13 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.access.permissions import Action, check_permission
-from app.accounts.deps import CurrentUser, requires
+from app.accounts.deps import SESSION_COOKIE, CurrentUser, HasherDep, requires
 from app.core.errors import Invalid
 from app.core.ratelimit import limit
+from app.core.templating import render
 from app.core.validation import MAX_ID
 from app.db import SessionDep
-from app.safety import queue, settings
+from app.safety import deletion, queue, settings
 from app.safety.api import export_response
 
 router = APIRouter(include_in_schema=False)
@@ -48,3 +49,32 @@ async def mark_reviewed(
         reason=reason[:1000] if isinstance(reason, str) else "",
     )
     return RedirectResponse("/mod/queue?notice=moderated", status_code=303)
+
+
+@router.get("/settings/delete", dependencies=[requires(Action.edit_own_profile)])
+async def delete_account_form(request: Request, user: CurrentUser) -> Response:
+    return render(request, "safety/delete_account.html", {"errors": {}, "values": {}})
+
+
+@router.post("/settings/delete", dependencies=[requires(Action.edit_own_profile)])
+async def delete_account(
+    request: Request, user: CurrentUser, session: SessionDep, hasher: HasherDep
+) -> Response:
+    form = await request.form()
+    password, mode = form.get("password", ""), form.get("mode", "")
+    values = {"mode": mode if isinstance(mode, str) else ""}
+    try:
+        await deletion.delete_account(
+            session,
+            hasher,
+            user=user,
+            password=password if isinstance(password, str) else "",
+            mode=values["mode"],
+        )
+    except Invalid as exc:
+        errors = {exc.field or "form": exc.detail}
+        context = {"errors": errors, "values": values}
+        return render(request, "safety/delete_account.html", context, 422)
+    response = RedirectResponse("/?notice=account-deleted", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

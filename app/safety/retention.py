@@ -4,6 +4,7 @@
 - sessions past their absolute end or idle for longer than `session_idle_days`;
 - API tokens past their end;
 - password-reset requests used or expired more than a day ago;
+- holds on deleted members' usernames, after their 30 days;
 - e-mail verification keeps no rows (its links are signed values), and no client (IP)
   address is stored anywhere (rate limits count them in memory or Redis, for minutes).
 """
@@ -20,6 +21,7 @@ from app.accounts.models import ApiToken, UserSession
 from app.config import Settings
 from app.db import utcnow
 from app.email.models import OutboxMessage, OutboxStatus, PasswordReset
+from app.safety.models import UsernameHold
 
 SENT_EMAIL_DAYS = 30
 RESET_GRACE = timedelta(days=1)
@@ -33,6 +35,7 @@ class Purged:
     sessions: int = 0
     tokens: int = 0
     password_resets: int = 0
+    username_holds: int = 0
 
 
 def _count(result: object) -> int:
@@ -72,6 +75,9 @@ async def purge_expired(session: AsyncSession, *, settings: Settings, now: datet
                 )
             )
         )
+    )
+    out.username_holds = _count(
+        await session.execute(delete(UsernameHold).where(UsernameHold.until < now))
     )
     return out
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -54,6 +54,16 @@ class CheckOut(BaseModel):
     findings: list[FindingOut]
     advice: list[AdviceOut] = Field(description="phrases that read as medical instructions")
     advice_hint: str | None
+
+
+class DeleteAccountIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(min_length=1, max_length=1000, description="your current password")
+    mode: Literal["anonymize", "delete_posts"] = Field(
+        description="anonymize: your posts stay, by a former member; delete_posts: they "
+        "become deleted placeholders"
+    )
 
 
 class SafetyItemOut(BaseModel):

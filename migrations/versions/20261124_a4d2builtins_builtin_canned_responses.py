@@ -210,9 +210,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute(
-        canned_responses.delete().where(
-            canned_responses.c.key.in_([row["key"] for row in CANNED])
-        )
+        canned_responses.delete().where(canned_responses.c.key.in_([row["key"] for row in CANNED]))
     )
     op.execute(
         appointment_destinations.delete().where(

@@ -16,9 +16,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 LEVEL_CHECK = "level IN ('watching', 'normal', 'muted')"
-KIND_CHECK = (
-    "kind IN ('mention', 'reply_to_you', 'watched_reply', 'new_discussion', 'moderation')"
-)
+KIND_CHECK = "kind IN ('mention', 'reply_to_you', 'watched_reply', 'new_discussion', 'moderation')"
 
 
 def upgrade() -> None:
@@ -67,7 +65,10 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_group_follows_user_id_users"), ondelete="CASCADE"
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_group_follows_user_id_users"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("user_id", "group_id", name=op.f("pk_group_follows")),
     )
@@ -79,10 +80,16 @@ def upgrade() -> None:
         sa.Column("post_id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["post_id"], ["posts.id"], name=op.f("fk_post_mentions_post_id_posts"), ondelete="CASCADE"
+            ["post_id"],
+            ["posts.id"],
+            name=op.f("fk_post_mentions_post_id_posts"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_post_mentions_user_id_users"), ondelete="CASCADE"
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_post_mentions_user_id_users"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("post_id", "user_id", name=op.f("pk_post_mentions")),
     )
@@ -102,7 +109,10 @@ def upgrade() -> None:
         sa.Column("read_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint(KIND_CHECK, name=op.f("ck_notifications_kind_known")),
         sa.ForeignKeyConstraint(
-            ["actor_id"], ["users.id"], name=op.f("fk_notifications_actor_id_users"), ondelete="SET NULL"
+            ["actor_id"],
+            ["users.id"],
+            name=op.f("fk_notifications_actor_id_users"),
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["discussion_id"],
@@ -111,10 +121,16 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["post_id"], ["posts.id"], name=op.f("fk_notifications_post_id_posts"), ondelete="CASCADE"
+            ["post_id"],
+            ["posts.id"],
+            name=op.f("fk_notifications_post_id_posts"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_notifications_user_id_users"), ondelete="CASCADE"
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_notifications_user_id_users"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notifications")),
     )

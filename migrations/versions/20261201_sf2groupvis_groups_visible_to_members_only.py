@@ -25,7 +25,10 @@ def upgrade() -> None:
     with op.batch_alter_table("groups", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column(
-                "visibility", sa.String(length=10), server_default=sa.text("'public'"), nullable=False
+                "visibility",
+                sa.String(length=10),
+                server_default=sa.text("'public'"),
+                nullable=False,
             )
         )
     # On SQLite a new CHECK means rebuilding `groups`, which every discussion references:

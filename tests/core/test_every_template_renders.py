@@ -309,7 +309,8 @@ async def test_every_template_renders(
     )
     assert r.status_code == 303 and "support=crisis" in r.headers["location"]
     await pages.get(hal, r.headers["location"], 200, "crisis-support", "findahelpline.com")
-    await pages.get(rita, "/settings", 200, 'action="/settings/country"')
+    await pages.get(rita, "/settings", 200, 'action="/settings/country"', "/settings/export")
+    await pages.get(rita, "/settings/delete", 200, 'action="/settings/delete"')
     await pages.get(
         mona,
         "/mod/queue",

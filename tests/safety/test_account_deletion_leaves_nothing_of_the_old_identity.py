@@ -1,0 +1,184 @@
+"""Deleting an account, both ways: sign-in, sessions and tokens end at once; the old
+username and e-mail address are found on no route afterwards (mentions re-rendered, the
+audit log shows a neutral name, moderators' names stay); the username is held for 30 days."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from typing import Any
+
+from sqlalchemy import select
+
+from app.accounts.models import Role, User
+from app.discussions.models import Post
+from app.safety.former import neutral_name
+from tests.access.test_no_route_shows_what_its_viewer_may_not_see import PARAM, get_routes
+
+PASSWORD = "correct horse battery"
+OLD = "leaving_lena"
+
+
+async def _world(app, make_user, make_client, group) -> dict[str, Any]:
+    lena = await make_user(OLD, Role.mentor)  # a mentor: published at once
+    friend = await make_user("friend_fay", Role.mentor)
+    moderator = await make_user("mod_mo", Role.moderator)
+    lc, fc, mc = await make_client(lena), await make_client(friend), await make_client(moderator)
+    r = await lc.api(
+        "POST",
+        f"/api/v1/groups/{group.slug}/discussions",
+        json={"title": "Night sweats", "body": "Lena's question about night sweats"},
+    )
+    d = r.json()
+    r = await fc.api(
+        "POST",
+        f"/api/v1/discussions/{d['id']}/posts",
+        json={"body": f"Thanks @{OLD}, and @{OLD.upper()} again. Fay here."},
+    )
+    mention = r.json()
+    r = await lc.api(
+        "POST", f"/api/v1/discussions/{d['id']}/posts", json={"body": "Lena's own reply"}
+    )
+    own_reply = r.json()
+    await fc.api("POST", f"/api/v1/discussions/{d['id']}/posts", json={"body": "Fay's reply"})
+    # moderation about Lena, in the audit log
+    for change in ({"suspend": True, "reason": "cooling off"}, {"suspend": False}):
+        r = await mc.api("PATCH", f"/api/v1/mod/users/{OLD}", json=change)
+        assert r.status_code == 200, r.text
+    token = (
+        await (await make_client()).api(
+            "POST", "/api/v1/auth/token", json={"username": OLD, "password": PASSWORD}
+        )
+    ).json()["access_token"]
+    return {
+        "lena": lena,
+        "lc": await make_client(lena),
+        "fc": fc,
+        "mc": mc,
+        "discussion": d,
+        "mention": mention,
+        "own_reply": own_reply,
+        "token": token,
+    }
+
+
+def _routes(app: Any, values: dict[str, list[str]]) -> list[str]:
+    urls = []
+    for path in get_routes(app):
+        names = PARAM.findall(path)
+        for combo in itertools.product(*[values.get(n, ["1"]) for n in names]):
+            url = path
+            for name, value in zip(names, combo, strict=True):
+                url = re.sub(r"\{" + name + r"(?::[a-z]+)?\}", value, url, count=1)
+            urls.append(url)
+    return urls
+
+
+async def _nothing_of_the_old_identity(app, world, make_client, group) -> None:
+    d = world["discussion"]
+    values = {
+        "discussion_id": [str(d["id"])],
+        "post_id": [str(world["mention"]["id"]), str(world["own_reply"]["id"])],
+        "username": [neutral_name(world["lena"].id), OLD, "friend_fay"],
+        "slug": [group.slug, d["url"].rsplit("/", 1)[1]],
+    }
+    email = world["lena"].email
+    failures = []
+    for who, client in (("visitor", await make_client()), ("friend", world["fc"])):
+        for url in _routes(app, values) + [d["url"]]:
+            r = await client.get(url)
+            if OLD in url:  # asked for by the old name: nobody is called that any more
+                if r.status_code not in (303, 401, 403, 404):  # refused, or nobody
+                    failures.append(f"{who} GET {url}: {r.status_code}, not 404")
+                continue
+            text = r.text.lower()
+            if r.status_code >= 500 or OLD in text or email in text:
+                failures.append(f"{who} GET {url}: {r.status_code} shows the old identity")
+    assert not failures, "\n".join(failures[:30])
+
+
+async def test_anonymize_keeps_the_posts_under_a_neutral_name(app, make_user, make_client, group):
+    world = await _world(app, make_user, make_client, group)
+    lc = world["lc"]
+    r = await lc.api("DELETE", "/api/v1/me", json={"password": "wrong", "mode": "anonymize"})
+    assert r.status_code == 422 and r.json()["code"] == "wrong_password"
+    r = await lc.api("DELETE", "/api/v1/me", json={"password": PASSWORD, "mode": "anonymize"})
+    assert r.status_code == 204, r.text
+
+    # signed out everywhere, at once; sign-in fails by name and by address
+    assert (await lc.get("/api/v1/me")).status_code == 401
+    bearer = {"authorization": f"Bearer {world['token']}"}
+    assert (await (await make_client()).get("/api/v1/me", headers=bearer)).status_code == 401
+    anon = await make_client()
+    for login in (OLD, world["lena"].email):
+        r = await anon.api(
+            "POST", "/api/v1/auth/token", json={"username": login, "password": PASSWORD}
+        )
+        assert r.status_code == 401
+
+    page = await anon.get(world["discussion"]["url"])
+    assert "Lena&#39;s own reply" in page.text or "Lena's own reply" in page.text
+    assert neutral_name(world["lena"].id) in page.text
+    mention = (await anon.get(f"/api/v1/posts/{world['mention']['id']}")).json()
+    assert mention["body"] == "Thanks a former member, and a former member again. Fay here."
+    audit = (await world["mc"].get("/api/v1/mod/audit")).json()["entries"]
+    about = [e for e in audit if e["action"] in ("suspend", "unsuspend")]
+    assert len(about) == 2
+    assert {e["target"] for e in about} == {neutral_name(world["lena"].id)}
+    assert {e["actor"] for e in about} == {"mod_mo"}
+    await _nothing_of_the_old_identity(app, world, make_client, group)
+
+    # the name is held; the address is free again
+    r = await anon.api(
+        "POST",
+        "/api/v1/auth/register",
+        json={"username": OLD, "email": "new@example.org", "password": "another long one"},
+    )
+    assert r.status_code == 409
+    r = await anon.api(
+        "POST",
+        "/api/v1/auth/register",
+        json={"username": "lena_again", "email": world["lena"].email, "password": "another one!"},
+    )
+    assert r.status_code == 201, r.text
+
+
+async def test_delete_posts_leaves_placeholders_that_keep_the_thread(
+    app, make_user, make_client, group
+):
+    world = await _world(app, make_user, make_client, group)
+    before = (await world["fc"].get(f"/api/v1/discussions/{world['discussion']['id']}")).json()
+    r = await world["lc"].api(
+        "DELETE", "/api/v1/me", json={"password": PASSWORD, "mode": "delete_posts"}
+    )
+    assert r.status_code == 204
+    after = (await world["fc"].get(f"/api/v1/discussions/{world['discussion']['id']}")).json()
+    assert len(after["posts"]) == len(before["posts"])  # the thread keeps its shape
+    theirs = [p for p in after["posts"] if p["author"]["username"] != "friend_fay"]
+    assert theirs and all(p["deleted"] and p["body"] is None for p in theirs)
+    assert after["discussion"]["reply_count"] == before["discussion"]["reply_count"] - 1
+    async with app.state.db.sessionmaker() as s:
+        bodies = (
+            await s.scalars(select(Post.body_md).where(Post.author_id == world["lena"].id))
+        ).all()
+        assert set(bodies) == {""}
+        user = await s.get(User, world["lena"].id)
+        assert user is not None and user.email == "" and user.deleted_at is not None
+    await _nothing_of_the_old_identity(app, world, make_client, group)
+
+
+async def test_the_confirmation_page_says_what_happens_and_asks_for_the_password(
+    app, make_user, make_client, group
+):
+    member = await make_user("page_leaver")
+    c = await make_client(member)
+    page = await c.get("/settings")
+    assert 'href="/settings/delete"' in page.text
+    page = await c.get("/settings/delete")
+    assert page.status_code == 200
+    assert "held for 30 days" in page.text and 'value="anonymize"' in page.text
+    r = await c.form("/settings/delete", {"mode": "anonymize", "password": "nope"})
+    assert r.status_code == 422 and "not your current password" in r.text
+    r = await c.form("/settings/delete", {"mode": "delete_posts", "password": PASSWORD})
+    assert r.status_code == 303 and r.headers["location"] == "/?notice=account-deleted"
+    assert (await c.get("/settings")).status_code in (303, 401)
