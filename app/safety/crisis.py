@@ -59,43 +59,65 @@ def lexicon() -> Lexicon:
     )
 
 
-# A sentence ends at . ! ? or a line break; offsets stay those of the text.
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+# A sentence ends at . ! ? or a line break: a signal never spans two.
+_SENTENCE_END = re.compile(r"[.!?\n]")
 # Typographic apostrophes made plain, one character for one, so offsets do not move.
 _PLAIN = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 
 
 def detect_crisis(*texts: str) -> CrisisSignal | None:
-    """The first crisis signal in these texts (a title and a body), or None."""
+    """The first crisis signal in these texts (a title and a body), or None.
+
+    Each signal's pattern scans the whole text once (a scan per sentence would cost a call
+    per sentence and pattern); the rare match is then judged within its own sentence."""
     lex = lexicon()
     for text in texts:
         plain = text.translate(_PLAIN)
-        for sentence in _SENTENCE.finditer(plain):
-            found = _in_sentence(lex, sentence.group())
-            if found is not None:
-                kind, start, end = found
-                start += sentence.start()
-                end += sentence.start()
-                return CrisisSignal(kind, text[start:end], start, end)
+        found: list[tuple[int, int, str]] = []
+        for rule in lex.signals:
+            for n, m in enumerate(rule.pattern.finditer(plain)):
+                if n >= MAX_MATCHES_PER_SIGNAL:
+                    break
+                if _SENTENCE_END.search(plain, m.start(), m.end()):
+                    continue  # across two sentences
+                if _fires(lex, plain, m.start(), m.end()):
+                    found.append((m.start(), m.end(), rule.kind))
+                    break
+        if found:
+            start, end, kind = min(found)
+            return CrisisSignal(kind, text[start:end], start, end)
     return None
 
 
-def _in_sentence(lex: Lexicon, sentence: str) -> tuple[str, int, int] | None:
-    for rule in lex.signals:
-        for m in rule.pattern.finditer(sentence):
-            if any(
-                e.start() < m.end() and m.start() < e.end()
-                for exc in lex.phrase_exceptions
-                for e in exc.finditer(sentence)
-            ):
-                continue
-            if any(exc.search(sentence) for exc in lex.sentence_exceptions):
-                continue
-            before = sentence[: m.start()]
-            if any(exc.search(before) for exc in lex.context_exceptions):
-                continue
-            return rule.kind, m.start(), m.end()
-    return None
+# How much of a sentence around a signal its exceptions are looked for in: enough for any
+# sentence people write, and a bound on the work for a 20,000-character "sentence".
+CONTEXT_CHARS = 300
+# Matches of one pattern judged per text: more than this and it reads as a crisis anyway
+# or it is a flood of the same words; either way the work stays bounded.
+MAX_MATCHES_PER_SIGNAL = 25
+
+
+def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    window = max(0, start - CONTEXT_CHARS)
+    lo = max((text.rfind(c, window, start) for c in ".!?\n"), default=-1) + 1
+    lo = max(lo, window)
+    after = _SENTENCE_END.search(text, end, end + CONTEXT_CHARS)
+    hi = after.end() if after else min(len(text), end + CONTEXT_CHARS)
+    return lo, hi
+
+
+def _fires(lex: Lexicon, text: str, start: int, end: int) -> bool:
+    lo, hi = _sentence_bounds(text, start, end)
+    sentence = text[lo:hi]
+    m_start, m_end = start - lo, end - lo
+    for exc in lex.phrase_exceptions:
+        for e in exc.finditer(sentence):
+            if e.start() < m_end and m_start < e.end():
+                return False
+    if any(exc.search(sentence) for exc in lex.sentence_exceptions):
+        return False
+    before = sentence[:m_start]
+    return not any(exc.search(before) for exc in lex.context_exceptions)
 
 
 # -- resources ----------------------------------------------------------------------------

@@ -185,3 +185,36 @@ def test_the_sites_emergency_line_comes_last_when_configured() -> None:
     found = resources_for("US", site_line_name="Clinic nurse line", site_line_phone="507-555-0100")
     assert found[-1]["name"] == "Clinic nurse line" and found[-1]["phone"] == "507-555-0100"
     assert resources_for("US")[-1]["phone"] == "988"
+
+
+def _best_ms(fn: object, runs: int = 3) -> float:
+    import time
+
+    assert callable(fn)
+    best = float("inf")
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "kill myself as prescribed " * 770,
+        "I want to " * 2000,
+        "my baby is not breathing well, he said " * 510,
+        "x" * 20_000,
+    ],
+    ids=["excepted-flood", "half-phrases", "third-person-flood", "one-word"],
+)
+def test_a_hostile_twenty_thousand_characters_stay_bounded(hostile: str) -> None:
+    """Matches judged per pattern are capped and exceptions are looked for near the match
+    only, so the check of a hostile body costs a small multiple of rendering it (once it
+    was quadratic: seconds)."""
+    from app.core.markdown import render_markdown
+
+    check = _best_ms(lambda: detect_crisis(hostile))
+    render = _best_ms(lambda: render_markdown(hostile))
+    assert check < 3 * render + 0.02, (check, render)
