@@ -84,7 +84,8 @@ def detect_crisis(*texts: str) -> CrisisSignal | None:
                     found.append((m.start(), m.end(), rule.kind))
                     break
         if found:
-            start, end, kind = min(found)
+            # the earliest, and of those the longest: the words a moderator reads
+            start, end, kind = min(found, key=lambda f: (f[0], -f[1]))
             return CrisisSignal(kind, text[start:end], start, end)
     return None
 
