@@ -51,8 +51,7 @@ async def delete_account(
         chosen = DeletionMode(mode)
     except ValueError:
         raise Invalid("Choose anonymize or delete_posts.", field="mode") from None
-    # the same lock a post being written holds (app/safety/review.py): no post of this
-    # member lands half-way through the deletion
+    # the member's row, locked until the deletion commits (PostgreSQL)
     await session.execute(select(User.id).where(User.id == user.id).with_for_update())
     await session.refresh(user)
     if user.deleted_at is not None:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role, User
-from app.core.errors import Invalid, NotAuthenticated
+from app.core.errors import Invalid
 from app.db import after_commit, utcnow
 from app.discussions.models import Post
 from app.email.models import OutboxCategory, OutboxItem, OutboxMessage
@@ -83,14 +83,6 @@ async def review_post(
     reviewing it already: nothing to ask or report."""
     if editor is not None and editor.id != author.id:
         return PostReview(author=author)
-    # The author's row, locked until this post commits (PostgreSQL; SQLite writes one at a
-    # time anyway): an account deleted meanwhile is deleted before or after this post,
-    # never half-way through it (app/safety/deletion.py takes the same lock).
-    alive = await session.scalar(
-        select(User.id).where(User.id == author.id, User.deleted_at.is_(None)).with_for_update()
-    )
-    if alive is None:
-        raise NotAuthenticated("This account no longer exists.", code="account_deleted")
     findings = check_post(title, body, region=author.country)
     if findings and not confirmed:
         raise PersonalInformationFound(findings)
