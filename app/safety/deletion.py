@@ -25,6 +25,7 @@ from app.core.security import PasswordHasher, new_token
 from app.db import utcnow
 from app.discussions.models import Discussion, Post, PostRevision, Visibility
 from app.email.models import EmailPreference, OutboxMessage, PasswordReset
+from app.library.models import SavedItem
 from app.notifications import hooks
 from app.notifications.models import DiscussionFollow, GroupFollow, Notification, PostMention
 from app.safety.former import hold_hash, neutral_name
@@ -63,7 +64,14 @@ async def delete_account(
     # sign-in ends everywhere, now
     await session.execute(delete(UserSession).where(UserSession.user_id == user.id))
     await session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
-    for model in (DiscussionFollow, GroupFollow, Notification, EmailPreference, PasswordReset):
+    for model in (
+        DiscussionFollow,
+        GroupFollow,
+        Notification,
+        EmailPreference,
+        PasswordReset,
+        SavedItem,
+    ):
         await session.execute(delete(model).where(model.user_id == user.id))  # type: ignore[attr-defined]
     await session.execute(delete(OutboxMessage).where(OutboxMessage.user_id == user.id))
     session.add(

@@ -25,6 +25,7 @@ from app.accounts.models import ApiToken, User, UserSession
 from app.discussions.models import Discussion, Post, PostRevision, Reaction
 from app.email.models import EmailPreference
 from app.groups.models import Group
+from app.library.models import SavedItem
 from app.moderation.models import AuditEntry, Flag
 from app.notifications.models import DiscussionFollow, GroupFollow, Notification
 
@@ -43,8 +44,7 @@ notifications.json  your notifications
 sessions.json       where you are signed in (no session keys)
 tokens.json         your API tokens (names and dates; the tokens themselves are never stored)
 moderation.json     what moderators did about you and your posts (the audit log)
-
-Saved items: this site keeps none for you yet.
+saved.json          the library pages and discussions you saved for later
 """
 
 
@@ -334,6 +334,15 @@ def _tokens(user_id: int) -> Any:
     ).where(ApiToken.user_id == user_id)
 
 
+def _saved(user_id: int) -> Any:
+    return select(
+        SavedItem.id.label("key"),
+        SavedItem.page_id,
+        SavedItem.discussion_id,
+        SavedItem.created_at,
+    ).where(SavedItem.user_id == user_id)
+
+
 def _moderation(user_id: int) -> Any:
     mine = select(Post.id).where(Post.author_id == user_id)
     return select(
@@ -375,6 +384,7 @@ FILES: list[tuple[str, Any]] = [
     ("sessions.json", _simple(_sessions, UserSession.id)),
     ("tokens.json", _simple(_tokens, ApiToken.id)),
     ("moderation.json", _simple(_moderation, AuditEntry.id)),
+    ("saved.json", _simple(_saved, SavedItem.id)),
 ]
 
 

@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute
 
 from app.access.fetch import access_group
 from app.access.permissions import Action, check_permission
-from app.access.visibility import visible_discussions, visible_posts
+from app.access.visibility import can_see_group, visible_discussions, visible_posts
 from app.accounts.deps import Auth, AuthDep, plain_page
 from app.accounts.models import User
 from app.core.errors import NotFound
@@ -136,6 +136,8 @@ async def latest_feed(request: Request, session: SessionDep, auth: AuthDep) -> R
 async def group_feed(request: Request, slug: str, session: SessionDep, auth: AuthDep) -> Response:
     check_permission(None, Action.read)
     group: Group = await access_group(session, slug)
+    if not can_see_group(None, group.visibility):  # feeds are read by anyone: public only
+        raise NotFound("There is no group at this address.")
     return atom(
         base=_base(request),
         feed_id=f"/groups/{group.slug}/feed.atom",

@@ -4,7 +4,7 @@ Posts the safety checks put before the moderators (a possible crisis, personal i
 the author confirmed), and the member's country (phone region, crisis resources).
 
 Revision ID: sf1safety
-Revises: e1edges
+Revises: l1library
 Create Date: 2026-12-01 00:23:32.410528
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "sf1safety"
-down_revision: str | None = "e1edges"
+down_revision: str | None = "l1library"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -49,6 +49,8 @@ async def test_the_export_holds_what_the_member_did(
         "POST", f"/api/v1/posts/{theirs['id']}/flags", json={"reason": "spam", "note": "ads"}
     )
     await c.api("PATCH", "/api/v1/me", json={"bio": "caregiver", "country": "GB"})
+    r = await c.api("POST", "/api/v1/saved", json={"kind": "discussion", "discussion_id": d["id"]})
+    assert r.status_code in (200, 201), r.text
     mod = await make_client(moderator)
     await mod.api(
         "PATCH",
@@ -69,6 +71,7 @@ async def test_the_export_holds_what_the_member_did(
         "sessions.json",
         "tokens.json",
         "moderation.json",
+        "saved.json",
     }
     profile = json.loads(files["profile.json"])
     assert profile["username"] == member.username and profile["email"] == member.email
@@ -101,6 +104,7 @@ async def test_the_export_holds_what_the_member_did(
     assert [(m["moderator"], m["action"]) for m in moderation] == [
         (moderator.username, "edit_post")
     ]
+    assert [s["discussion_id"] for s in json.loads(files["saved.json"])] == [d["id"]]
     everything = b"".join(files.values()).decode()
     assert "theirs" not in everything and "someone_else@" not in everything
     assert "token_hash" not in everything and "password" not in everything.replace(
