@@ -82,7 +82,11 @@ async def corpus_posts(app: Any, member: Any, group: Any) -> None:
         for name in corpus_files():
             strings = load_corpus(name)
             await reply(
-                s, author=author, discussion=written.discussion, body="\n\n".join(strings[:40])
+                s,
+                author=author,
+                discussion=written.discussion,
+                body="\n\n".join(strings[:40]),
+                confirm_personal_information=True,  # the corpora hold addresses (app/safety)
             )
         await s.commit()
 
