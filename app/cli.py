@@ -144,7 +144,10 @@ def serve(
         port=port,
         workers=workers,
         reload=reload,
-        proxy_headers=True,
+        # X-Forwarded-For is read by the app itself, and only from KINDRED_TRUSTED_PROXIES
+        # (app/core/ratelimit.client_ip): uvicorn believes nobody's forwarded headers
+        proxy_headers=False,
+        forwarded_allow_ips="",
         access_log=False,
         log_level="warning",
     )

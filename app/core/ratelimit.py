@@ -1,4 +1,9 @@
-"""Rate limits on sign-in, registration and posting, with the `limits` library.
+"""Rate limits on sign-in, registration, posting and editing, with the `limits` library.
+
+Budgets used up by failures only (sign-in, the current password) are checked first with
+`check_limit` and counted with `limit` after the failure; registration counts the accounts
+created. The client's address is the connecting peer unless that peer is a trusted proxy
+(`client_ip`).
 
 Counters live in process memory by default and in Redis when KINDRED_REDIS_URL is set, so
 several server processes share them. A refused request gets 429 with Retry-After.
@@ -6,6 +11,7 @@ several server processes share them. A refused request gets 429 with Retry-After
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
 from typing import Literal
@@ -19,7 +25,16 @@ from limits.strategies import MovingWindowRateLimiter as SyncLimiter
 from app.config import Settings
 from app.core.errors import RateLimited
 
-Rule = Literal["login_ip", "login_user", "register_ip", "post_user", "flag_user", "email_ip"]
+Rule = Literal[
+    "login_ip",
+    "login_user",
+    "register_ip",
+    "post_user",
+    "edit_user",
+    "flag_user",
+    "email_ip",
+    "password_user",
+]
 
 MESSAGES: dict[Rule, str] = {
     "login_ip": "Too many sign-in attempts from your network. Please wait and try again.",
@@ -29,6 +44,8 @@ MESSAGES: dict[Rule, str] = {
     "flag_user": "You have flagged many posts in a short time. Moderators will review them; "
     "please wait before flagging more.",
     "email_ip": "Too many e-mail requests from your network. Please try again later.",
+    "edit_user": "You are editing very quickly. Please wait a moment before editing again.",
+    "password_user": "Too many wrong current passwords. Please wait and try again.",
 }
 
 
@@ -52,7 +69,10 @@ class RateLimiter:
             "post_user": parse_many(settings.rate_limit_post_user),
             "flag_user": parse_many(settings.rate_limit_flag_user),
             "email_ip": parse_many(settings.rate_limit_email_ip),
+            "edit_user": parse_many(settings.rate_limit_edit_user),
+            "password_user": parse_many(settings.rate_limit_password_user),
         }
+        self.trusted_proxies = trusted_networks(settings.trusted_proxies)
 
     async def hit(self, rule: Rule, key: str) -> None:
         """Count one attempt against `rule` for `key`; raise RateLimited when over."""
@@ -65,23 +85,90 @@ class RateLimiter:
                 assert self.local is not None
                 allowed = self.local.hit(item, rule, key)
             if not allowed:
-                stats = (
-                    await self.shared.get_window_stats(item, rule, key)
-                    if self.shared is not None
-                    else self.local.get_window_stats(item, rule, key)  # type: ignore[union-attr]
-                )
-                retry_after = max(1, math.ceil(stats.reset_time - time.time()))
-                raise RateLimited(
-                    f"{MESSAGES[rule]} (You can try again in {retry_after} seconds.)",
-                    headers={"Retry-After": str(retry_after)},
-                    extra={"retry_after": retry_after},
-                )
+                await self._refuse(rule, item, key)
+
+    async def check(self, rule: Rule, key: str) -> None:
+        """Raise RateLimited when `key` has used up `rule`, without counting this request
+        (for budgets that only failures use up: see `hit` after the failure)."""
+        if not self.enabled:
+            return
+        for item in self.rules[rule]:
+            if self.shared is not None:
+                allowed = await self.shared.test(item, rule, key)
+            else:
+                assert self.local is not None
+                allowed = self.local.test(item, rule, key)
+            if not allowed:
+                await self._refuse(rule, item, key)
+
+    async def _refuse(self, rule: Rule, item: RateLimitItem, key: str) -> None:
+        stats = (
+            await self.shared.get_window_stats(item, rule, key)
+            if self.shared is not None
+            else self.local.get_window_stats(item, rule, key)  # type: ignore[union-attr]
+        )
+        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+        from app.core.seclog import security_event
+
+        security_event("rate_limited", rule=rule)
+        raise RateLimited(
+            f"{MESSAGES[rule]} (You can try again in {retry_after} seconds.)",
+            headers={"Retry-After": str(retry_after)},
+            extra={"retry_after": retry_after},
+        )
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def trusted_networks(value: str) -> tuple[Network, ...]:
+    """KINDRED_TRUSTED_PROXIES: addresses or networks, separated by commas or spaces."""
+    return tuple(
+        ipaddress.ip_network(part, strict=False) for part in value.replace(",", " ").split()
+    )
+
+
+def _is_trusted(address: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address: the connecting peer, unless the peer is one of
+    KINDRED_TRUSTED_PROXIES; then the nearest address in X-Forwarded-For that is not a
+    trusted proxy (read from the right: the left end is whatever the caller wrote)."""
+    cached = request.scope.get("kindred.client_ip")
+    if cached is not None:
+        return str(cached)
+    peer = request.client.host if request.client else "unknown"
+    address = peer
+    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    networks = limiter.trusted_proxies if limiter is not None else ()
+    if networks and _is_trusted(peer, networks):
+        forwarded = ",".join(request.headers.getlist("x-forwarded-for"))
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        for hop in reversed(hops):
+            address = hop
+            if not _is_trusted(hop, networks):
+                break
+        try:
+            address = str(ipaddress.ip_address(address))
+        except ValueError:
+            address = peer  # not an address: the proxy is the best we know
+    request.scope["kindred.client_ip"] = address
+    return address
 
 
 async def limit(request: Request, rule: Rule, key: str) -> None:
+    """Count this request against `rule` for `key` (429 when over)."""
     limiter: RateLimiter = request.app.state.rate_limiter
     await limiter.hit(rule, key)
+
+
+async def check_limit(request: Request, rule: Rule, key: str) -> None:
+    """429 when `key` has used up `rule`; this request is not counted (see `limit`)."""
+    limiter: RateLimiter = request.app.state.rate_limiter
+    await limiter.check(rule, key)
