@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     rate_limit_password_user: str = "5/15minutes"  # noqa: S105 (a rate, not a password)
     # a post keeps at most this many revisions an hour (its edits beyond are refused)
     revisions_per_post_hour: int = Field(default=10, ge=1)
+    # registration and password-reset answers take this long whatever they found
+    # (app/core/timing.py)
+    uniform_answer_seconds: float = Field(default=0.25, ge=0, le=5)
     # proxies whose X-Forwarded-For is believed: addresses or networks, comma-separated
     # ("" believes nobody, and the connecting peer is the client)
     trusted_proxies: str = ""

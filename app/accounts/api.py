@@ -23,6 +23,7 @@ from app.accounts.schemas import (
 from app.core.errors import Invalid, NotFound
 from app.core.ratelimit import check_limit, client_ip, limit
 from app.core.seclog import security_event
+from app.core.timing import uniform_duration
 from app.core.validation import Id
 from app.db import SessionDep
 from app.discussions.reading import count_posts_by
@@ -59,6 +60,7 @@ async def register(
     an account: the link e-mailed to it creates the account (`/auth/register/confirm`)."""
     # the budget counts registrations accepted, not refused forms
     await check_limit(request, "register_ip", client_ip(request))
+    uniform_duration(request)
     pending = await registration.request_registration(
         session,
         hasher,

@@ -17,6 +17,7 @@ from app.accounts.email_schemas import (
     VerifyEmailIn,
 )
 from app.core.ratelimit import client_ip, limit
+from app.core.timing import uniform_duration
 from app.db import SessionDep
 from app.email import preferences
 from app.email.models import EmailMode
@@ -95,6 +96,7 @@ async def request_password_reset(
     _auth: AuthDep,
 ) -> DetailOut:
     await limit(request, "email_ip", client_ip(request))
+    uniform_duration(request)  # the same time whether or not it has an account
     await email_service.request_password_reset(session, signer, settings, email=data.email)
     return DetailOut(detail=RESET_REQUESTED)
 

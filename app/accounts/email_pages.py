@@ -28,6 +28,7 @@ from app.core.errors import BadRequest, Invalid
 from app.core.forms import read_form
 from app.core.ratelimit import client_ip, limit
 from app.core.templating import render
+from app.core.timing import uniform_duration
 from app.db import SessionDep
 from app.email import preferences
 from app.email.models import KIND_LABELS, EmailMode
@@ -124,6 +125,7 @@ async def forgot_password(
     if not form.ok or form.model is None:
         context = {"sent": None, "errors": form.errors, "values": form.values}
         return render(request, "accounts/forgot_password.html", context, 422)
+    uniform_duration(request)  # the same time whether or not it has an account
     await email_service.request_password_reset(session, signer, settings, email=form.model.email)
     # the same page whether or not an account uses the address
     return render(

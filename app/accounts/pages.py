@@ -21,6 +21,7 @@ from app.core.forms import read_form
 from app.core.ratelimit import check_limit, client_ip, limit
 from app.core.seclog import security_event
 from app.core.templating import render
+from app.core.timing import uniform_duration
 from app.core.urls import safe_next
 from app.core.validation import whole_number
 from app.db import SessionDep
@@ -138,6 +139,7 @@ async def register(
         return again(form.errors, 422)
     assert form.model is not None
     try:
+        uniform_duration(request)
         pending = await registration.request_registration(
             session,
             hasher,

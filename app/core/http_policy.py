@@ -1,5 +1,6 @@
 """What every HTTP response owes: HEAD answered wherever GET is, and a Cache-Control that
-says what may be kept; and the request made visible to the security log.
+says what may be kept; the request made visible to the security log; and the wait of
+answers that must take a uniform time (core.timing).
 
 - HEAD is served as GET with the body dropped (headers, Content-Length included, stay as
   GET's), so any route that answers GET answers HEAD.
@@ -19,6 +20,7 @@ from typing import Any
 from starlette.requests import Request
 
 from app.core.seclog import CURRENT_REQUEST
+from app.core.timing import HOLDER, wait_for_answer_time
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -66,10 +68,15 @@ class HttpPolicyMiddleware:
             scope = dict(scope, method="GET")
         policy = cache_control(scope)
         started = False
+        # core.timing.uniform_duration may ask for the answer to wait (after the commit)
+        answer_time: dict[str, float] = {}
+        scope[HOLDER] = answer_time
 
         async def send_with_policy(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
+                if answer_time:
+                    await wait_for_answer_time(answer_time)
                 started = True
                 headers = list(message.get("headers", []))
                 if policy is not None and not any(k == b"cache-control" for k, _ in headers):
