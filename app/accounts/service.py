@@ -391,5 +391,15 @@ async def change_password(
     await session.flush()
 
 
+async def rename_accounts(session: AsyncSession, *, plan: list[tuple[int, str]]) -> None:
+    """Give accounts new names: (id, new name) pairs (`kindred users check-names --fix`)."""
+    for account_id, new in plan:
+        await session.execute(
+            update(User)
+            .where(User.id == account_id)
+            .values(username=new, username_key=username_key(new))
+        )
+
+
 async def count_users(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(User)) or 0)
