@@ -32,6 +32,9 @@ _FORBIDDEN_KEYS = frozenset({"password", "token", "cookie", "secret", "new_passw
 def security_event(event: str, *, user: Any = None, **fields: Any) -> None:
     """Write one line. `user`: whoever the event is about when it is not the signed-in
     member (a sign-in, a failed sign-in naming an account)."""
+    secret = _FORBIDDEN_KEYS.intersection(fields)
+    if secret:
+        raise ValueError(f"the security log never holds a {sorted(secret)[0]}")
     if not log.isEnabledFor(logging.INFO):
         return
     record: dict[str, Any] = {"event": event, "at": utcnow().isoformat()}
@@ -48,8 +51,16 @@ def security_event(event: str, *, user: Any = None, **fields: Any) -> None:
         record["client"] = client_ip(request)
         record["method"] = request.method
         record["path"] = request.url.path
-    for key, value in fields.items():
-        if key in _FORBIDDEN_KEYS:
-            raise ValueError(f"the security log never holds a {key}")
-        record[key] = value
+    record.update(fields)
     log.info(json.dumps(record, ensure_ascii=True, default=str, sort_keys=False))
+
+
+def configure() -> None:
+    """Send the security log to standard error, one JSON line each, unless the process
+    already set up a handler for it (create_app calls this)."""
+    if log.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
