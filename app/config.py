@@ -46,8 +46,8 @@ class Settings(BaseSettings):
     rate_limit_edit_user: str = "6/minute;120/day"
     # wrong current passwords (password change, e-mail change) per member
     rate_limit_password_user: str = "5/15minutes"  # noqa: S105 (a rate, not a password)
-    # a post keeps at most this many revisions an hour (its edits beyond are refused)
-    revisions_per_post_hour: int = Field(default=10, ge=1)
+    # the "did you mean" page after posting renders the post again
+    rate_limit_render_user: str = "30/minute"
     # registration and password-reset answers take this long whatever they found
     # (app/core/timing.py)
     uniform_answer_seconds: float = Field(default=0.25, ge=0, le=5)

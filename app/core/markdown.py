@@ -8,8 +8,12 @@ forum, and patients' privacy comes first.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import asyncio
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context
+from typing import Any, TypeVar
 
 import nh3
 from markdown_it import MarkdownIt
@@ -18,7 +22,10 @@ from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
+from app.core.linkify import linear_linkify_plugin
 from app.core.mentions import mentions_plugin
+
+T = TypeVar("T")
 
 ALLOWED_TAGS = {
     "a",
@@ -65,8 +72,10 @@ def _render_image_as_link(
 
 
 def _build_parser() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False, "linkify": True, "typographer": False})
-    md.enable(["table", "strikethrough", "linkify"])
+    # markdown-it's own linkify is quadratic on some inputs: app/core/linkify.py instead
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.enable(["table", "strikethrough"])
+    md.use(linear_linkify_plugin)
     md.add_render_rule("image", _render_image_as_link)
     md.use(mentions_plugin)
     return md
@@ -100,3 +109,51 @@ def render_tokens(tokens: list[Token], env: dict[str, Any]) -> str:
 
 def sanitize_html(html: str) -> str:
     return _cleaner.clean(html)
+
+
+# Rendering is linear in the text's length (app/core/linkify.py replaced the quadratic
+# linkifier; tests/core/test_markdown_is_linear.py holds it), but its worst case is about
+# 15 microseconds a character (20,000 characters of "![" take ~0.3 s of CPU). A thread
+# would not free the event loop (the render holds the GIL), so texts longer than
+# ON_LOOP_MAX_CHARS (a few milliseconds at worst) are rendered in a worker process.
+ON_LOOP_MAX_CHARS = 256
+_pool: ProcessPoolExecutor | None = None
+
+
+def _worker_pool() -> ProcessPoolExecutor:
+    global _pool
+    if _pool is None:
+        # spawn: a fork of a process running threads (the loop's helpers) is not safe
+        _pool = ProcessPoolExecutor(max_workers=2, mp_context=get_context("spawn"))
+    return _pool
+
+
+def summarize(text: str) -> tuple[list[str], list[str]]:
+    """(mention candidates, @names as typed) of a text: what rendering needs to know first."""
+    from app.core.mentions import candidates_of, mentioned_names
+
+    env: dict[str, Any] = {}
+    tokens = parse_markdown(text, env)
+    return candidates_of(env), mentioned_names(tokens)
+
+
+def render_with_mentions(text: str, known: dict[str, str]) -> str:
+    """Sanitized HTML, linking the @names in `known` (casefolded -> username)."""
+    from app.core.mentions import KNOWN
+
+    env: dict[str, Any] = {KNOWN: known}
+    return render_tokens(parse_markdown(text, env), env)
+
+
+async def off_the_loop(size: int, work: Callable[..., T], *args: Any) -> T:
+    """`work(*args)` (a module-level function) here when `size`, the text's length, is
+    small; else in a worker process, while the loop serves other requests."""
+    if size <= ON_LOOP_MAX_CHARS:
+        return work(*args)
+    loop = asyncio.get_running_loop()
+    try:
+        return await loop.run_in_executor(_worker_pool(), work, *args)
+    except BrokenProcessPool:  # a worker died (killed, out of memory): start afresh once
+        global _pool
+        _pool = None
+        return await loop.run_in_executor(_worker_pool(), work, *args)

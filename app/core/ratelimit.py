@@ -34,6 +34,7 @@ Rule = Literal[
     "flag_user",
     "email_ip",
     "password_user",
+    "render_user",
 ]
 
 MESSAGES: dict[Rule, str] = {
@@ -46,6 +47,7 @@ MESSAGES: dict[Rule, str] = {
     "email_ip": "Too many e-mail requests from your network. Please try again later.",
     "edit_user": "You are editing very quickly. Please wait a moment before editing again.",
     "password_user": "Too many wrong current passwords. Please wait and try again.",
+    "render_user": "You are reloading this page very quickly. Please wait a moment.",
 }
 
 
@@ -71,6 +73,7 @@ class RateLimiter:
             "email_ip": parse_many(settings.rate_limit_email_ip),
             "edit_user": parse_many(settings.rate_limit_edit_user),
             "password_user": parse_many(settings.rate_limit_password_user),
+            "render_user": parse_many(settings.rate_limit_render_user),
         }
         self.trusted_proxies = trusted_networks(settings.trusted_proxies)
 

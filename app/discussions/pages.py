@@ -13,7 +13,7 @@ from app.access.visibility import can_see_post
 from app.accounts.deps import Auth, AuthDep, CurrentUser, SettingsDep, plain_page
 from app.accounts.models import Actor, User
 from app.config import Settings
-from app.core.errors import Invalid, NotFound
+from app.core.errors import Invalid, NotFound, RateLimited
 from app.core.forms import read_form
 from app.core.ratelimit import limit
 from app.core.security import new_token
@@ -265,13 +265,16 @@ async def edit_post(
         )
     data = form.model
     try:
+        await limit(request, "edit_user", str(user.id))
         await moderation.edit_post_as(
             session, editor=user, post=post, body=data.body, title=data.title, reason=data.reason
         )
-    except Invalid as exc:  # a moderator editing someone's post must say why
+    except (Invalid, RateLimited) as exc:  # e.g. a moderator must say why; editing too fast
         errors = {exc.field or "form": exc.detail}
         context = {"post": post, "discussion": discussion, "errors": errors, "values": form.values}
-        return render(request, "discussions/edit.html", context, 422)
+        response = render(request, "discussions/edit.html", context, exc.status_code)
+        response.headers.update(exc.headers or {})
+        return response
     await session.refresh(discussion)
     return RedirectResponse(
         await post_location(session, post, discussion, settings.discussion_page_size), 303
