@@ -39,6 +39,9 @@ RESULTS = ROOT / "test-results"  # screenshots of failed tests (git-ignored)
 TIMEOUT_MS = 15_000
 
 T = TypeVar("T")
+# the running server's app and database, for tests that read what a person would get by
+# e-mail (the link that finishes a registration)
+LIVE: dict[str, Any] = {}
 
 
 def in_own_thread(fn: Callable[[], T]) -> T:
@@ -92,7 +95,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = in_own_thread(lambda: fresh_database_url(tmp, "browser"))
     try:
         in_own_thread(lambda: asyncio.run(_load_demo(url)))
-        server = LiveServer(create_app(settings_for_tests(tmp, url)))
+        app = create_app(settings_for_tests(tmp, url))
+        server = LiveServer(app)
+        LIVE.update(app=app, database_url=url)
         server.start()
         try:
             yield server.url
