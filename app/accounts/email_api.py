@@ -17,6 +17,7 @@ from app.accounts.email_schemas import (
     VerifyEmailIn,
 )
 from app.core.ratelimit import client_ip, limit
+from app.core.seclog import security_event
 from app.core.timing import uniform_duration
 from app.db import SessionDep
 from app.email import preferences
@@ -105,7 +106,8 @@ async def request_password_reset(
 async def reset_password(
     data: PasswordResetIn, session: SessionDep, hasher: HasherDep, _auth: AuthDep
 ) -> Response:
-    await email_service.reset_password(
+    user = await email_service.reset_password(
         session, hasher, token=data.token, new_password=data.new_password
     )
+    security_event("password_reset", user=user)
     return Response(status_code=204)

@@ -27,6 +27,7 @@ from app.accounts.models import User
 from app.core.errors import BadRequest, Invalid
 from app.core.forms import read_form
 from app.core.ratelimit import client_ip, limit
+from app.core.seclog import security_event
 from app.core.templating import render
 from app.core.timing import uniform_duration
 from app.db import SessionDep
@@ -153,12 +154,13 @@ async def reset_password(
         context = {"token": token, "errors": form.errors}
         return render(request, "accounts/reset_password.html", context, 422)
     try:
-        await email_service.reset_password(
+        user = await email_service.reset_password(
             session, hasher, token=token[:200], new_password=form.model.new_password
         )
     except Invalid as exc:
         context = {"token": token, "errors": {exc.field or "form": exc.detail}}
         return render(request, "accounts/reset_password.html", context, exc.status_code)
+    security_event("password_reset", user=user)
     response = RedirectResponse("/login?notice=password-reset", status_code=303)
     if request.cookies.get(SESSION_COOKIE):  # every session of the member has ended
         response.delete_cookie(SESSION_COOKIE, path="/")

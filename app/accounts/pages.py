@@ -92,6 +92,8 @@ async def logout(request: Request, auth: AuthDep, session: SessionDep) -> Respon
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         await service.end_session(session, cookie)
+        if auth.viewer is not None:
+            security_event("signed_out")
     response = RedirectResponse("/?notice=signed-out", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

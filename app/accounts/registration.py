@@ -77,12 +77,8 @@ async def request_registration(
     username in use, Invalid for a weak password: neither depends on the address."""
     now = now or utcnow()
     key = username_key(username)
-    # a name whose registration expired is free again
-    await session.execute(
-        delete(PendingRegistration).where(
-            PendingRegistration.username_key == key, PendingRegistration.expires_at <= now
-        )
-    )
+    # registrations that expired are forgotten (and their names free again)
+    await session.execute(delete(PendingRegistration).where(PendingRegistration.expires_at <= now))
     if await _username_in_use(session, key, now):
         raise Conflict("That username is taken.", code="username_taken", field="username")
     weak = password_problem(password, username=username, email=email)
