@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -122,7 +124,9 @@ async def register(
     target = safe_next(str((await request.form()).get("next", "/")))
     values = {k: v for k, v in form.values.items() if k != "password"}
 
-    def again(errors: dict[str, str], status: int, headers: dict[str, str] | None = None):
+    def again(
+        errors: dict[str, str], status: int, headers: dict[str, str] | None = None
+    ) -> Response:
         response = render(
             request,
             "accounts/register.html",
@@ -154,7 +158,8 @@ async def register(
         if exc.code == "taken":  # lost a race at flush: the transaction must roll back
             raise
         return again({exc.field or "form": exc.detail}, exc.status_code)
-    await limit(request, "register_ip", client_ip(request))
+    with contextlib.suppress(RateLimited):  # counted; a race past the check still registers
+        await limit(request, "register_ip", client_ip(request))
     security_event("registration_requested", username=pending.username)
     return render(
         request,

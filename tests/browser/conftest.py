@@ -60,6 +60,37 @@ async def _load_demo(url: str) -> None:
         await db.dispose()
 
 
+def registration_link_token(username: str) -> str:
+    """The token of the link the registration e-mail carries (as the composer makes it)."""
+    from sqlalchemy import select
+
+    from app.accounts.models import PendingRegistration
+    from app.accounts.registration import registration_token
+
+    async def read() -> str:
+        db = Database(LIVE["database_url"])
+        try:
+            async with db.sessionmaker() as s:
+                pending = await s.scalar(
+                    select(PendingRegistration).where(
+                        PendingRegistration.username_key == username.lower()
+                    )
+                )
+        finally:
+            await db.dispose()
+        assert pending is not None
+        return registration_token(LIVE["app"].state.signer, pending.nonce)
+
+    return in_own_thread(lambda: asyncio.run(read()))
+
+
+async def follow_registration_link(page: Any, username: str) -> None:
+    """What a newcomer does after registering: open the e-mailed link, create the account."""
+    await page.goto(f"/register/confirm/{registration_link_token(username)}")
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Create my account", exact=True).click()
+
+
 class LiveServer:
     def __init__(self, app: Any) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

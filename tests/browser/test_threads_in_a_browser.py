@@ -3,20 +3,16 @@ JavaScript), the demo exchange shown in its threads, and signing in with the key
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
-from app.accounts.models import PendingRegistration, Role
-from app.accounts.registration import registration_token
-from app.db import Database
+from app.accounts.models import Role
 from app.demo.seed import DEMO_PASSWORD, EXCHANGE, EXCHANGE_TITLE, USERS
 from app.discussions.views import MAX_INDENT
-from tests.browser.conftest import LIVE, in_own_thread
+from tests.browser.conftest import follow_registration_link
 
 pytestmark = pytest.mark.browser
 
@@ -33,24 +29,6 @@ articles => articles.map(a => ({
   body: a.querySelector('.post-body')?.textContent ?? '',
 }))
 """
-
-
-def registration_link_token(username: str) -> str:
-    async def read() -> str:
-        db = Database(LIVE["database_url"])
-        try:
-            async with db.sessionmaker() as s:
-                pending = await s.scalar(
-                    select(PendingRegistration).where(
-                        PendingRegistration.username_key == username.lower()
-                    )
-                )
-        finally:
-            await db.dispose()
-        assert pending is not None
-        return registration_token(LIVE["app"].state.signer, pending.nonce)
-
-    return in_own_thread(lambda: asyncio.run(read()))
 
 
 async def read_posts(page: Any) -> list[dict[str, Any]]:
@@ -76,9 +54,7 @@ async def test_a_new_member_starts_a_discussion_and_replies_in_a_thread(
     await page.locator("#password").fill("a long enough passphrase")
     await submit(page, "Create account")
     assert "Check your e-mail" in await page.locator("h1").inner_text()
-    # the link the e-mail carries finishes the registration and signs in
-    await page.goto(f"/register/confirm/{registration_link_token(name)}")
-    await submit(page, "Create my account")
+    await follow_registration_link(page, name)
     assert (await page.locator(".account .me").inner_text()).strip() == name
 
     await page.goto("/groups")

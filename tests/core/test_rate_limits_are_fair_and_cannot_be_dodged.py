@@ -199,3 +199,37 @@ async def test_a_refused_sign_in_form_shows_the_form_again(
     assert r.status_code == 429 and "retry-after" in r.headers
     assert "Too many sign-in attempts for this account" in r.text
     assert f'value="{member.username}"' in r.text and 'action="/login"' in r.text
+
+
+async def test_edits_and_the_mention_page_are_limited_like_posts(
+    tmp_path: Any, sessionmaker: Any, database_url: str, clients: Any, member: Any, group: Any
+) -> None:
+    app = limited_app(
+        tmp_path,
+        sessionmaker,
+        database_url,
+        rate_limit_edit_user="2/minute",
+        rate_limit_render_user="2/minute",
+        rate_limit_post_user="100/minute",
+    )
+    c = await clients(app, user=member)
+    d = (
+        await c.api(
+            "POST",
+            f"/api/v1/groups/{group.slug}/discussions",
+            json={"title": "Limits", "body": "hello @nobody_by_this_name"},
+        )
+    ).json()
+    reply = await c.api(
+        "POST", f"/api/v1/discussions/{d['id']}/posts", json={"body": "hi @nobody_by_name"}
+    )
+    post_id = reply.json()["id"]
+    for n in range(2):
+        r = await c.api("PATCH", f"/api/v1/posts/{post_id}", json={"body": f"v{n} @nobody_x"})
+        assert r.status_code == 200, r.text
+    r = await c.api("PATCH", f"/api/v1/posts/{post_id}", json={"body": "v3"})
+    assert r.status_code == 429 and "editing very quickly" in r.json()["detail"]
+    for _ in range(2):
+        assert (await c.get(f"/posts/{post_id}/mentions")).status_code == 200
+    r = await c.get(f"/posts/{post_id}/mentions")
+    assert r.status_code == 429
