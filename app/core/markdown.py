@@ -9,6 +9,7 @@ forum, and patients' privacy comes first.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -16,6 +17,7 @@ from multiprocessing import get_context
 from typing import Any, TypeVar
 
 import nh3
+from anyio import to_thread
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 from markdown_it.renderer import RendererHTML
@@ -26,6 +28,7 @@ from app.core.linkify import linear_linkify_plugin
 from app.core.mentions import mentions_plugin
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 ALLOWED_TAGS = {
     "a",
@@ -150,10 +153,13 @@ async def off_the_loop(size: int, work: Callable[..., T], *args: Any) -> T:
     small; else in a worker process, while the loop serves other requests."""
     if size <= ON_LOOP_MAX_CHARS:
         return work(*args)
+    global _pool
     loop = asyncio.get_running_loop()
     try:
         return await loop.run_in_executor(_worker_pool(), work, *args)
-    except BrokenProcessPool:  # a worker died (killed, out of memory): start afresh once
-        global _pool
+    except BrokenProcessPool:
+        # a worker died (killed, out of memory) or could not start: the next text gets a
+        # new pool; this one is rendered on a thread rather than not at all
+        log.warning("markdown: the worker process pool broke; starting a new one")
         _pool = None
-        return await loop.run_in_executor(_worker_pool(), work, *args)
+        return await to_thread.run_sync(work, *args)
