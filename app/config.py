@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     # proxies whose X-Forwarded-For is believed: addresses or networks, comma-separated
     # ("" believes nobody, and the connecting peer is the client)
     trusted_proxies: str = ""
-    # concurrent live-update streams (app/notifications/live.py)
+    # concurrent live-update streams (app/live/stream_limits.py)
     live_streams_per_address: int = Field(default=20, ge=1)
     live_streams_per_member: int = Field(default=5, ge=1)
 

@@ -27,8 +27,8 @@ from app.accounts.service import WRONG_CURRENT_PASSWORD, email_key
 from app.core.errors import BadRequest, Conflict, Invalid
 from app.core.security import PasswordHasher, Signer
 from app.db import utcnow
-from app.notifications.email_models import OutboxCategory
-from app.notifications.outbox import queue_account_email
+from app.email.models import OutboxCategory
+from app.email.outbox import queue_account_email
 
 EMAIL_CHANGE_HOURS = 24
 _TOKEN_RE = re.compile(r"([0-9]{1,10})\.([0-9]{1,12})\.([A-Za-z0-9_-]{1,400})\.([0-9a-f]{40})")

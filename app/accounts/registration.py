@@ -27,8 +27,8 @@ from app.accounts.service import email_key, username_key
 from app.core.errors import BadRequest, Conflict, Invalid
 from app.core.security import PasswordHasher, Signer, new_token, token_digest
 from app.db import utcnow
-from app.notifications.email_models import OutboxCategory
-from app.notifications.outbox import queue_account_email
+from app.email.models import OutboxCategory
+from app.email.outbox import queue_account_email
 
 PENDING_FOR = timedelta(hours=24)
 _TOKEN_RE = re.compile(r"[0-9a-f]{40}")

@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
-from app.main import create_app
 from app.live.stream_limits import StreamSlots, slots_of
+from app.main import create_app
 from tests.conftest import Client, TestDatabase, settings_for_tests, sign_in
 
 
