@@ -11,7 +11,6 @@ several server processes share them. A refused request gets 429 with Retry-After
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import time
 from typing import Literal
@@ -23,6 +22,7 @@ from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter as SyncLimiter
 
 from app.config import Settings
+from app.core.client import client_ip as client_ip
 from app.core.errors import RateLimited
 
 Rule = Literal[
@@ -75,7 +75,6 @@ class RateLimiter:
             "password_user": parse_many(settings.rate_limit_password_user),
             "render_user": parse_many(settings.rate_limit_render_user),
         }
-        self.trusted_proxies = trusted_networks(settings.trusted_proxies)
 
     async def hit(self, rule: Rule, key: str) -> None:
         """Count one attempt against `rule` for `key`; raise RateLimited when over."""
@@ -119,50 +118,6 @@ class RateLimiter:
             headers={"Retry-After": str(retry_after)},
             extra={"retry_after": retry_after},
         )
-
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def trusted_networks(value: str) -> tuple[Network, ...]:
-    """KINDRED_TRUSTED_PROXIES: addresses or networks, separated by commas or spaces."""
-    return tuple(
-        ipaddress.ip_network(part, strict=False) for part in value.replace(",", " ").split()
-    )
-
-
-def _is_trusted(address: str, networks: tuple[Network, ...]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in net for net in networks)
-
-
-def client_ip(request: Request) -> str:
-    """The client's address: the connecting peer, unless the peer is one of
-    KINDRED_TRUSTED_PROXIES; then the nearest address in X-Forwarded-For that is not a
-    trusted proxy (read from the right: the left end is whatever the caller wrote)."""
-    cached = request.scope.get("kindred.client_ip")
-    if cached is not None:
-        return str(cached)
-    peer = request.client.host if request.client else "unknown"
-    address = peer
-    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
-    networks = limiter.trusted_proxies if limiter is not None else ()
-    if networks and _is_trusted(peer, networks):
-        forwarded = ",".join(request.headers.getlist("x-forwarded-for"))
-        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
-        for hop in reversed(hops):
-            address = hop
-            if not _is_trusted(hop, networks):
-                break
-        try:
-            address = str(ipaddress.ip_address(address))
-        except ValueError:
-            address = peer  # not an address: the proxy is the best we know
-    request.scope["kindred.client_ip"] = address
-    return address
 
 
 async def limit(request: Request, rule: Rule, key: str) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from app.core.client import client_ip
 from app.db import utcnow
 
 log = logging.getLogger("kindred.security")
@@ -46,8 +47,6 @@ def security_event(event: str, *, user: Any = None, **fields: Any) -> None:
         record["user_id"] = getattr(user, "id", None)
         record["username"] = getattr(user, "username", None)
     if request is not None:
-        from app.core.ratelimit import client_ip
-
         record["client"] = client_ip(request)
         record["method"] = request.method
         record["path"] = request.url.path
