@@ -103,7 +103,7 @@ def _add_account(url: str, account_id: int, name: str) -> None:
 def test_the_migration_renames_accounts_whose_names_no_longer_pass(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url = _database_at(tmp_path, "p2shownfill")
+    url = _database_at(tmp_path, "a10accounts-1")  # the revision before the renaming
     try:
         for account_id, name in enumerate(
             ["sonia85", "sonia85\n", "moderator\n", "plain_pat\n", "fine_name"], start=1

@@ -42,8 +42,8 @@ async def test_three_flags_hide_a_post_and_a_moderator_restores_it(new_page: Any
     assert post_id.isdigit()
 
     # four different members flag it through the no-JavaScript form; the account registered
-    # a moment ago (no verified e-mail, no post) reaches the queue but does not count
-    # toward hiding it: the three members in good standing do
+    # a moment ago (its address verified by the link, but no post) reaches the queue but
+    # does not count toward hiding it: the three members in good standing do
     newcomer = f"flagger_{marker}"
     flaggers = [
         (newcomer, "a long enough passphrase"),
