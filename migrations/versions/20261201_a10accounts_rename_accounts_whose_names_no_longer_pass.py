@@ -9,7 +9,7 @@ printing one line per rename. `kindred users check-names` applies the same rule 
 database at any later time and reports (`--fix` renames).
 
 Revision ID: a10accounts
-Revises: e1edges
+Revises: l1library
 Create Date: 2026-12-01 00:30:00
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "a10accounts"
-down_revision: str | None = "e1edges"
+down_revision: str | None = "l1library"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
