@@ -128,6 +128,8 @@ class PendingRegistration(Base):
     email: Mapped[str] = mapped_column(String(254))
     password_hash: Mapped[str] = mapped_column(String(255))
     address_taken: Mapped[bool] = mapped_column(Boolean, default=False)
+    # where the newcomer was going when they registered (a local path, core.urls.safe_next)
+    next_path: Mapped[str] = mapped_column(String(500), default="/")
     nonce: Mapped[str] = mapped_column(String(43))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

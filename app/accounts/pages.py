@@ -153,6 +153,7 @@ async def register(
             username=form.model.username,
             email=form.model.email,
             password=form.model.password,
+            next_path=target,
         )
     except (Conflict, Invalid) as exc:
         if exc.code == "taken":  # lost a race at flush: the transaction must roll back
@@ -188,12 +189,16 @@ async def register_confirm_form(
 async def register_confirm(
     request: Request, token: str, auth: AuthDep, session: SessionDep, settings: SettingsDep
 ) -> Response:
+    pending = await registration.live_pending(session, token[:100])
+    target = safe_next(pending.next_path) if pending is not None else "/"
     user = await registration.confirm_registration(session, token=token[:100])
     security_event("registered", user=user)
     token_value = await service.start_session(
         session, settings, user=user, user_agent=request.headers.get("user-agent", "")
     )
-    return _signed_in_redirect(settings, token_value, "/?notice=welcome")
+    return _signed_in_redirect(
+        settings, token_value, target if target != "/" else "/?notice=welcome"
+    )
 
 
 @router.get("/users/{username}")

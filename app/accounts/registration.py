@@ -71,6 +71,7 @@ async def request_registration(
     username: str,
     email: str,
     password: str,
+    next_path: str = "/",
     now: datetime | None = None,
 ) -> PendingRegistration:
     """Accept a registration form (see the module docstring). Raises Conflict only for a
@@ -92,6 +93,7 @@ async def request_registration(
         email=email.strip(),
         password_hash=await hasher.hash(password),
         address_taken=owner is not None,
+        next_path=next_path[:500],
         nonce=nonce,
         token_hash=token_digest(registration_token(signer, nonce)),
         created_at=now,

@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("email", sa.String(length=254), nullable=False),
         sa.Column("password_hash", sa.String(length=255), nullable=False),
         sa.Column("address_taken", sa.Boolean(), nullable=False),
+        sa.Column("next_path", sa.String(length=500), nullable=False),
         sa.Column("nonce", sa.String(length=43), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
