@@ -144,7 +144,10 @@ def serve(
         port=port,
         workers=workers,
         reload=reload,
-        proxy_headers=True,
+        # X-Forwarded-For is read by the app itself, and only from KINDRED_TRUSTED_PROXIES
+        # (app/core/ratelimit.client_ip): uvicorn believes nobody's forwarded headers
+        proxy_headers=False,
+        forwarded_allow_ips="",
         access_log=False,
         log_level="warning",
     )
@@ -210,6 +213,41 @@ def users_create(
         console.print(f"[red]{exc.detail}[/red]")
         raise typer.Exit(1) from None
     console.print(f"[green]Created {username} ({role.value}).[/green]")
+
+
+@users_cli.command("check-names")
+def users_check_names(
+    fix: Annotated[bool, typer.Option("--fix", help="rename them (else only report)")] = False,
+) -> None:
+    """Report accounts whose usernames no longer pass the username rule (a look-alike of a
+    reserved name, or characters that may not appear); --fix renames them, as migration
+    a10accounts did once."""
+    from app.accounts.names import rename_plan
+    from app.accounts.service import rename_accounts
+
+    async def run(session, _hasher):  # type: ignore[no-untyped-def]
+        from sqlalchemy import select
+
+        from app.accounts.models import User
+
+        rows = [(r.id, r.username) for r in await session.execute(select(User.id, User.username))]
+        plan = rename_plan(sorted(rows), {name.lower() for _, name in rows})
+        if fix:
+            await rename_accounts(session, plan=[(i, new) for i, _old, new, _why in plan])
+        return plan
+
+    plan = asyncio.run(_with_session(run))
+    if not plan:
+        console.print("[green]Every username passes.[/green]")
+        return
+    table = Table(title=("Renamed" if fix else "Would rename (run with --fix)"))
+    for column in ("id", "name", "new name", "why"):
+        table.add_column(column)
+    for account_id, old, new, why in plan:
+        table.add_row(str(account_id), repr(old), new, why)
+    console.print(table)
+    if not fix:
+        raise typer.Exit(1)
 
 
 @users_cli.command("set-role")

@@ -43,6 +43,20 @@ class Settings(BaseSettings):
     rate_limit_register_ip: str = "5/hour"
     rate_limit_post_user: str = "6/minute;120/day"
     rate_limit_flag_user: str = "10/hour;30/day"
+    rate_limit_edit_user: str = "6/minute;120/day"
+    # wrong current passwords (password change, e-mail change) per member
+    rate_limit_password_user: str = "5/15minutes"  # noqa: S105 (a rate, not a password)
+    # the "did you mean" page after posting renders the post again
+    rate_limit_render_user: str = "30/minute"
+    # registration and password-reset answers take this long whatever they found
+    # (app/core/timing.py)
+    uniform_answer_seconds: float = Field(default=0.25, ge=0, le=5)
+    # proxies whose X-Forwarded-For is believed: addresses or networks, comma-separated
+    # ("" believes nobody, and the connecting peer is the client)
+    trusted_proxies: str = ""
+    # concurrent live-update streams (app/live/stream_limits.py)
+    live_streams_per_address: int = Field(default=20, ge=1)
+    live_streams_per_member: int = Field(default=5, ge=1)
 
     # -- e-mail (app/notifications/mailer.py, worker.py) --
     # No SMTP host: messages are written as .eml files under var_dir/mail instead.

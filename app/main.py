@@ -77,6 +77,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     app.state.live = Hub.for_app(settings, db)
     app.add_middleware(LiveContextMiddleware, hub=app.state.live)
+    # outermost: HEAD as GET, Cache-Control, the request for the security log
+    from app.core.http_policy import HttpPolicyMiddleware
+    from app.core.seclog import configure as configure_security_log
+
+    app.add_middleware(HttpPolicyMiddleware)
+    configure_security_log()
 
     from app.accounts import api as accounts_api
     from app.accounts import email_api, email_pages

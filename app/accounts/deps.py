@@ -69,7 +69,7 @@ async def resolve_auth(request: Request, session: SessionDep) -> Auth:
     header = request.headers.get("authorization", "")
     cookie = anon = None
     if header[:7].lower() == "bearer ":
-        signed_in = await service.user_for_api_token(session, header[7:].strip())
+        signed_in = await service.user_for_api_token(session, header[7:].strip(), state.settings)
         if signed_in is None:
             raise NotAuthenticated(
                 "The access token is invalid or has expired.",

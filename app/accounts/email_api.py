@@ -17,6 +17,8 @@ from app.accounts.email_schemas import (
     VerifyEmailIn,
 )
 from app.core.ratelimit import client_ip, limit
+from app.core.seclog import security_event
+from app.core.timing import uniform_duration
 from app.db import SessionDep
 from app.email import preferences
 from app.email.models import EmailMode
@@ -95,6 +97,7 @@ async def request_password_reset(
     _auth: AuthDep,
 ) -> DetailOut:
     await limit(request, "email_ip", client_ip(request))
+    uniform_duration(request)  # the same time whether or not it has an account
     await email_service.request_password_reset(session, signer, settings, email=data.email)
     return DetailOut(detail=RESET_REQUESTED)
 
@@ -103,7 +106,8 @@ async def request_password_reset(
 async def reset_password(
     data: PasswordResetIn, session: SessionDep, hasher: HasherDep, _auth: AuthDep
 ) -> Response:
-    await email_service.reset_password(
+    user = await email_service.reset_password(
         session, hasher, token=data.token, new_password=data.new_password
     )
+    security_event("password_reset", user=user)
     return Response(status_code=204)

@@ -27,7 +27,9 @@ from app.accounts.models import User
 from app.core.errors import BadRequest, Invalid
 from app.core.forms import read_form
 from app.core.ratelimit import client_ip, limit
+from app.core.seclog import security_event
 from app.core.templating import render
+from app.core.timing import uniform_duration
 from app.db import SessionDep
 from app.email import preferences
 from app.email.models import KIND_LABELS, EmailMode
@@ -124,6 +126,7 @@ async def forgot_password(
     if not form.ok or form.model is None:
         context = {"sent": None, "errors": form.errors, "values": form.values}
         return render(request, "accounts/forgot_password.html", context, 422)
+    uniform_duration(request)  # the same time whether or not it has an account
     await email_service.request_password_reset(session, signer, settings, email=form.model.email)
     # the same page whether or not an account uses the address
     return render(
@@ -151,12 +154,13 @@ async def reset_password(
         context = {"token": token, "errors": form.errors}
         return render(request, "accounts/reset_password.html", context, 422)
     try:
-        await email_service.reset_password(
+        user = await email_service.reset_password(
             session, hasher, token=token[:200], new_password=form.model.new_password
         )
     except Invalid as exc:
         context = {"token": token, "errors": {exc.field or "form": exc.detail}}
         return render(request, "accounts/reset_password.html", context, exc.status_code)
+    security_event("password_reset", user=user)
     response = RedirectResponse("/login?notice=password-reset", status_code=303)
     if request.cookies.get(SESSION_COOKIE):  # every session of the member has ended
         response.delete_cookie(SESSION_COOKIE, path="/")

@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
+from app.accounts.passwords import password_problem
 from app.accounts.sessions import email_key, end_other_sessions
 from app.config import Settings
 from app.core.errors import BadRequest, Invalid
@@ -194,8 +195,9 @@ async def reset_password(
     if user is None:
         raise BadRequest(BAD_RESET, code="reset_token_invalid")
     # refuse a bad password before spending the link, so the member can try again
-    if new_password.lower() == user.username.lower():
-        raise Invalid("The password must differ from the username.", field="new_password")
+    weak = password_problem(new_password, username=user.username, email=user.email)
+    if weak:
+        raise Invalid(weak, field="new_password")
     spent = await session.execute(
         update(PasswordReset)
         .where(

@@ -111,3 +111,32 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # the User-Agent that asked for it, shown in settings beside its name
+    client: Mapped[str] = mapped_column(String(255), default="", server_default="")
+
+
+class PendingRegistration(Base):
+    """A registration waiting for its link to be followed (app/accounts/registration.py).
+
+    Every accepted registration form makes one, whether or not its address already has an
+    account, so the answer and the work are the same either way; it holds its username
+    until it expires. For a new address the e-mail carries the link (HMAC of `nonce`, of
+    which only the SHA-256 is stored, as password resets); for a taken one
+    (`address_taken`) the owner gets a notice instead and the row only holds the name.
+    """
+
+    __tablename__ = "pending_registrations"
+    __table_args__ = (Index("ix_pending_registrations_expires_at", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(30))
+    username_key: Mapped[str] = mapped_column(String(30), unique=True)
+    email: Mapped[str] = mapped_column(String(254))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    address_taken: Mapped[bool] = mapped_column(Boolean, default=False)
+    # where the newcomer was going when they registered (a local path, core.urls.safe_next)
+    next_path: Mapped[str] = mapped_column(String(500), default="/")
+    nonce: Mapped[str] = mapped_column(String(43))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

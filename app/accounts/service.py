@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.email_service import queue_verification
 from app.accounts.models import ApiToken, Role, User, UserSession, is_suspended
+from app.accounts.passwords import password_problem
 from app.accounts.sessions import email_key, end_other_sessions
 from app.config import Settings
 from app.core.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
@@ -27,6 +28,7 @@ from app.notifications.service import unread_count_column
 from app.safety.former import username_held
 
 BAD_CREDENTIALS = "Wrong username or password."
+WRONG_CURRENT_PASSWORD = "The current password is not right."  # noqa: S105 (a message)
 
 
 def username_key(username: str) -> str:
@@ -70,8 +72,9 @@ async def register(
         )
     if await username_held(session, username_key(username)):  # a member who left, lately
         raise Conflict("That username is taken.", code="username_taken", field="username")
-    if password.lower() == username.lower():
-        raise Invalid("The password must differ from the username.", field="password")
+    weak = password_problem(password, username=username, email=email)
+    if weak:
+        raise Invalid(weak, field="password")
     user = User(
         username=username,
         username_key=username_key(username),
@@ -91,16 +94,28 @@ async def register(
     return user
 
 
-async def authenticate(
-    session: AsyncSession, hasher: PasswordHasher, *, login: str, password: str
-) -> User:
-    """The same answer, after the same work, for an unknown name and a wrong password."""
+async def find_login_user(session: AsyncSession, login: str) -> User | None:
+    """The account a sign-in names, by username or e-mail address (None: no such account)."""
     key = login.strip().lower()
-    user = None
-    if is_storable(key) and len(key) <= 254:
-        user = await session.scalar(
-            select(User).where((User.username_key == key) | (User.email_key == key))
-        )
+    if not is_storable(key) or len(key) > 254:
+        return None
+    return await session.scalar(
+        select(User).where((User.username_key == key) | (User.email_key == key))
+    )
+
+
+async def authenticate(
+    session: AsyncSession,
+    hasher: PasswordHasher,
+    *,
+    login: str,
+    password: str,
+    user: User | None = None,
+) -> User:
+    """The same answer, after the same work, for an unknown name and a wrong password.
+    `user`: the account `find_login_user` already found for `login`, if the caller looked."""
+    if user is None:
+        user = await find_login_user(session, login)
     ok = await hasher.verify(password, user.password_hash if user else None)
     if not ok or user is None:
         raise NotAuthenticated(BAD_CREDENTIALS, code="bad_credentials")
@@ -189,6 +204,7 @@ class _Credential:
     credential_id: Any  # the session's digest, or the token's id
     last_seen_at: datetime  # sessions; a token's creation
     expires_at: datetime
+    last_used_at: datetime | None = None  # tokens
 
     @property
     def viewer(self) -> Viewer:
@@ -226,7 +242,13 @@ SESSION_LOOKUP = Query(
     _Credential,
 )
 TOKEN_LOOKUP = Query(
-    select(*_CREDENTIAL_COLUMNS, ApiToken.id, ApiToken.created_at, ApiToken.expires_at)
+    select(
+        *_CREDENTIAL_COLUMNS,
+        ApiToken.id,
+        ApiToken.created_at,
+        ApiToken.expires_at,
+        ApiToken.last_used_at,
+    )
     .join(ApiToken, ApiToken.user_id == User.id)
     .where(ApiToken.token_hash == bindparam("digest", type_=String)),
     _Credential,
@@ -277,27 +299,66 @@ async def revoke_session(session: AsyncSession, *, user: User, session_id: str) 
 
 
 async def issue_api_token(
-    session: AsyncSession, settings: Settings, *, user: User, name: str = ""
+    session: AsyncSession, settings: Settings, *, user: User, name: str = "", client: str = ""
 ) -> tuple[str, datetime]:
     token = "kdr_" + new_token(32)
     expires_at = utcnow() + timedelta(days=settings.api_token_days)
     session.add(
-        ApiToken(token_hash=token_digest(token), user_id=user.id, name=name, expires_at=expires_at)
+        ApiToken(
+            token_hash=token_digest(token),
+            user_id=user.id,
+            name=name,
+            client=client[:255],
+            expires_at=expires_at,
+        )
     )
     await session.flush()
     return token, expires_at
 
 
-async def user_for_api_token(session: AsyncSession, token: str) -> SignedIn | None:
+async def user_for_api_token(
+    session: AsyncSession, token: str, settings: Settings | None = None
+) -> SignedIn | None:
+    """The member behind a bearer token, if it is alive. `last_used_at` is written at most
+    every few minutes (as a session's `last_seen_at`)."""
     found = await fetch_one(session, TOKEN_LOOKUP, digest=token_digest(token))
     now = utcnow()
     if found is None or now >= found.expires_at or found.suspended(now):
         return None
+    touch = timedelta(seconds=settings.session_touch_seconds if settings else 600)
+    if found.last_used_at is None or now - found.last_used_at > touch:
+        await session.execute(
+            update(ApiToken).where(ApiToken.id == found.credential_id).values(last_used_at=now)
+        )
     return SignedIn(viewer=found.viewer, token_id=found.credential_id)
 
 
 async def revoke_api_token(session: AsyncSession, token_id: int) -> None:
     await session.execute(delete(ApiToken).where(ApiToken.id == token_id))
+
+
+async def list_api_tokens(session: AsyncSession, *, user: User) -> list[ApiToken]:
+    """The member's live tokens, newest first (the settings page lists them)."""
+    rows = await session.scalars(
+        select(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.expires_at > utcnow())
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    )
+    return list(rows.all())
+
+
+async def revoke_own_api_token(session: AsyncSession, *, user: User, token_id: int) -> bool:
+    """End one of the member's own tokens (a stranger's id matches nothing). Whether one
+    ended."""
+    result = await session.execute(
+        delete(ApiToken).where(ApiToken.user_id == user.id, ApiToken.id == token_id)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def revoke_all_api_tokens(session: AsyncSession, *, user: User) -> int:
+    result = await session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 # -- profile ------------------------------------------------------------------------------
@@ -320,18 +381,27 @@ async def change_password(
 ) -> None:
     """Requires the current password; every other session and token of the member ends."""
     if not await hasher.verify(current_password, user.password_hash):
-        raise Invalid("The current password is not right.", field="current_password")
-    if new_password.lower() == user.username.lower():
-        raise Invalid("The password must differ from the username.", field="new_password")
+        raise Invalid(WRONG_CURRENT_PASSWORD, code="wrong_password", field="current_password")
+    weak = password_problem(new_password, username=user.username, email=user.email)
+    if weak:
+        raise Invalid(weak, field="new_password")
     user.password_hash = await hasher.hash(new_password)
     user.password_changed_at = utcnow()
+    # every other session ends, and every API token (the one making this call too)
     await end_other_sessions(
-        session,
-        user=user,
-        keep_session_id=signed_in.session_id,
-        keep_token_id=signed_in.token_id,
+        session, user=user, keep_session_id=signed_in.session_id, keep_token_id=None
     )
     await session.flush()
+
+
+async def rename_accounts(session: AsyncSession, *, plan: list[tuple[int, str]]) -> None:
+    """Give accounts new names: (id, new name) pairs (`kindred users check-names --fix`)."""
+    for account_id, new in plan:
+        await session.execute(
+            update(User)
+            .where(User.id == account_id)
+            .values(username=new, username_key=username_key(new))
+        )
 
 
 async def count_users(session: AsyncSession) -> int:

@@ -19,14 +19,14 @@ async def end_other_sessions(
     user: User,
     keep_session_id: str | None,
     keep_token_id: int | None,
-    include_tokens: bool = True,
 ) -> None:
+    """End every session and API token of the member but the ones kept ("sign out
+    everywhere else", a password change or reset)."""
     await session.execute(
         delete(UserSession).where(
             UserSession.user_id == user.id, UserSession.id != (keep_session_id or "")
         )
     )
-    if include_tokens:
-        await session.execute(
-            delete(ApiToken).where(ApiToken.user_id == user.id, ApiToken.id != (keep_token_id or 0))
-        )
+    await session.execute(
+        delete(ApiToken).where(ApiToken.user_id == user.id, ApiToken.id != (keep_token_id or 0))
+    )

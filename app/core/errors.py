@@ -127,6 +127,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def domain_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DomainError)
+        if exc.status_code == 403:
+            from app.core.seclog import security_event
+
+            security_event("permission_refused", code=exc.code)
         if is_api_request(request):
             extra = dict(exc.extra)
             if exc.field:

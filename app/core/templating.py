@@ -44,7 +44,12 @@ NOTICES = {
     "flagged": "Thank you. Moderators will look at the post you flagged.",
     "moderated": "Done. The action is in the audit log.",
     "settings-saved": "Settings saved.",
-    "sessions-ended": "You are signed out everywhere else.",
+    "sessions-ended": "You are signed out everywhere else, and every API token is revoked.",
+    "token-revoked": "The API token is revoked.",
+    "tokens-revoked": "Every API token is revoked.",
+    "email-change-sent": "We have sent a link to your new address. Your address changes when "
+    "you follow it; until then we keep using your current address.",
+    "email-changed": "Your e-mail address is changed.",
     "follow-saved": "Your notification setting is saved.",
     "notifications-read": "All your notifications are marked read.",
     "email-settings-saved": "Your e-mail settings are saved.",

@@ -173,9 +173,10 @@ async def get_post(post_id: IdPath, session: SessionDep, auth: AuthDep) -> PostO
 
 @router.patch("/posts/{post_id}", response_model=PostOut)
 async def edit_post(
-    post_id: IdPath, data: PostPatchIn, session: SessionDep, user: CurrentUser
+    request: Request, post_id: IdPath, data: PostPatchIn, session: SessionDep, user: CurrentUser
 ) -> PostOut:
     post, discussion = await _visible_post(session, post_id, user)
+    await limit(request, "edit_user", str(user.id))
     await moderation.edit_post_as(
         session,
         editor=user,

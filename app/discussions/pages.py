@@ -13,7 +13,7 @@ from app.access.visibility import can_see_post
 from app.accounts.deps import Auth, AuthDep, CurrentUser, SettingsDep, plain_page
 from app.accounts.models import Actor, User
 from app.config import Settings
-from app.core.errors import Invalid, NotFound
+from app.core.errors import Invalid, NotFound, RateLimited
 from app.core.forms import read_form
 from app.core.ratelimit import limit
 from app.core.security import new_token
@@ -301,6 +301,7 @@ async def edit_post(
             return again({"errors": {}, **removed}, 200)
     data = form.model
     try:
+        await limit(request, "edit_user", str(user.id))
         await moderation.edit_post_as(
             session,
             editor=user,
@@ -313,8 +314,12 @@ async def edit_post(
     except PersonalInformationFound as exc:
         context = {"errors": {}, "values": form.values, **safety_composer.refused(form.values, exc)}
         return again(context, 422)
-    except Invalid as exc:  # a moderator editing someone's post must say why
-        return again({"errors": {exc.field or "form": exc.detail}, "values": form.values}, 422)
+    except (Invalid, RateLimited) as exc:  # e.g. a moderator must say why; editing too fast
+        response = again(
+            {"errors": {exc.field or "form": exc.detail}, "values": form.values}, exc.status_code
+        )
+        response.headers.update(exc.headers or {})
+        return response
     await session.refresh(discussion)
     location = await post_location(session, post, discussion, settings.discussion_page_size)
     return RedirectResponse(safety_composer.with_support(location, session), 303)

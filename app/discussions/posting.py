@@ -20,6 +20,7 @@ from app.accounts.models import Role, User
 from app.core.errors import Forbidden, Invalid
 from app.core.text import slugify
 from app.db import dialect_insert, utcnow
+from app.discussions.edit_limits import check_revision_budget
 from app.discussions.models import (
     Discussion,
     Post,
@@ -312,6 +313,7 @@ async def edit_post(
     title_changed = title is not None and title != discussion.title
     if body == post.body_md and not title_changed:
         return post
+    await check_revision_budget(session, post_id=post.id)
     checked = await safety.review_post(
         session,
         author=await session.get_one(User, post.author_id),

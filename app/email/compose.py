@@ -92,10 +92,18 @@ class Composer:
         self, session: AsyncSession, row: OutboxMessage, now: datetime | None = None
     ) -> EmailMessage | None:
         """The message for `row`, or None when there is nothing (left) to send."""
-        user = await session.get(User, row.user_id)
+        category = OutboxCategory(row.category)
+        if category is OutboxCategory.register_confirm:
+            return await self._register_confirm(session, row, now)
+        user = await session.get(User, row.user_id) if row.user_id is not None else None
         if user is None:
             return None
-        category = OutboxCategory(row.category)
+        if category is OutboxCategory.register_taken:
+            return self._register_taken(row, user, now)
+        if category is OutboxCategory.email_change:
+            return self._email_change(row, user, now)
+        if category is OutboxCategory.email_change_notice:
+            return self._email_change_notice(row, user, now)
         if category in (OutboxCategory.notification, OutboxCategory.digest):
             return await self._notification(session, row, user, category, now)
         if category is OutboxCategory.verify_email:
@@ -157,6 +165,82 @@ class Composer:
             {
                 "verify_url": absolute(self.settings, f"/verify-email/{token}"),
                 "days": self.settings.email_verification_days,
+            },
+            to_address=row.to_address,
+            to_name=user.username,
+            now=now,
+        )
+
+    async def _register_confirm(
+        self, session: AsyncSession, row: OutboxMessage, now: datetime | None
+    ) -> EmailMessage | None:
+        from app.accounts.models import PendingRegistration
+        from app.accounts.registration import registration_token
+
+        payload = json.loads(row.payload or "{}")
+        pending = await session.get(PendingRegistration, int(payload.get("pending_id", 0)))
+        if pending is None or pending.expires_at <= (now or utcnow()):
+            return None  # finished or expired before we got to it
+        token = registration_token(self.signer, pending.nonce)
+        return self._finish(
+            row,
+            "register_confirm",
+            {"confirm_url": absolute(self.settings, f"/register/confirm/{token}")},
+            to_address=row.to_address,
+            to_name=pending.username,
+            now=now,
+        )
+
+    def _register_taken(
+        self, row: OutboxMessage, user: User, now: datetime | None
+    ) -> EmailMessage | None:
+        payload = json.loads(row.payload or "{}")
+        return self._finish(
+            row,
+            "register_taken",
+            {
+                "login_url": absolute(self.settings, "/login"),
+                "email_change": bool(payload.get("email_change")),
+            },
+            to_address=row.to_address,
+            to_name=user.username,
+            now=now,
+        )
+
+    def _email_change(
+        self, row: OutboxMessage, user: User, now: datetime | None
+    ) -> EmailMessage | None:
+        from app.accounts.email_change import change_token
+
+        payload = json.loads(row.payload or "{}")
+        if user.email_key != payload.get("from_key"):
+            return None  # the address changed since: this link could not work
+        token = change_token(
+            self.signer,
+            user_id=user.id,
+            new_email=str(payload.get("new_email", "")),
+            current_email_key=user.email_key,
+            issued=int((now or utcnow()).timestamp()),
+        )
+        return self._finish(
+            row,
+            "email_change",
+            {"confirm_url": absolute(self.settings, f"/settings/email-address/confirm/{token}")},
+            to_address=row.to_address,
+            to_name=user.username,
+            now=now,
+        )
+
+    def _email_change_notice(
+        self, row: OutboxMessage, user: User, now: datetime | None
+    ) -> EmailMessage | None:
+        payload = json.loads(row.payload or "{}")
+        return self._finish(
+            row,
+            "email_change_notice",
+            {
+                "new_email": str(payload.get("new_email", "")),
+                "settings_account_url": absolute(self.settings, "/settings"),
             },
             to_address=row.to_address,
             to_name=user.username,

@@ -60,6 +60,14 @@ class OutboxCategory(StrEnum):
     digest = "digest"  # the daily digest
     verify_email = "verify_email"
     password_reset = "password_reset"  # noqa: S105 (a category name, not a password)
+    # registration (app/accounts/registration.py): the link that creates the account, to a
+    # new address; to an address that has an account, a notice instead (no link)
+    register_confirm = "register_confirm"
+    register_taken = "register_taken"
+    # changing the address (app/accounts/email_change.py): the link, to the new address;
+    # a notice to the old one
+    email_change = "email_change"
+    email_change_notice = "email_change_notice"
 
 
 class OutboxStatus(StrEnum):
@@ -99,7 +107,8 @@ class OutboxMessage(Base):
     __tablename__ = "email_outbox"
     __table_args__ = (
         CheckConstraint(
-            "category IN ('notification', 'digest', 'verify_email', 'password_reset')",
+            "category IN ('notification', 'digest', 'verify_email', 'password_reset', "
+            "'register_confirm', 'register_taken', 'email_change', 'email_change_notice')",
             name="category_known",
         ),
         CheckConstraint(
@@ -123,7 +132,10 @@ class OutboxMessage(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # None only for a registration's link, sent before the account exists
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=True
+    )
     category: Mapped[str] = mapped_column(String(20))
     # "d:<discussion id>", "digest", "n:<notification id>"; None for account e-mails
     batch_key: Mapped[str | None] = mapped_column(String(40), nullable=True)

@@ -276,7 +276,7 @@ def _digest_hour(settings: Settings | None) -> int:
 async def queue_account_email(
     session: AsyncSession,
     *,
-    user_id: int,
+    user_id: int | None,
     to_address: str,
     category: OutboxCategory,
     payload: dict[str, Any],

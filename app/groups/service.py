@@ -3,7 +3,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Boolean, Integer, Select, String, and_, bindparam, or_, select
@@ -223,6 +223,9 @@ async def pinned_discussions(
     return await fetch_all(session, PINNED, group_id=group_id, signed_in=viewer is not None)
 
 
+CURSOR_YEARS = (2000, 9000)
+
+
 def encode_cursor(last_activity_at: datetime, discussion_id: int) -> str:
     raw = f"{last_activity_at.isoformat()}|{discussion_id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -235,6 +238,13 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         when = datetime.fromisoformat(stamp)
         if when.tzinfo is None:
             raise ValueError("naive timestamp")
+        # in UTC, and within the years a discussion can have been active: year 1 with an
+        # offset cannot even be moved to UTC, and databases refuse far dates
+        when = when.astimezone(UTC)
+        if not CURSOR_YEARS[0] <= when.year <= CURSOR_YEARS[1]:
+            raise ValueError("date out of range")
+        if not (ident.isascii() and ident.isdigit() and len(ident) <= 10):
+            raise ValueError("not an id")
         number = int(ident)
         if not 0 < number <= MAX_ID:
             raise ValueError("id out of range")

@@ -11,10 +11,12 @@ from app.access.permissions import Action, check_permission
 from app.access.visibility import visible_posts
 from app.accounts.deps import AuthDep, CurrentUser
 from app.accounts.models import Role
+from app.core.ratelimit import client_ip
 from app.core.validation import MAX_ID
 from app.db import SessionDep
 from app.discussions.models import Discussion, Post
 from app.live import hub as live
+from app.live import stream_limits
 from app.notifications import follows, mentions, service
 from app.notifications.schemas import (
     FollowIn,
@@ -176,6 +178,8 @@ async def discussion_events(
     count). `after` (or the Last-Event-ID header) replays replies newer than that post."""
     check_permission(auth.viewer, Action.read)
     discussion, _group = await access_discussion(session, discussion_id, viewer=auth.viewer)
+    slots = stream_limits.slots_of(request.app.state, request.app.state.settings)
+    slot = slots.acquire(client_ip(request), auth.viewer.id if auth.viewer else None)
     if last_event_id and last_event_id.isdigit():
         after = max(after, min(int(last_event_id), MAX_ID))
     db = request.app.state.db
@@ -208,7 +212,7 @@ async def discussion_events(
         unread=unread if user_id is not None else None,
     )
     return StreamingResponse(
-        stream,
+        stream_limits.holding(slot, stream),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

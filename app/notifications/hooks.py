@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
 from app.core.errors import Invalid
-from app.core.markdown import parse_markdown, render_tokens
-from app.core.mentions import KNOWN, candidates_of, mentioned_names, name_variants
+from app.core.markdown import off_the_loop, render_with_mentions, summarize
+from app.core.mentions import name_variants
 from app.db import dialect_insert
 from app.discussions.models import Discussion, Post, Visibility
 from app.email import queue as email_queue
@@ -51,14 +51,14 @@ async def render_body(
 
     Refuses (422) a post that mentions more than `mentions.MAX_MENTIONS` members, before
     anything is written."""
-    env: dict[str, object] = {}
-    tokens = parse_markdown(body, env)
-    members = await mentions.members_named(session, candidates_of(env)) if "@" in body else {}
-    env[KNOWN] = {key: m.username for key, m in members.items()}
-    rendered = RenderedBody(html=render_tokens(tokens, env))
+    # a long text is parsed and rendered in a worker process (core.markdown.off_the_loop)
+    candidates, names = await off_the_loop(len(body), summarize, body)
+    members = await mentions.members_named(session, candidates) if "@" in body else {}
+    known = {key: m.username for key, m in members.items()}
+    rendered = RenderedBody(html=await off_the_loop(len(body), render_with_mentions, body, known))
     unknown: dict[str, str] = {}  # casefolded -> as typed
     seen: set[int] = set()
-    for raw in mentioned_names(tokens):
+    for raw in names:
         variants = name_variants(raw)
         member = next((members[v.lower()] for v in variants if v.lower() in members), None)
         if member is None:

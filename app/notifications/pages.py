@@ -13,6 +13,7 @@ from app.accounts.deps import AuthDep, CurrentUser
 from app.accounts.models import User
 from app.core.errors import Invalid, NotFound
 from app.core.mentions import NAME_CHARS
+from app.core.ratelimit import limit
 from app.core.templating import render
 from app.core.urls import discussion_url, safe_next
 from app.core.validation import MAX_ID
@@ -158,6 +159,8 @@ async def unknown_mentions_page(
     """After posting: the @names that are nobody's, with the members they may have meant."""
     post = await _own_post(session, post_id, user)
     discussion, _group = await access_discussion(session, post.discussion_id, viewer=user)
+    # each visit renders the post again (off the loop when long): a few a minute
+    await limit(request, "render_user", str(user.id))
     rendered = await hooks.render_body(session, post.body_md, enforce_limit=False)
     return render(
         request,
@@ -181,6 +184,7 @@ async def fix_mention(
     """Change an unknown @name into the member suggested for it (an ordinary edit: the
     member is notified as a newly added mention)."""
     post = await _own_post(session, post_id, user)
+    await limit(request, "edit_user", str(user.id))
     form = await request.form()
     name, replacement = str(form.get("name", ""))[:40], str(form.get("replacement", ""))[:40]
     rendered = await hooks.render_body(session, post.body_md, enforce_limit=False)

@@ -39,6 +39,7 @@ from sqlalchemy.orm import aliased
 from app.access.visibility import notification_shown_now, visible_notifications
 from app.accounts.models import Role, User
 from app.core.errors import Invalid, NotFound
+from app.core.validation import MAX_ID
 from app.db import dialect_insert, insert_for_dialect, table_of, utcnow
 from app.discussions.models import Discussion, Post, Visibility
 from app.notifications.mentions import not_suspended
@@ -316,10 +317,13 @@ def encode_cursor(notification_id: int) -> str:
 def decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not raw.startswith("n"):
+        digits = raw[1:]
+        if not (raw.startswith("n") and digits.isascii() and digits.isdigit()):
             raise ValueError
-        value = int(raw[1:])
-        if value < 1:
+        if len(digits) > 10:
+            raise ValueError
+        value = int(digits)
+        if not 1 <= value <= MAX_ID:  # ids are 32-bit: a larger one fails in the database
             raise ValueError
         return value
     except (ValueError, binascii.Error, UnicodeDecodeError):

@@ -39,6 +39,9 @@ RESULTS = ROOT / "test-results"  # screenshots of failed tests (git-ignored)
 TIMEOUT_MS = 15_000
 
 T = TypeVar("T")
+# the running server's app and database, for tests that read what a person would get by
+# e-mail (the link that finishes a registration)
+LIVE: dict[str, Any] = {}
 
 
 def in_own_thread(fn: Callable[[], T]) -> T:
@@ -55,6 +58,37 @@ async def _load_demo(url: str) -> None:
             await session.commit()
     finally:
         await db.dispose()
+
+
+def registration_link_token(username: str) -> str:
+    """The token of the link the registration e-mail carries (as the composer makes it)."""
+    from sqlalchemy import select
+
+    from app.accounts.models import PendingRegistration
+    from app.accounts.registration import registration_token
+
+    async def read() -> str:
+        db = Database(LIVE["database_url"])
+        try:
+            async with db.sessionmaker() as s:
+                pending = await s.scalar(
+                    select(PendingRegistration).where(
+                        PendingRegistration.username_key == username.lower()
+                    )
+                )
+        finally:
+            await db.dispose()
+        assert pending is not None
+        return registration_token(LIVE["app"].state.signer, pending.nonce)
+
+    return in_own_thread(lambda: asyncio.run(read()))
+
+
+async def follow_registration_link(page: Any, username: str) -> None:
+    """What a newcomer does after registering: open the e-mailed link, create the account."""
+    await page.goto(f"/register/confirm/{registration_link_token(username)}")
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Create my account", exact=True).click()
 
 
 class LiveServer:
@@ -92,7 +126,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = in_own_thread(lambda: fresh_database_url(tmp, "browser"))
     try:
         in_own_thread(lambda: asyncio.run(_load_demo(url)))
-        server = LiveServer(create_app(settings_for_tests(tmp, url)))
+        app = create_app(settings_for_tests(tmp, url))
+        server = LiveServer(app)
+        LIVE.update(app=app, database_url=url)
         server.start()
         try:
             yield server.url

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from app.demo.seed import DEMO_PASSWORD
+from tests.browser.conftest import follow_registration_link
 
 pytestmark = pytest.mark.browser
 
@@ -22,9 +23,10 @@ async def test_a_moderator_suspends_from_the_member_page(new_page: Any) -> None:
     await member.goto("/register")
     await member.locator("#username").fill(newcomer)
     await member.locator("#email").fill(f"{newcomer}@example.org")
-    await member.locator("#password").fill("a long passphrase")
+    await member.locator("#password").fill("a long enough passphrase")
     async with member.expect_navigation():
         await member.get_by_role("button", name="Create account").click()
+    await follow_registration_link(member, newcomer)  # the link the e-mail carries
 
     mod = await new_page(javascript=False)
     await mod.goto("/login")

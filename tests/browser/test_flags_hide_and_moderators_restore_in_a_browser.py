@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from app.demo.seed import DEMO_PASSWORD
+from tests.browser.conftest import follow_registration_link
 
 pytestmark = pytest.mark.browser
 
@@ -41,11 +42,11 @@ async def test_three_flags_hide_a_post_and_a_moderator_restores_it(new_page: Any
     assert post_id.isdigit()
 
     # four different members flag it through the no-JavaScript form; the account registered
-    # a moment ago (no verified e-mail, no post) reaches the queue but does not count
-    # toward hiding it: the three members in good standing do
+    # a moment ago (its address verified by the link, but no post) reaches the queue but
+    # does not count toward hiding it: the three members in good standing do
     newcomer = f"flagger_{marker}"
     flaggers = [
-        (newcomer, "a long passphrase"),
+        (newcomer, "a long enough passphrase"),
         ("dsm", DEMO_PASSWORD),
         ("sonia85", DEMO_PASSWORD),
         ("hopeful33250", DEMO_PASSWORD),
@@ -59,6 +60,7 @@ async def test_three_flags_hide_a_post_and_a_moderator_restores_it(new_page: Any
             await page.locator("#password").fill(password)
             async with page.expect_navigation():
                 await page.get_by_role("button", name="Create account").click()
+            await follow_registration_link(page, username)
         else:
             await sign_in(page, username, password)
         await page.goto(discussion_url)

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from tests.browser.conftest import follow_registration_link
+
 pytestmark = pytest.mark.browser
 
 PAGE = "/library/infantile-neutropenia"
@@ -56,6 +58,7 @@ async def test_a_visitor_matches_trials_for_a_toddler_and_saves_the_page_by_join
     await page.locator("#email").fill(f"{name}@example.org")
     await page.locator("#password").fill("a long enough passphrase")
     await submit(page, "Create account")
+    await follow_registration_link(page, name)  # the link the e-mail carries
     await page.wait_for_url(re.compile(PAGE + r"\?notice=saved"))
     assert "Saved for later" in await page.locator(".notice").inner_text()
     assert await page.locator(".saved-state").is_visible()

@@ -12,6 +12,7 @@ import pytest
 from app.accounts.models import Role
 from app.demo.seed import DEMO_PASSWORD, EXCHANGE, EXCHANGE_TITLE, USERS
 from app.discussions.views import MAX_INDENT
+from tests.browser.conftest import follow_registration_link
 
 pytestmark = pytest.mark.browser
 
@@ -52,6 +53,8 @@ async def test_a_new_member_starts_a_discussion_and_replies_in_a_thread(
     await page.locator("#email").fill(f"{name}@example.org")
     await page.locator("#password").fill("a long enough passphrase")
     await submit(page, "Create account")
+    assert "Check your e-mail" in await page.locator("h1").inner_text()
+    await follow_registration_link(page, name)
     assert (await page.locator(".account .me").inner_text()).strip() == name
 
     await page.goto("/groups")

@@ -33,6 +33,10 @@ NOT_PAGES = ("emails/",)
 REACHED_ONLY_FROM_EMAIL = {
     "accounts/email_verified.html",
     "accounts/reset_password.html",
+    # tests/accounts/test_registration_never_reveals_an_address.py and
+    # tests/accounts/test_changing_the_email_address.py open these
+    "accounts/register_confirm.html",
+    "accounts/email_change_confirm.html",
     "notifications/unsubscribe.html",
 }
 
@@ -277,6 +281,16 @@ async def test_every_template_renders(
     pages.check("settings (422)", r.text)
     await pages.get(anon, "/login", 200, 'action="/login"', 'name="password"')
     await pages.get(anon, "/register", 200, 'action="/register"', 'name="email"')
+    r = await anon.form(
+        "/register",
+        {
+            "username": "walker_wes",
+            "email": "wes@example.org",
+            "password": "lantern orchard pebble",
+        },
+    )
+    assert r.status_code == 200 and "Check your e-mail" in r.text
+    pages.check("register (sent)", r.text)
     r = await anon.form("/login", {"username": "nobody", "password": "nothing!"})
     assert r.status_code == 401
     pages.check("login (401)", r.text)

@@ -57,7 +57,7 @@ async def test_registrations_per_address_are_limited(limited):
             "/api/v1/auth/register",
             json={"username": f"new{n}", "email": f"n{n}@x.org", "password": "long pw 123"},
         )
-        assert r.status_code == 201
+        assert r.status_code == 202
     r = await c.post(
         "/api/v1/auth/register",
         json={"username": "new9", "email": "n9@x.org", "password": "long pw 123"},

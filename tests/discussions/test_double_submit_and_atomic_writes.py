@@ -95,7 +95,7 @@ async def test_concurrent_replies_keep_counts_exact(tmp_path):
                     hasher,
                     username=f"racer{i}",
                     email=f"r{i}@x.org",
-                    password="long password",
+                    password="long enough passphrase",
                     role=Role.member,
                 )
                 for i in range(20)

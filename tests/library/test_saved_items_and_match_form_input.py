@@ -12,6 +12,7 @@ from sqlalchemy import update
 
 from app.db import utcnow
 from app.discussions.models import Discussion
+from tests.accounts.registration_support import link_token
 
 
 async def start_discussion(make_client: Any, make_user: Any) -> dict[str, Any]:
@@ -118,6 +119,10 @@ async def test_a_visitor_saves_by_joining_on_the_way(library: str, make_client: 
             "next": back,
         },
     )
+    assert r.status_code == 200 and "Check your e-mail" in r.text, r.text
+    # the link the e-mail carries creates the account and leads back where they were going
+    token = await link_token(visitor._transport.app, "new_parent")  # type: ignore[attr-defined]
+    r = await visitor.form(f"/register/confirm/{token}")
     assert r.status_code == 303 and r.headers["location"] == back, r.text
     # the session cookie is set now; CSRF is tied to it
     from app.accounts.deps import SESSION_COOKIE

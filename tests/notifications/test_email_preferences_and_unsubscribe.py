@@ -179,9 +179,23 @@ async def test_every_email_template_set_is_rendered(
             json={"title": title, "body": body},
         )
         assert r.status_code == 201, r.text
-    await (await make_client()).api(
-        "POST", "/api/v1/auth/password-reset", json={"email": reader.email}
+    visitor = await make_client()
+    await visitor.api("POST", "/api/v1/auth/password-reset", json={"email": reader.email})
+    # registering: a new address gets the link, a taken one its owner's notice
+    for name, address in (("newbie_nia", "nia@example.org"), ("taker_tom", reader.email)):
+        r = await visitor.api(
+            "POST",
+            "/api/v1/auth/register",
+            json={"username": name, "email": address, "password": "lantern orchard pebble"},
+        )
+        assert r.status_code == 202, r.text
+    # changing one's address: the link to the new one, the notice to the old one
+    r = await (await make_client(reader)).api(
+        "POST",
+        "/api/v1/me/email",
+        json={"current_password": "correct horse battery", "new_email": "reads.new@example.org"},
     )
+    assert r.status_code == 202, r.text
     await drain(worker)  # the reset link must go before it expires
     await drain(worker, utcnow() + timedelta(days=1, minutes=1))  # the digest hour
     sets = {p.parent.name for p in (TEMPLATE_DIR / "emails").glob("*/subject.txt")}
@@ -191,10 +205,14 @@ async def test_every_email_template_set_is_rendered(
     assert expected - loaded == set()
     subjects = sorted(m.message["Subject"] for m in smtp.mailbox.to(reader.email))
     assert subjects == [
+        "A change of e-mail address was asked for on Kindred",
         "Reset your Kindred password",
+        "Someone tried to register with your address on Kindred",
         "Your Kindred digest: 1 new post",
         "poster_pia mentioned you in “Templates”",
     ]
+    assert len(smtp.mailbox.to("nia@example.org")) == 1
+    assert len(smtp.mailbox.to("reads.new@example.org")) == 1
     mention = next(m for m in smtp.mailbox.to(reader.email) if "mentioned" in m.message["Subject"])
     assert "&lt;b&gt;markup&lt;/b&gt; &amp; more" in mention.html  # escaped in HTML
     assert "<b>markup</b> & more" in mention.text  # plain text stays plain

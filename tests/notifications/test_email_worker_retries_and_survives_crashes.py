@@ -155,7 +155,11 @@ async def _members_with_queued_mail(url: str, count: int) -> list[User]:
         for i in range(count):
             users.append(
                 await accounts.register(
-                    s, hasher, username=f"m{i}_mail", email=f"m{i}@example.org", password="x" * 12
+                    s,
+                    hasher,
+                    username=f"m{i}_mail",
+                    email=f"m{i}@example.org",
+                    password="lantern orchard pebble",
                 )
             )
         await s.commit()
