@@ -1,13 +1,12 @@
 """Every domain's models, imported in one place for alembic and the test database."""
 
-from app.accounts.models import ApiToken, User, UserSession
+from app.accounts.models import ApiToken, PasswordReset, User, UserSession
 from app.db import Base
 from app.discussions.models import Discussion, Post, PostRevision, Reaction
 from app.email.models import (
     EmailPreference,
     OutboxItem,
     OutboxMessage,
-    PasswordReset,
 )
 from app.groups.models import Group
 from app.library.models import (

@@ -14,19 +14,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import User
+from app.accounts.models import PasswordReset, User
 from app.accounts.passwords import password_problem
 from app.accounts.sessions import email_key, end_other_sessions
+from app.accounts.tokens import check_verification_token, read_verification_token, reset_token
 from app.config import Settings
 from app.core.errors import BadRequest, Invalid
 from app.core.security import PasswordHasher, Signer, new_token, token_digest
 from app.db import utcnow
-from app.email.mailer import (
-    check_verification_token,
-    read_verification_token,
-    reset_token,
-)
-from app.email.models import OutboxCategory, OutboxMessage, PasswordReset
+from app.email.models import OutboxCategory, OutboxMessage
 from app.email.outbox import queue_account_email
 
 RESEND_AFTER = timedelta(minutes=2)

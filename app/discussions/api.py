@@ -15,6 +15,7 @@ from app.core.validation import MAX_ID
 from app.db import SessionDep
 from app.discussions import posting, reactions, reading
 from app.discussions.models import Discussion, Post
+from app.discussions.rendering import RenderedBody, rendered_for
 from app.discussions.schemas import (
     AuthorOut,
     DiscussionOut,
@@ -28,7 +29,6 @@ from app.discussions.schemas import (
 )
 from app.discussions.views import DiscussionHead, PostView
 from app.moderation import service as moderation
-from app.notifications import hooks
 from app.safety import review as safety
 
 router = APIRouter(prefix="/api/v1", tags=["discussions"])
@@ -76,7 +76,7 @@ def post_out(view: PostView, discussion_id: int) -> PostOut:
     )
 
 
-def with_mentions(out: PostOut, rendered: hooks.RenderedBody | None) -> PostOut:
+def with_mentions(out: PostOut, rendered: RenderedBody | None) -> PostOut:
     """The @names of a post just written: members mentioned, and "did you mean"."""
     if rendered is not None:
         out.mentions = rendered.mentioned_usernames
@@ -188,7 +188,7 @@ async def edit_post(
     )
     out = post_out(await reading.post_view(session, post.id, viewer=user), discussion.id)
     out.support = safety.support_out(session)
-    return with_mentions(out, hooks.rendered_for(session, post.body_md))
+    return with_mentions(out, rendered_for(session, post.body_md))
 
 
 @router.delete("/posts/{post_id}", status_code=204)

@@ -27,6 +27,7 @@ from app.discussions.models import (
     PostRevision,
     Visibility,
 )
+from app.discussions.rendering import RenderedBody, render_body
 from app.groups.models import Group
 from app.moderation.canned import service as canned
 from app.moderation.site import get_site_settings
@@ -62,7 +63,7 @@ class Written:
     post: Post
     discussion: Discussion
     created: bool
-    rendered: hooks.RenderedBody | None = None
+    rendered: RenderedBody | None = None
 
     @property
     def pending(self) -> bool:
@@ -173,7 +174,7 @@ async def start_discussion(
     checked = await safety.review_post(
         session, author=author, title=title, body=body, confirmed=confirm_personal_information
     )
-    rendered = await hooks.render_body(session, body)
+    rendered = await render_body(session, body)
     status = await initial_status(session, author)
     now = utcnow()
     discussion = Discussion(
@@ -246,7 +247,7 @@ async def reply(
     checked = await safety.review_post(
         session, author=author, title=None, body=body, confirmed=confirm_personal_information
     )
-    rendered = await hooks.render_body(session, body)
+    rendered = await render_body(session, body)
     status = await initial_status(session, author)
     post_id = await _insert_post(
         session,
@@ -334,7 +335,7 @@ async def edit_post(
     )
     previous_body = post.body_md
     post.body_md = body
-    post.body_html = (await hooks.render_body(session, body)).html
+    post.body_html = (await render_body(session, body)).html
     post.edit_count += 1
     post.edited_at = utcnow()
     if title_changed and title is not None:

@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.access.visibility import shown_to_everybody
-from app.accounts.models import User
+from app.accounts.models import PasswordReset, User
+from app.accounts.tokens import reset_token, verification_token
 from app.config import Settings
 from app.core.security import Signer
 from app.core.urls import discussion_url
@@ -30,10 +31,8 @@ from app.email.mailer import (
     build_message,
     message_id,
     render_email,
-    reset_token,
     site_domain,
     unsubscribe_token,
-    verification_token,
 )
 from app.email.models import (
     EmailMode,
@@ -41,7 +40,6 @@ from app.email.models import (
     OutboxCategory,
     OutboxItem,
     OutboxMessage,
-    PasswordReset,
 )
 from app.email.outbox import mode_expr
 from app.notifications.models import Notification, NotificationKind

@@ -33,7 +33,6 @@ from app.notifications.models import NotificationKind
 
 UNSUBSCRIBE_ALL = "all"
 _UNSUBSCRIBE_RE = re.compile(r"^([0-9]{1,10})\.([a-z_-]{1,120})\.([0-9a-f]{40})$")
-_VERIFY_RE = re.compile(r"^([0-9]{1,10})\.([0-9]{1,12})\.([0-9a-f]{40})$")
 BAD_UNSUBSCRIBE = (
     "This unsubscribe link is not valid. Please use the link from the e-mail exactly as it "
     "is, or change your e-mail settings after signing in."
@@ -70,34 +69,6 @@ def read_unsubscribe_token(signer: Signer, token: str) -> UnsubscribeScope:
     except ValueError:
         raise BadRequest(BAD_UNSUBSCRIBE, code="bad_token") from None
     return UnsubscribeScope(int(user_id), kinds, False)
-
-
-def verification_token(signer: Signer, *, user_id: int, email_key: str, issued: int) -> str:
-    """Proof that whoever holds it received mail at `email_key` (stateless: it stops
-    working when the address changes or after `email_verification_days`)."""
-    payload = f"{user_id}.{issued}"
-    return f"{payload}.{signer.sign('verify-email', f'{payload}.{email_key}')}"
-
-
-def read_verification_token(signer: Signer, token: str) -> tuple[int, int, str] | None:
-    """(user id, issued at, signature) if the token is well formed; the signature still has
-    to be checked against the member's current address (check_verification_token)."""
-    match = _VERIFY_RE.match(token)
-    if match is None:
-        return None
-    return int(match.group(1)), int(match.group(2)), match.group(3)
-
-
-def check_verification_token(
-    signer: Signer, *, user_id: int, issued: int, email_key: str, signature: str
-) -> bool:
-    return signer.verify("verify-email", f"{user_id}.{issued}.{email_key}", signature)
-
-
-def reset_token(signer: Signer, nonce: str) -> str:
-    """The password-reset link's secret: derived from the stored nonce and the app's key,
-    so the database alone (which keeps only the SHA-256 of this) cannot produce it."""
-    return signer.sign("password-reset", nonce)
 
 
 def message_id(signer: Signer, *, outbox_id: int, created_at: datetime, domain: str) -> str:

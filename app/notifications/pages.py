@@ -20,8 +20,9 @@ from app.core.validation import MAX_ID
 from app.db import SessionDep
 from app.discussions import posting, reading, views
 from app.discussions.models import Post
+from app.discussions.rendering import render_body
 from app.live import hub as live
-from app.notifications import follows, hooks, service
+from app.notifications import follows, service
 
 router = APIRouter(include_in_schema=False)
 
@@ -161,7 +162,7 @@ async def unknown_mentions_page(
     discussion, _group = await access_discussion(session, post.discussion_id, viewer=user)
     # each visit renders the post again (off the loop when long): a few a minute
     await limit(request, "render_user", str(user.id))
-    rendered = await hooks.render_body(session, post.body_md, enforce_limit=False)
+    rendered = await render_body(session, post.body_md, enforce_limit=False)
     return render(
         request,
         "notifications/mentions.html",
@@ -187,7 +188,7 @@ async def fix_mention(
     await limit(request, "edit_user", str(user.id))
     form = await request.form()
     name, replacement = str(form.get("name", ""))[:40], str(form.get("replacement", ""))[:40]
-    rendered = await hooks.render_body(session, post.body_md, enforce_limit=False)
+    rendered = await render_body(session, post.body_md, enforce_limit=False)
     if replacement not in rendered.unknown_mentions.get(name, []):
         raise Invalid(f"@{replacement} is not a suggestion for @{name}.", field="replacement")
     await posting.edit_post(

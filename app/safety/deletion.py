@@ -19,14 +19,14 @@ from enum import StrEnum
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import ApiToken, Role, User, UserSession
+from app.accounts.models import ApiToken, PasswordReset, Role, User, UserSession
 from app.core.errors import Invalid
 from app.core.security import PasswordHasher, new_token
 from app.db import utcnow
 from app.discussions.models import Discussion, Post, PostRevision, Visibility
-from app.email.models import EmailPreference, OutboxMessage, PasswordReset
+from app.discussions.rendering import render_body
+from app.email.models import EmailPreference, OutboxMessage
 from app.library.models import SavedItem
-from app.notifications import hooks
 from app.notifications.models import DiscussionFollow, GroupFollow, Notification, PostMention
 from app.safety.former import hold_hash, neutral_name
 from app.safety.models import UsernameHold
@@ -147,7 +147,7 @@ async def _forget_mentions(session: AsyncSession, *, user: User, old_name: str) 
         body = pattern.sub(FORMER, post.body_md)
         if body != post.body_md:
             post.body_md = body
-            post.body_html = (await hooks.render_body(session, body, enforce_limit=False)).html
+            post.body_html = (await render_body(session, body, enforce_limit=False)).html
         revisions = await session.scalars(
             select(PostRevision).where(PostRevision.post_id == post_id)
         )

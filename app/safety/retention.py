@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.accounts.models import ApiToken, UserSession
+from app.accounts.models import ApiToken, PasswordReset, UserSession
 from app.config import Settings
 from app.db import utcnow
-from app.email.models import OutboxMessage, OutboxStatus, PasswordReset
+from app.email.models import OutboxMessage, OutboxStatus
 from app.safety.models import UsernameHold
 
 SENT_EMAIL_DAYS = 30

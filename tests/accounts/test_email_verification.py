@@ -11,8 +11,8 @@ from sqlalchemy import select, update
 
 from app.accounts import email_service
 from app.accounts.models import User
+from app.accounts.tokens import verification_token
 from app.db import utcnow
-from app.email.mailer import verification_token
 from app.email.models import OutboxMessage
 from tests.core.test_every_template_renders import Pages
 from tests.notifications.email_support import (  # noqa: F401 (fixtures: smtp, settings)

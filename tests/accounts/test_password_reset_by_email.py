@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from app.accounts.models import User
+from app.accounts.models import PasswordReset, User
 from app.db import utcnow
-from app.email.models import OutboxMessage, PasswordReset
+from app.email.models import OutboxMessage
 from tests.core.test_every_template_renders import Pages
 from tests.notifications.email_support import (  # noqa: F401 (fixtures: smtp, settings)
     SmtpServer,

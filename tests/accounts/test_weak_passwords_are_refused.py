@@ -84,8 +84,8 @@ async def test_reset_refuses_weak_passwords(app: Any, make_client: Any, member: 
     from sqlalchemy import select
 
     from app.accounts import email_service
-    from app.email.mailer import reset_token
-    from app.email.models import PasswordReset
+    from app.accounts.models import PasswordReset
+    from app.accounts.tokens import reset_token
 
     async with app.state.db.sessionmaker() as s:
         await email_service.request_password_reset(

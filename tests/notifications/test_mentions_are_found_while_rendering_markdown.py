@@ -12,7 +12,7 @@ from sqlalchemy import update
 from app.accounts.models import Role, User
 from app.core.markdown import render_markdown, sanitize_html
 from app.db import utcnow
-from app.notifications.hooks import render_body
+from app.discussions.rendering import render_body
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app.accounts.models import ApiToken, UserSession
+from app.accounts.models import ApiToken, PasswordReset, UserSession
 from app.db import utcnow
-from app.email.models import OutboxMessage, PasswordReset
+from app.email.models import OutboxMessage
 from app.safety.retention import RetentionClock, purge_expired
 
 
