@@ -29,6 +29,7 @@ from app.core.security import PasswordHasher, Signer, new_token, token_digest
 from app.db import utcnow
 from app.email.models import OutboxCategory
 from app.email.outbox import queue_account_email
+from app.safety.former import username_held
 
 PENDING_FOR = timedelta(hours=24)
 _TOKEN_RE = re.compile(r"[0-9a-f]{40}")
@@ -52,7 +53,11 @@ def registration_token(signer: Signer, nonce: str) -> str:
 
 
 async def _username_in_use(session: AsyncSession, key: str, now: datetime) -> bool:
+    """Taken by a member, by a registration waiting for its link, or held for a while after
+    its member deleted their account."""
     if await session.scalar(select(User.id).where(User.username_key == key)):
+        return True
+    if await username_held(session, key):
         return True
     return bool(
         await session.scalar(
