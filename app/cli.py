@@ -300,8 +300,9 @@ def groups_create(slug: str, name: str, description: str = "") -> None:
 
 @search_cli.command("reindex")
 def search_reindex() -> None:
-    """Rebuild the search index from the posts (it is kept current on every write; this is
-    for data written around the app, such as the bench's bulk seed)."""
+    """Rebuild the search index from the posts and the library's published pages (it is kept
+    current on every write; this is for data written around the app, such as the bench's
+    bulk seed)."""
     from sqlalchemy import func, select
 
     from app.discussions.models import Post
@@ -315,7 +316,7 @@ def search_reindex() -> None:
 
     upgrade_database()
     count = asyncio.run(_with_session(work))
-    console.print(f"[green]Indexed {count:,} posts.[/green]")
+    console.print(f"[green]Indexed {count:,} documents (posts and library pages).[/green]")
 
 
 def main() -> None:

@@ -527,6 +527,7 @@ async def import_pages(
         (summary.created if created else summary.updated).append(content.slug)
         if progress is not None:
             progress(content.slug)
+    await _reindex(session, [content.slug for content in pages])
     return summary
 
 
@@ -609,7 +610,16 @@ async def set_published(session: AsyncSession, *, slug: str, published: bool) ->
         update(LibraryPage).where(LibraryPage.id == page.id).values(is_published=published)
     )
     page.is_published = published
+    await _reindex(session, [page.slug])
     return page
+
+
+async def _reindex(session: AsyncSession, slugs: list[str]) -> None:
+    """The search index follows imports and publishing in the same transaction."""
+    from app.search.library import reindex_library_pages  # the index imports this module
+
+    await session.flush()
+    await reindex_library_pages(session, slugs=slugs)
 
 
 # -- for search --------------------------------------------------------------------------------

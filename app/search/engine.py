@@ -38,12 +38,14 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.access.visibility import visible_posts
+from app.access.visibility import visible_library_pages, visible_posts
 from app.accounts.models import Actor, User
 from app.core.errors import Invalid
 from app.discussions.models import Discussion, Post, Visibility
 from app.groups.models import Group
+from app.library.models import LibraryPage
 from app.search.index import POST
+from app.search.library import LIBRARY
 from app.search.models import SearchDocument as Doc
 from app.search.query import ParsedQuery
 from app.search.text import MARK_END, MARK_START
@@ -59,7 +61,7 @@ SNIPPET_WORDS = 24
 COUNT_CAP = 1000
 # candidates ranked by relevance: the newest matches (and the newest title matches)
 WINDOW = 500
-KINDS = ("all", "discussions", "posts")
+KINDS = ("all", "discussions", "posts", "library")
 
 Reply = aliased(Post)
 
@@ -126,7 +128,7 @@ def ts_query(terms: list[str], *, prefix: str, any_term: bool = False) -> Any:
 
 @dataclass(slots=True)
 class Hit:
-    kind: str  # "discussion" | "post"
+    kind: str  # "discussion" | "post" | "library"
     document_id: int
     post_id: int
     discussion_id: int
@@ -246,6 +248,28 @@ def _filters(
     return filters
 
 
+def _library_filters(
+    parsed: ParsedQuery, kind: str, *, pg: bool
+) -> list[ColumnElement[bool]] | None:
+    """The conditions on library pages, or None when the query cannot match one: a page has
+    no author, group or answers, and is neither a discussion nor a reply."""
+    if kind not in ("all", "library") or parsed.author or parsed.group or parsed.status:
+        return None
+    filters: list[ColumnElement[bool]] = [source_is(LIBRARY, pg=pg), visible_library_pages()]
+    if parsed.after is not None:
+        filters.append(Doc.created_at >= day_start(parsed.after))
+    if parsed.before is not None:
+        filters.append(Doc.created_at < day_start(parsed.before))
+    return filters
+
+
+def _library_joined(columns: list[Any], filters: list[Any], *, fts: bool) -> Select[Any]:
+    """Library documents with their page (whose published flag the access layer reads)."""
+    stmt = select(*columns)
+    stmt = stmt.select_from(FTS).join(Doc, Doc.id == FTS.c.rowid) if fts else stmt.select_from(Doc)
+    return stmt.join(LibraryPage, LibraryPage.id == Doc.source_id).where(*filters)
+
+
 class _Match:
     """The text condition, score and snippet of one engine for a list of terms."""
 
@@ -318,21 +342,25 @@ async def search(
 ) -> Results:
     """One page of results. By relevance, the candidates are the newest WINDOW matching
     documents the viewer may see (and the newest WINDOW whose title matches, so an old
-    discussion named as typed still comes first), ranked by the engine; by date, the
-    newest first. Snippets are built for the page's rows only."""
+    discussion named as typed still comes first), plus the matching library pages, ranked
+    by the engine; by date, the newest first. Snippets are built for the page's rows only."""
     pg = is_postgres(session)
     terms = parsed.terms
     by_relevance = bool(terms) and parsed.order == "relevance"
+    posts = kind != "library"
     filters = _filters(parsed, viewer, kind, pg=pg)
+    library = _library_filters(parsed, kind, pg=pg)
     match = _Match(pg, terms, in_title=parsed.in_title) if terms else None
     fts = match is not None and not pg
+    library_ids: set[int] = set()
 
     if by_relevance:
         assert match is not None
         exact = case((func.lower(Doc.title) == parsed.text, 0), else_=1)
+        ranked_columns = [Doc.id.label("doc_id"), exact.label("exact"), match.score.label("score")]
         windows = [
             _joined(
-                [Doc.id.label("doc_id"), exact.label("exact"), match.score.label("score")],
+                ranked_columns,
                 [*filters, condition],
                 fts=fts,
                 group=parsed.group is not None,
@@ -346,15 +374,23 @@ async def search(
         ]
         # the two windows merged and ranked here: two short indexed scans beat one compound
         best: dict[int, tuple[int, float, int]] = {}
-        for window in windows:
-            if len(best) >= WINDOW or window is windows[0]:
-                rows = (await session.execute(window)).all()
-            else:
-                break  # every match is in the first window already (title ones included)
+
+        def keep(rows: Any) -> None:
             for doc_id, doc_exact, score in rows:
                 key = (int(doc_exact), float(score), -int(doc_id))
                 if doc_id not in best or key < best[doc_id]:
                     best[doc_id] = key
+
+        for window in windows if posts else []:
+            if len(best) >= WINDOW or window is windows[0]:
+                keep((await session.execute(window)).all())
+            else:
+                break  # every match is in the first window already (title ones included)
+        if library is not None:
+            pages = _library_joined(ranked_columns, [*library, match.condition], fts=fts)
+            rows = (await session.execute(pages.limit(WINDOW))).all()
+            library_ids.update(int(row[0]) for row in rows)
+            keep(rows)
         ranked = sorted(best.values())
         total = len(ranked)
         if cursor:
@@ -363,24 +399,44 @@ async def search(
         keys = [_Key(-k[2], k[0], k[1]) for k in ranked[: limit + 1]]
         capped = total >= WINDOW
     else:
-        conditions = [*filters] + ([match.condition] if match is not None else [])
+        text = [match.condition] if match is not None else []
+        conditions = [*filters, *text]
         lean = {"group": parsed.group is not None, "user": parsed.author is not None}
-        page = _joined([Doc.id.label("doc_id")], conditions, fts=fts, **lean)
+        newest = (FTS.c.rowid if fts else Doc.id).desc()
+        before_cursor: list[Any] = []
         if cursor:
             (cid,) = decode_cursor(cursor, "id")
-            page = page.where((FTS.c.rowid if fts else Doc.id) < cid)
-        newest = (FTS.c.rowid if fts else Doc.id).desc()
-        rows = (await session.execute(page.order_by(newest).limit(limit + 1))).all()
-        keys = [_Key(row.doc_id) for row in rows]
+            before_cursor = [(FTS.c.rowid if fts else Doc.id) < cid]
+        ids: list[int] = []
+        if posts:
+            page = _joined([Doc.id.label("doc_id")], [*conditions, *before_cursor], fts=fts, **lean)
+            ids = [
+                row.doc_id for row in await session.execute(page.order_by(newest).limit(limit + 1))
+            ]
+        library_total = 0
+        if library is not None:
+            found = (
+                await session.execute(
+                    _library_joined([Doc.id], [*library, *text], fts=fts).limit(COUNT_CAP)
+                )
+            ).all()
+            library_total = len(found)
+            if cursor:
+                found = [row for row in found if row[0] < cid]
+            library_ids.update(int(row[0]) for row in found)
+            ids = sorted([*ids, *library_ids], reverse=True)[: limit + 1]
+        keys = [_Key(doc_id) for doc_id in ids]
         total = len(keys)
         if cursor or len(keys) > limit:
-            counted = (
-                _joined([Doc.id], conditions, fts=fts, **lean)
-                .order_by(newest)  # on SQLite: walk the full-text index newest first
-                .limit(COUNT_CAP + 1)
-                .subquery()
-            )
-            total = int(await session.scalar(select(func.count()).select_from(counted)) or 0)
+            total = library_total
+            if posts:
+                counted = (
+                    _joined([Doc.id], conditions, fts=fts, **lean)
+                    .order_by(newest)  # on SQLite: walk the full-text index newest first
+                    .limit(COUNT_CAP + 1)
+                    .subquery()
+                )
+                total += int(await session.scalar(select(func.count()).select_from(counted)) or 0)
         capped = total > COUNT_CAP
 
     more = len(keys) > limit
@@ -393,8 +449,58 @@ async def search(
             if by_relevance
             else encode_cursor(["id", last.doc_id])
         )
-    hits = await _details(session, [k.doc_id for k in keys], match, fts=fts)
+    shown = [k.doc_id for k in keys]
+    post_hits = await _details(session, [i for i in shown if i not in library_ids], match, fts=fts)
+    page_hits = await _library_details(
+        session, [i for i in shown if i in library_ids], match, fts=fts
+    )
+    by_id = {hit.document_id: hit for hit in [*post_hits, *page_hits]}
+    hits = [by_id[i] for i in shown if i in by_id]
     return Results(hits, next_cursor, min(total, COUNT_CAP), capped)
+
+
+async def _library_details(
+    session: AsyncSession, ids: list[int], match: _Match | None, *, fts: bool
+) -> list[Hit]:
+    """The page's library results, with their snippets."""
+    if not ids:
+        return []
+    snippet = match.snippet() if match is not None else func.substr(Doc.body, 1, 240)
+    conditions: list[Any] = [Doc.id.in_(ids)]
+    if fts and match is not None:
+        conditions = [
+            FTS.c.rowid.in_(ids),
+            FTS_NAME.op("MATCH")(bindparam("match_any", match.any_match)),
+        ]
+    stmt = _library_joined(
+        [
+            Doc.id.label("doc_id"),
+            Doc.created_at,
+            LibraryPage.slug,
+            LibraryPage.title,
+            snippet.label("snippet"),
+        ],
+        [*conditions, visible_library_pages()],
+        fts=fts and match is not None,
+    )
+    return [
+        Hit(
+            kind="library",
+            document_id=row.doc_id,
+            post_id=0,
+            discussion_id=0,
+            title=row.title,
+            url=f"/library/{row.slug}",
+            group_slug="",
+            group_name="",
+            author="",
+            created_at=row.created_at,
+            snippet=snippet_html(row.snippet),
+            reply_count=0,
+            marker=None,
+        )
+        for row in (await session.execute(stmt)).all()
+    ]
 
 
 async def _details(
