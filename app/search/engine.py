@@ -255,7 +255,7 @@ def _library_filters(
     no author, group or answers, and is neither a discussion nor a reply."""
     if kind not in ("all", "library") or parsed.author or parsed.group or parsed.status:
         return None
-    filters: list[ColumnElement[bool]] = [source_is(LIBRARY, pg=pg), visible_library_pages()]
+    filters: list[ColumnElement[bool]] = [visible_library_pages()]
     if parsed.after is not None:
         filters.append(Doc.created_at >= day_start(parsed.after))
     if parsed.before is not None:
@@ -263,10 +263,21 @@ def _library_filters(
     return filters
 
 
+LIBRARY_DOCS = aliased(Doc, name="library_docs")
+
+
 def _library_joined(columns: list[Any], filters: list[Any], *, fts: bool) -> Select[Any]:
-    """Library documents with their page (whose published flag the access layer reads)."""
+    """Library documents with their page (whose published flag the access layer reads).
+    The few library rows are listed first (the (source, source_id) index) and the text
+    engine tests only those: a common word never walks every post that says it."""
+    pages = select(LIBRARY_DOCS.id).where(LIBRARY_DOCS.source == LIBRARY)
     stmt = select(*columns)
-    stmt = stmt.select_from(FTS).join(Doc, Doc.id == FTS.c.rowid) if fts else stmt.select_from(Doc)
+    if fts:
+        stmt = stmt.select_from(FTS).join(Doc, Doc.id == FTS.c.rowid)
+        filters = [FTS.c.rowid.in_(pages), *filters]
+    else:
+        stmt = stmt.select_from(Doc)
+        filters = [Doc.id.in_(pages), *filters]
     return stmt.join(LibraryPage, LibraryPage.id == Doc.source_id).where(*filters)
 
 
