@@ -82,7 +82,11 @@ def post_visibility(viewer: Actor | None) -> ColumnElement[bool]:
 
 def answered() -> ColumnElement[bool]:
     """A discussion is answered once someone other than its author replied where everybody
-    can read it."""
+    can read it. The status test is wrapped so that the lookup goes by the discussion's
+    posts (ix_posts_discussion_top_level): SQLite's planner, without statistics, would pick
+    the (status, created_at) index and read every published post for each discussion
+    (measured: 30 s for `status:unanswered lymphoma` over 210,000 posts, 300 ms for the
+    five similar discussions)."""
     return exists(
         select(literal(1))
         .select_from(Reply)
@@ -90,7 +94,7 @@ def answered() -> ColumnElement[bool]:
             Reply.discussion_id == Discussion.id,
             Reply.is_opening.is_(False),
             Reply.author_id != Discussion.author_id,
-            Reply.status == Visibility.visible.value,
+            func.lower(Reply.status) == Visibility.visible.value,
             Reply.deleted_at.is_(None),
         )
     )
