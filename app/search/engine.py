@@ -240,7 +240,9 @@ def _filters(
     if parsed.author is not None:
         filters.append(User.username_key == parsed.author.casefold())
     if parsed.group is not None:
-        filters.append(Group.slug == parsed.group)
+        # the index row's own group (kept by moves): tested before any join is made
+        group_id = select(Group.id).where(Group.slug == parsed.group).scalar_subquery()
+        filters.append(Doc.group_id == group_id)
     if parsed.after is not None:
         filters.append(Doc.created_at >= day_start(parsed.after))
     if parsed.before is not None:
@@ -378,7 +380,7 @@ async def search(
                 ranked_columns,
                 [*filters, condition],
                 fts=fts,
-                group=parsed.group is not None,
+                group=False,
                 user=parsed.author is not None,
             )
             .order_by((FTS.c.rowid if fts else Doc.id).desc())
@@ -416,7 +418,7 @@ async def search(
     else:
         text = [match.condition] if match is not None else []
         conditions = [*filters, *text]
-        lean = {"group": parsed.group is not None, "user": parsed.author is not None}
+        lean = {"group": False, "user": parsed.author is not None}
         newest = (FTS.c.rowid if fts else Doc.id).desc()
         before_cursor: list[Any] = []
         if cursor:

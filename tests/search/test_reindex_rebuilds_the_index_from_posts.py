@@ -16,8 +16,8 @@ from app.search.query import parse_query
 from tests.demo.test_cli_commands import cli_env  # noqa: F401 (fixture)
 
 
-def documents(url: str, *, wipe: bool = False) -> list[tuple[str, int, str, str]]:
-    async def read() -> list[tuple[str, int, str, str]]:
+def documents(url: str, *, wipe: bool = False) -> list[tuple[str, int, str, str, int | None]]:
+    async def read() -> list[tuple[str, int, str, str, int | None]]:
         db = Database(url)
         async with db.sessionmaker() as s:
             rows = (
@@ -27,6 +27,7 @@ def documents(url: str, *, wipe: bool = False) -> list[tuple[str, int, str, str]
                         SearchDocument.source_id,
                         SearchDocument.title,
                         SearchDocument.body,
+                        SearchDocument.group_id,
                     ).order_by(SearchDocument.source, SearchDocument.source_id)
                 )
             ).all()
