@@ -218,6 +218,17 @@ def decode_cursor(cursor: str, shape: str) -> list[Any]:
 # -- the search ---------------------------------------------------------------------------------
 
 
+async def _rows(session: AsyncSession, stmt: Any) -> list[Any]:
+    """A SELECT's rows through the session's connection, as Core runs it: the same rows as
+    `session.execute`, without the ORM's result machinery (a third of a search's Python
+    time, measured on the bench's 210,000 posts). Pending changes are flushed first, as
+    the session would."""
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+    conn = await session.connection()
+    return list((await conn.execute(stmt)).all())
+
+
 def day_start(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
@@ -400,12 +411,12 @@ async def search(
 
         for window in windows if posts else []:
             if len(best) >= WINDOW or window is windows[0]:
-                keep((await session.execute(window)).all())
+                keep(await _rows(session, window))
             else:
                 break  # every match is in the first window already (title ones included)
         if library is not None:
             pages = _library_joined(ranked_columns, [*library, match.condition], fts=fts)
-            rows = (await session.execute(pages.limit(WINDOW))).all()
+            rows = await _rows(session, pages.limit(WINDOW))
             library_ids.update(int(row[0]) for row in rows)
             keep(rows)
         ranked = sorted(best.values())
@@ -428,15 +439,13 @@ async def search(
         if posts:
             page = _joined([Doc.id.label("doc_id")], [*conditions, *before_cursor], fts=fts, **lean)
             ids = [
-                row.doc_id for row in await session.execute(page.order_by(newest).limit(limit + 1))
+                row.doc_id for row in await _rows(session, page.order_by(newest).limit(limit + 1))
             ]
         library_total = 0
         if library is not None:
-            found = (
-                await session.execute(
-                    _library_joined([Doc.id], [*library, *text], fts=fts).limit(COUNT_CAP)
-                )
-            ).all()
+            found = await _rows(
+                session, _library_joined([Doc.id], [*library, *text], fts=fts).limit(COUNT_CAP)
+            )
             library_total = len(found)
             if cursor:
                 found = [row for row in found if row[0] < cid]
@@ -453,7 +462,9 @@ async def search(
                     .limit(COUNT_CAP + 1)
                     .subquery()
                 )
-                total += int(await session.scalar(select(func.count()).select_from(counted)) or 0)
+                total += int(
+                    (await _rows(session, select(func.count()).select_from(counted)))[0][0] or 0
+                )
         capped = total > COUNT_CAP
 
     more = len(keys) > limit
@@ -516,7 +527,7 @@ async def _library_details(
             reply_count=0,
             marker=None,
         )
-        for row in (await session.execute(stmt)).all()
+        for row in await _rows(session, stmt)
     ]
 
 
@@ -554,7 +565,7 @@ async def _details(
         conditions,
         fts=fts and match is not None,
     )
-    rows = {row.doc_id: row for row in (await session.execute(stmt)).all()}
+    rows = {row.doc_id: row for row in await _rows(session, stmt)}
     return [
         Hit(
             kind="discussion" if row.is_opening else "post",
@@ -754,7 +765,7 @@ async def similar_discussions(
     )
     ranked = sorted(
         (float(found_score), -int(doc_id))
-        for doc_id, found_score in (await session.execute(candidates)).all()
+        for doc_id, found_score in await _rows(session, candidates)
     )
     ids = [-neg_id for _score, neg_id in ranked[:limit]]
     if not ids:
@@ -775,7 +786,7 @@ async def similar_discussions(
         .join(Group, Group.id == Discussion.group_id)
         .where(Doc.id.in_(ids))
     )
-    rows = {row.id: row for row in (await session.execute(stmt)).all()}
+    rows = {row.id: row for row in await _rows(session, stmt)}
     return [
         Similar(
             discussion_id=row.discussion_id,
