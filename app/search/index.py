@@ -1,9 +1,10 @@
 """Keeping the index current: one row per document, written in the writer's transaction.
 
-Only changes of text touch the index (a new post, an edit, a discussion's new title); who
-may see a document is decided when searching (see engine.py), so hiding, restoring,
-approving, deleting and moving need no index write. A document type is one more `Source`:
-its rows for a full rebuild, its visibility filter and how a result is described.
+Changes of text touch the index (a new post, an edit, a discussion's new title), and so
+does a move (each post's row keeps its discussion's group, for `#group` searches); who may
+see a document is decided when searching (see engine.py), so hiding, restoring, approving
+and deleting need no index write. Library pages are the second source (app/search/library.py:
+imports, publishing and unpublishing rewrite their rows).
 """
 
 from __future__ import annotations

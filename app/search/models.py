@@ -17,9 +17,9 @@ class SearchDocument(Base):
     outside the ORM model, since neither exists on the other database.
 
     Who may see a document is decided when searching, by joining its source's rows (a
-    post's status, deletion and discussion), so hiding, restoring, approving, deleting or
-    moving changes no index row: only changes of text do. `source` names where a document
-    comes from (`post`; library pages join as one more source).
+    post's status, deletion and discussion), so hiding, restoring, approving or deleting
+    changes no index row: changes of text do, and moves (`group_id`). `source` names where a
+    document comes from (`post`, or `library` for a published library page).
     """
 
     __tablename__ = "search_documents"
