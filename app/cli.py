@@ -306,13 +306,15 @@ def search_reindex() -> None:
     from sqlalchemy import func, select
 
     from app.discussions.models import Post
+    from app.library.service import index_for_search
     from app.search.index import rebuild
 
     async def work(session, hasher):  # type: ignore[no-untyped-def]
         total = int(await session.scalar(select(func.count()).select_from(Post)) or 0)
         with Progress(console=console) as progress:
             task = progress.add_task("Indexing posts", total=total)
-            return await rebuild(session, progress=lambda n: progress.update(task, advance=n))
+            posts = await rebuild(session, progress=lambda n: progress.update(task, advance=n))
+        return posts + await index_for_search(session)
 
     upgrade_database()
     count = asyncio.run(_with_session(work))

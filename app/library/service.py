@@ -47,6 +47,7 @@ from app.library.models import (
     TrialLocation,
 )
 from app.library.schemas import MatchIn, Tier, TrialIn, parse_age
+from app.search.library import write_library_documents
 
 RECENT_DISCUSSIONS = 5
 
@@ -616,10 +617,8 @@ async def set_published(session: AsyncSession, *, slug: str, published: bool) ->
 
 async def _reindex(session: AsyncSession, slugs: list[str]) -> None:
     """The search index follows imports and publishing in the same transaction."""
-    from app.search.library import reindex_library_pages  # the index imports this module
-
     await session.flush()
-    await reindex_library_pages(session, slugs=slugs)
+    await index_for_search(session, slugs=slugs)
 
 
 # -- for search --------------------------------------------------------------------------------
@@ -668,6 +667,14 @@ async def searchable_pages(
         )
         for p in pages
     ]
+
+
+async def index_for_search(session: AsyncSession, *, slugs: list[str] | None = None) -> int:
+    """Write the search index's documents of these pages (every page when None): one for
+    each published page, none for the others. Returns how many were written."""
+    return await write_library_documents(
+        session, published=await searchable_pages(session, slugs=slugs), slugs=slugs
+    )
 
 
 def ask_url(view: PageView) -> str:

@@ -127,10 +127,9 @@ async def post_rows(session: AsyncSession, *, batch: int = 2000) -> AsyncIterato
 
 
 async def rebuild(session: AsyncSession, *, progress: Any = None, batch: int = 2000) -> int:
-    """Rebuild the post documents from the posts table, then the library pages' documents;
-    returns how many documents were written (posts and pages)."""
-    from app.search.library import reindex_library_pages  # it builds on this module
-
+    """Rebuild the post documents from the posts table; returns how many were written.
+    (`kindred search reindex` then rewrites the library's: `app.library.service
+    .index_for_search`.)"""
     await drop_source(session, POST)
     count = 0
     chunk: list[dict[str, Any]] = []
@@ -147,4 +146,4 @@ async def rebuild(session: AsyncSession, *, progress: Any = None, batch: int = 2
         count += len(chunk)
         if progress is not None:
             progress(len(chunk))
-    return count + await reindex_library_pages(session)
+    return count

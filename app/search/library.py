@@ -3,15 +3,16 @@
 The library hands over its pages' searchable text (`app.library.service.searchable_pages`,
 published pages only); here that text becomes an index row: the page's title as the title,
 and its "also called" names, summary and sections (rendered, as readers see them) as the
-body. Imports, publishing and unpublishing call `reindex_library_pages` in their own
-transaction, so an unpublished page has no document and cannot be found; the search still
-joins each page and asks the access layer (`visible_library_pages`) as a second guard.
+body. Imports, publishing and unpublishing call `app.library.service.index_for_search`
+in their own transaction, so an unpublished page has no document and cannot be found; the
+search still joins each page and asks the access layer (`visible_library_pages`) as a
+second guard.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,13 +23,25 @@ from app.search.index import put_document
 from app.search.models import SearchDocument
 from app.search.text import clean, html_to_text
 
-if TYPE_CHECKING:
-    from app.library.service import SearchableDocument
-
 LIBRARY = "library"
 
 
-def library_document(page_id: int, doc: SearchableDocument, created_at: Any) -> dict[str, Any]:
+class Searchable(Protocol):
+    """What the library hands over of a page (`app.library.service.SearchableDocument`)."""
+
+    @property
+    def slug(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def also_called(self) -> tuple[str, ...]: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+
+
+def library_document(page_id: int, doc: Searchable, created_at: Any) -> dict[str, Any]:
     also = "; ".join(doc.also_called)
     parts = [f"Also called: {also}." if also else "", doc.summary, doc.text]
     body = " ".join(html_to_text(render_markdown(p)) for p in parts if p.strip())
@@ -42,33 +55,32 @@ def library_document(page_id: int, doc: SearchableDocument, created_at: Any) -> 
     }
 
 
-async def reindex_library_pages(
-    session: AsyncSession, *, slugs: Iterable[str] | None = None
+async def write_library_documents(
+    session: AsyncSession, *, published: Sequence[Searchable], slugs: list[str] | None = None
 ) -> int:
-    """Bring the documents of these pages (all pages when None) in line with the library:
-    a document for each published page, none for the others. Returns how many were written."""
-    from app.library.service import searchable_pages
-
-    wanted = None if slugs is None else sorted(set(slugs))
+    """Bring the documents of these pages (all pages when `slugs` is None) in line with
+    the library: a document for each page in `published`, none for the others. Returns how
+    many were written."""
     query = select(LibraryPage.id, LibraryPage.slug, LibraryPage.imported_at)
-    if wanted is not None:
-        query = query.where(LibraryPage.slug.in_(wanted))
+    if slugs is not None:
+        query = query.where(LibraryPage.slug.in_(sorted(set(slugs))))
     pages = {row.slug: row for row in (await session.execute(query)).all()}
-    if not pages and wanted is not None:
+    if not pages and slugs is not None:
         return 0
-    published = await searchable_pages(session, slugs=wanted)
     shown = {pages[doc.slug].id for doc in published if doc.slug in pages}
     stale = delete(SearchDocument).where(
         SearchDocument.source == LIBRARY, SearchDocument.source_id.not_in(shown or [0])
     )
-    if wanted is not None:
+    if slugs is not None:
         stale = stale.where(SearchDocument.source_id.in_([p.id for p in pages.values()]))
     await session.execute(stale)
+    written = 0
     for doc in published:
         row = pages.get(doc.slug)
         if row is not None:
             await put_document(session, library_document(row.id, doc, row.imported_at))
-    return len(published)
+            written += 1
+    return written
 
 
-__all__ = ["LIBRARY", "library_document", "reindex_library_pages"]
+__all__ = ["LIBRARY", "Searchable", "library_document", "write_library_documents"]

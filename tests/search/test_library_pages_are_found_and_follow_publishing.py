@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from app.demo.library import PAGE_FILES
 from app.demo.seed import load_demo
 from app.library.content import parse_page_file
-from app.library.service import import_pages, set_published
+from app.library.service import import_pages, index_for_search, set_published
 from app.search import engine
 from app.search.index import rebuild
 from app.search.library import LIBRARY
@@ -139,6 +139,8 @@ async def test_imports_rewrite_the_document_and_the_reindex_rebuilds_it(app, ses
     await session.execute(SearchDocument.__table__.delete())
     assert not library_hits(await found(session, "neutrophils"))
     await rebuild(session)
+    assert await library_documents(session) == 0  # posts only: the pages are the library's
+    await index_for_search(session)
     await session.commit()
     assert await library_documents(session) == 1
     assert [h.url for h in library_hits(await found(session, "zyxwvutsense"))] == [URL]
