@@ -1,7 +1,7 @@
 """search: each post document's group, for `#group` searches without joins
 
 Revision ID: s2library
-Revises: sf3deletion
+Revises: a10cregister
 Create Date: 2026-12-01 02:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "s2library"
-down_revision: str | None = "sf3deletion"
+down_revision: str | None = "a10cregister"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
