@@ -300,22 +300,25 @@ def groups_create(slug: str, name: str, description: str = "") -> None:
 
 @search_cli.command("reindex")
 def search_reindex() -> None:
-    """Rebuild the search index from the posts (it is kept current on every write; this is
-    for data written around the app, such as the bench's bulk seed)."""
+    """Rebuild the search index from the posts and the library's published pages (it is kept
+    current on every write; this is for data written around the app, such as the bench's
+    bulk seed)."""
     from sqlalchemy import func, select
 
     from app.discussions.models import Post
+    from app.library.service import index_for_search
     from app.search.index import rebuild
 
     async def work(session, hasher):  # type: ignore[no-untyped-def]
         total = int(await session.scalar(select(func.count()).select_from(Post)) or 0)
         with Progress(console=console) as progress:
             task = progress.add_task("Indexing posts", total=total)
-            return await rebuild(session, progress=lambda n: progress.update(task, advance=n))
+            posts = await rebuild(session, progress=lambda n: progress.update(task, advance=n))
+        return posts + await index_for_search(session)
 
     upgrade_database()
     count = asyncio.run(_with_session(work))
-    console.print(f"[green]Indexed {count:,} posts.[/green]")
+    console.print(f"[green]Indexed {count:,} documents (posts and library pages).[/green]")
 
 
 def main() -> None:

@@ -398,6 +398,7 @@ def search_rows(chunk: Chunk, texts: dict[str, dict[str, Any]]) -> list[dict[str
     """The search index's documents for a chunk's posts, as the app writes them (each
     distinct body's text extracted once)."""
     titles = {d["id"]: d["title"] for d in chunk.discussions}
+    groups = {d["id"]: d["group_id"] for d in chunk.discussions}
     rows = []
     for post in chunk.posts:
         title = titles[post["discussion_id"]] if post["is_opening"] else None
@@ -410,6 +411,7 @@ def search_rows(chunk: Chunk, texts: dict[str, dict[str, Any]]) -> list[dict[str
         row.update(
             source_id=post["id"],
             discussion_id=post["discussion_id"],
+            group_id=groups[post["discussion_id"]],
             created_at=post["created_at"],
         )
         if title is not None:

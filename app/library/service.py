@@ -47,6 +47,7 @@ from app.library.models import (
     TrialLocation,
 )
 from app.library.schemas import MatchIn, Tier, TrialIn, parse_age
+from app.search.library import write_library_documents
 
 RECENT_DISCUSSIONS = 5
 
@@ -527,6 +528,7 @@ async def import_pages(
         (summary.created if created else summary.updated).append(content.slug)
         if progress is not None:
             progress(content.slug)
+    await _reindex(session, [content.slug for content in pages])
     return summary
 
 
@@ -609,7 +611,14 @@ async def set_published(session: AsyncSession, *, slug: str, published: bool) ->
         update(LibraryPage).where(LibraryPage.id == page.id).values(is_published=published)
     )
     page.is_published = published
+    await _reindex(session, [page.slug])
     return page
+
+
+async def _reindex(session: AsyncSession, slugs: list[str]) -> None:
+    """The search index follows imports and publishing in the same transaction."""
+    await session.flush()
+    await index_for_search(session, slugs=slugs)
 
 
 # -- for search --------------------------------------------------------------------------------
@@ -658,6 +667,14 @@ async def searchable_pages(
         )
         for p in pages
     ]
+
+
+async def index_for_search(session: AsyncSession, *, slugs: list[str] | None = None) -> int:
+    """Write the search index's documents of these pages (every page when None): one for
+    each published page, none for the others. Returns how many were written."""
+    return await write_library_documents(
+        session, published=await searchable_pages(session, slugs=slugs), slugs=slugs
+    )
 
 
 def ask_url(view: PageView) -> str:

@@ -21,6 +21,7 @@ from app.moderation import audit
 from app.moderation.claims import DONE, already_done, claim, live, lock_post
 from app.moderation.models import Flag
 from app.notifications import hooks
+from app.search import index as search_index
 
 post_label = audit.post_label
 
@@ -326,6 +327,7 @@ async def move_discussion(
         session, Discussion, discussion.id, Discussion.group_id == old_group.id, group_id=group.id
     ):
         raise await already_done(session, "discussion", discussion.id, "moved", ("move",))
+    await search_index.move_documents(session, discussion_id=discussion.id, group_id=group.id)
     if discussion.status == Visibility.visible and discussion.deleted_at is None:
         await session.execute(
             update(Group)

@@ -40,8 +40,10 @@ async def search(
     cursor: Cursor = None,
 ) -> SearchOut:
     """Discussions and posts matching `q` (words, "phrases", @user, #group, in:title,
-    status:unanswered|answered, before:/after:YYYY-MM-DD, order:latest|relevance), only
-    what the caller may see. `snippet_html` is escaped text with <mark> around matches."""
+    status:unanswered|answered, before:/after:YYYY-MM-DD, order:latest|relevance), and the
+    health library's published pages (kind "library", no group or author; `type=library`
+    for them alone), only what the caller may see. `snippet_html` is escaped text with
+    <mark> around matches."""
     check_permission(auth.viewer, Action.read)
     form = service.SearchForm(q, type, group, author, after, before, cursor)
     _parsed, results = await service.search(session, form=form, viewer=auth.viewer)

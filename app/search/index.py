@@ -1,9 +1,10 @@
 """Keeping the index current: one row per document, written in the writer's transaction.
 
-Only changes of text touch the index (a new post, an edit, a discussion's new title); who
-may see a document is decided when searching (see engine.py), so hiding, restoring,
-approving, deleting and moving need no index write. A document type is one more `Source`:
-its rows for a full rebuild, its visibility filter and how a result is described.
+Changes of text touch the index (a new post, an edit, a discussion's new title), and so
+does a move (each post's row keeps its discussion's group, for `#group` searches); who may
+see a document is decided when searching (see engine.py), so hiding, restoring, approving
+and deleting need no index write. Library pages are the second source (app/search/library.py:
+imports, publishing and unpublishing rewrite their rows).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import dialect_insert, table_of
@@ -31,12 +32,15 @@ def post_document(
     title: str | None,
     body_html: str,
     created_at: datetime,
+    group_id: int | None = None,
 ) -> dict[str, Any]:
-    """A post's index row: a discussion's title lives on its opening post's row."""
+    """A post's index row: a discussion's title lives on its opening post's row, and its
+    group on every row (for `#group` searches)."""
     return {
         "source": POST,
         "source_id": post_id,
         "discussion_id": discussion_id,
+        "group_id": group_id,
         "title": clean(title or ""),
         "body": html_to_text(body_html),
         "created_at": created_at,
@@ -49,7 +53,11 @@ async def put_document(session: AsyncSession, row: dict[str, Any]) -> None:
     stmt = dialect_insert(session, DOCUMENTS).values(**row)
     stmt = stmt.on_conflict_do_update(
         index_elements=[DOCUMENTS.c.source, DOCUMENTS.c.source_id],
-        set_={"title": stmt.excluded.title, "body": stmt.excluded.body},
+        set_={
+            "title": stmt.excluded.title,
+            "body": stmt.excluded.body,
+            "group_id": stmt.excluded.group_id,
+        },
     )
     await session.execute(stmt)
 
@@ -64,7 +72,18 @@ async def index_post(session: AsyncSession, *, post: Post, discussion: Discussio
             title=discussion.title if post.is_opening else None,
             body_html=post.body_html,
             created_at=post.created_at,
+            group_id=discussion.group_id,
         ),
+    )
+
+
+async def move_documents(session: AsyncSession, *, discussion_id: int, group_id: int) -> None:
+    """A discussion moved to another group: its posts' documents follow, in the move's
+    transaction (the group is the one visibility-neutral fact the index keeps)."""
+    await session.execute(
+        update(SearchDocument)
+        .where(SearchDocument.discussion_id == discussion_id, SearchDocument.source == POST)
+        .values(group_id=group_id)
     )
 
 
@@ -85,6 +104,7 @@ async def post_rows(session: AsyncSession, *, batch: int = 2000) -> AsyncIterato
                     Post.body_html,
                     Post.created_at,
                     Discussion.title,
+                    Discussion.group_id,
                 )
                 .join(Discussion, Discussion.id == Post.discussion_id)
                 .where(Post.id > last)
@@ -101,12 +121,15 @@ async def post_rows(session: AsyncSession, *, batch: int = 2000) -> AsyncIterato
                 title=row.title if row.is_opening else None,
                 body_html=row.body_html,
                 created_at=row.created_at,
+                group_id=row.group_id,
             )
         last = rows[-1].id
 
 
 async def rebuild(session: AsyncSession, *, progress: Any = None, batch: int = 2000) -> int:
-    """Rebuild the post documents from the posts table; returns how many were written."""
+    """Rebuild the post documents from the posts table; returns how many were written.
+    (`kindred search reindex` then rewrites the library's: `app.library.service
+    .index_for_search`.)"""
     await drop_source(session, POST)
     count = 0
     chunk: list[dict[str, Any]] = []

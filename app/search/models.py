@@ -17,9 +17,9 @@ class SearchDocument(Base):
     outside the ORM model, since neither exists on the other database.
 
     Who may see a document is decided when searching, by joining its source's rows (a
-    post's status, deletion and discussion), so hiding, restoring, approving, deleting or
-    moving changes no index row: only changes of text do. `source` names where a document
-    comes from (`post`; library pages join as one more source).
+    post's status, deletion and discussion), so hiding, restoring, approving or deleting
+    changes no index row: changes of text do, and moves (`group_id`). `source` names where a
+    document comes from (`post`, or `library` for a published library page).
     """
 
     __tablename__ = "search_documents"
@@ -27,6 +27,7 @@ class SearchDocument(Base):
         UniqueConstraint("source", "source_id", name="uq_search_documents_source"),
         Index("ix_search_documents_created", "created_at", "id"),
         Index("ix_search_documents_discussion", "discussion_id"),
+        Index("ix_search_documents_group", "group_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -34,6 +35,10 @@ class SearchDocument(Base):
     source_id: Mapped[int] = mapped_column(Integer)
     # for posts: their discussion (its opening post carries the discussion's title)
     discussion_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # for posts: their discussion's group, copied here for `#group` searches (a filter on
+    # the index's own row, not three joins); moving a discussion rewrites it in the same
+    # transaction (app/moderation/service.py move_discussion -> index.move_documents)
+    group_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     title: Mapped[str] = mapped_column(Text, default="")
     body: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -87,7 +87,12 @@ async def search_page(
             "form": form,
             "results": results,
             "groups": await list_groups(session, viewer=auth.viewer),
-            "kinds": [("all", "Everything"), ("discussions", "Discussions"), ("posts", "Replies")],
+            "kinds": [
+                ("all", "Everything"),
+                ("discussions", "Discussions"),
+                ("posts", "Replies"),
+                ("library", "Health library"),
+            ],
             "next_params": next_params,
         },
     )

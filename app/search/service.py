@@ -53,7 +53,9 @@ def _form_date(value: str, name: str) -> date | None:
 def merge(form: SearchForm) -> ParsedQuery:
     """The typed query, then the form's controls (a control set wins over an operator)."""
     if form.kind not in engine.KINDS:
-        raise Invalid("type is one of all, discussions, posts.", field="type", code="bad_type")
+        raise Invalid(
+            "type is one of all, discussions, posts, library.", field="type", code="bad_type"
+        )
     parsed = parse_query(form.q)
     if form.group:
         parsed.group = form.group.strip().lstrip("#").lower()[:80]

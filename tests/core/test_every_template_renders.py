@@ -453,6 +453,13 @@ async def test_every_template_renders(
     await pages.get(anon, "/search", 200, 'name="q"', 'name="group"', 'name="author"')
     await pages.get(anon, "/search?q=310", 200, "Low neutrophils at one year", "<mark>310</mark>")
     await pages.get(anon, "/search?q=zzznothing", 200, "Nothing found")
+    await pages.get(
+        anon,
+        "/search?q=neutrophils&type=library",
+        200,
+        "Health library: Infantile Neutropenia",
+        '<option value="library" selected>',
+    )
     await pages.get(hal, "/unanswered", 200, "Time to a first reply")
     await pages.get(mona, "/mod/searches", 200, "Top searches")
     await pages.get(rita, "/?tab=unanswered", 200, "Waiting for an answer")

@@ -16,8 +16,8 @@ from app.search.query import parse_query
 from tests.demo.test_cli_commands import cli_env  # noqa: F401 (fixture)
 
 
-def documents(url: str, *, wipe: bool = False) -> list[tuple[str, int, str, str]]:
-    async def read() -> list[tuple[str, int, str, str]]:
+def documents(url: str, *, wipe: bool = False) -> list[tuple[str, int, str, str, int | None]]:
+    async def read() -> list[tuple[str, int, str, str, int | None]]:
         db = Database(url)
         async with db.sessionmaker() as s:
             rows = (
@@ -27,7 +27,8 @@ def documents(url: str, *, wipe: bool = False) -> list[tuple[str, int, str, str]
                         SearchDocument.source_id,
                         SearchDocument.title,
                         SearchDocument.body,
-                    ).order_by(SearchDocument.source_id)
+                        SearchDocument.group_id,
+                    ).order_by(SearchDocument.source, SearchDocument.source_id)
                 )
             ).all()
             if wipe:
@@ -57,6 +58,7 @@ def test_reindex_writes_back_what_the_writes_had_indexed(cli_env):  # noqa: F811
     assert len(written) > 10 and hits(cli_env, "EBV") == 0
     r = runner.invoke(cli, ["search", "reindex"])
     assert r.exit_code == 0, r.output
-    assert f"Indexed {len(written):,} posts." in r.output
+    assert f"Indexed {len(written):,} documents (posts and library pages)." in r.output
+    assert ("library", 1) in {(source, source_id) for source, source_id, *_ in written}
     assert documents(cli_env) == written
     assert hits(cli_env, "EBV") > 0

@@ -9,6 +9,7 @@ from typing import Any
 
 import feedparser
 import pytest
+from sqlalchemy import func, select
 
 from app.accounts.models import Role
 from app.discussions.models import Discussion, Post
@@ -17,6 +18,7 @@ from app.groups.models import Group
 from app.groups.service import create_group
 from app.moderation.service import approve_post, hide_post, move_discussion, restore_post
 from app.search import engine
+from app.search.models import SearchDocument
 from app.search.query import parse_query
 
 MARKERS = {
@@ -148,6 +150,17 @@ async def test_restore_approve_move_delete_and_edit_show_at_once(
         hits = await found(session, marker, None)
         assert [(h.marker, h.group_slug) for h in hits] == [(None, "elsewhere")], marker
     assert await found(session, "hiddenreplyqz #blood-disorders", None) == []
+    # the index keeps each post's group for #group searches: the move rewrote it
+    moved = await found(session, "hiddenreplyqz #elsewhere", None)
+    assert [h.group_slug for h in moved] == ["elsewhere"]
+    assert [h.group_slug for h in await found(session, "#elsewhere", None)] == ["elsewhere"] * 3
+    stale = (
+        select(func.count())
+        .select_from(SearchDocument)
+        .join(Discussion, Discussion.id == SearchDocument.discussion_id)
+        .where(SearchDocument.group_id != Discussion.group_id)
+    )
+    assert await session.scalar(stale) == 0
     async with app.state.db.sessionmaker() as s:
         tom = await s.merge(world["trusted"])
         post = await s.get_one(Post, world["hidden"].id)
