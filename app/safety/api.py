@@ -6,8 +6,10 @@ from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import StreamingResponse
 
 from app.access.permissions import Action
+from app.accounts import signin
 from app.accounts.deps import CurrentUser, HasherDep, requires
 from app.accounts.models import User
+from app.core.errors import Invalid
 from app.core.ratelimit import limit
 from app.core.validation import MAX_ID
 from app.db import SessionDep, utcnow
@@ -107,11 +109,20 @@ def export_response(request: Request, user: User) -> StreamingResponse:
 
 @router.delete("/me", status_code=204, dependencies=[requires(Action.edit_own_profile)])
 async def delete_me(
-    data: DeleteAccountIn, session: SessionDep, user: CurrentUser, hasher: HasherDep
+    request: Request,
+    data: DeleteAccountIn,
+    session: SessionDep,
+    user: CurrentUser,
+    hasher: HasherDep,
 ) -> Response:
     """Delete your account (your current password is required; see the settings page for
     exactly what happens)."""
-    await deletion.delete_account(
-        session, hasher, user=user, password=data.password, mode=data.mode
-    )
+    await signin.check_current_password(request, user)
+    try:
+        await deletion.delete_account(
+            session, hasher, user=user, password=data.password, mode=data.mode
+        )
+    except Invalid as exc:
+        await signin.count_wrong_current_password(request, user, exc)
+        raise
     return Response(status_code=204)

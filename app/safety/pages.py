@@ -6,6 +6,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.access.permissions import Action, check_permission
+from app.accounts import signin
 from app.accounts.deps import SESSION_COOKIE, CurrentUser, HasherDep, requires
 from app.core.errors import Invalid
 from app.core.ratelimit import limit
@@ -63,6 +64,7 @@ async def delete_account(
     form = await request.form()
     password, mode = form.get("password", ""), form.get("mode", "")
     values = {"mode": mode if isinstance(mode, str) else ""}
+    await signin.check_current_password(request, user)
     try:
         await deletion.delete_account(
             session,
@@ -72,6 +74,7 @@ async def delete_account(
             mode=values["mode"],
         )
     except Invalid as exc:
+        await signin.count_wrong_current_password(request, user, exc)
         errors = {exc.field or "form": exc.detail}
         context = {"errors": errors, "values": values}
         return render(request, "safety/delete_account.html", context, 422)

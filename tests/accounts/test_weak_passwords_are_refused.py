@@ -155,3 +155,18 @@ async def test_wrong_current_passwords_are_rate_limited(limited: Any, member: An
     )
     assert page.status_code == 429 and "Too many wrong current passwords" in page.text
     assert 'value="new@example.org"' in page.text
+
+
+async def test_account_deletion_shares_the_wrong_password_budget(limited: Any, member: Any) -> None:
+    c = await limited(member)
+    for _ in range(3):
+        r = await c.api(
+            "DELETE", "/api/v1/me", json={"password": "guess guess", "mode": "anonymize"}
+        )
+        assert r.status_code == 422 and r.json()["code"] == "wrong_password", r.text
+    # the right password now waits too: guessing cannot go on through deletion
+    r = await c.api(
+        "DELETE", "/api/v1/me", json={"password": "correct horse battery", "mode": "anonymize"}
+    )
+    assert r.status_code == 429 and "retry-after" in r.headers
+    assert (await c.get("/api/v1/me")).status_code == 200
