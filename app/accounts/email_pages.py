@@ -30,7 +30,7 @@ from app.core.ratelimit import client_ip, limit
 from app.core.seclog import security_event
 from app.core.templating import render
 from app.core.timing import uniform_duration
-from app.db import SessionDep
+from app.db import SessionDep, keep_nothing
 from app.email import preferences
 from app.email.models import KIND_LABELS, EmailMode
 from app.notifications.models import NotificationKind
@@ -158,6 +158,7 @@ async def reset_password(
             session, hasher, token=token[:200], new_password=form.model.new_password
         )
     except Invalid as exc:
+        keep_nothing(session)  # a refusal shown on the form: nothing of it is kept
         context = {"token": token, "errors": {exc.field or "form": exc.detail}}
         return render(request, "accounts/reset_password.html", context, exc.status_code)
     security_event("password_reset", user=user)

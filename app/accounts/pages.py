@@ -26,7 +26,7 @@ from app.core.templating import render
 from app.core.timing import uniform_duration
 from app.core.urls import safe_next
 from app.core.validation import whole_number
-from app.db import SessionDep
+from app.db import SessionDep, keep_nothing
 from app.discussions.reading import count_posts_by, recent_posts_by
 from app.safety.settings import country_choices
 
@@ -313,6 +313,7 @@ async def change_password(
             signed_in=auth.signed_in,
         )
     except (Invalid, RateLimited) as exc:
+        keep_nothing(session)  # a refusal shown on the form: nothing of it is kept
         if isinstance(exc, Invalid):
             await signin.count_wrong_current_password(request, user, exc)
         errors = {exc.field or "form": exc.detail}
@@ -344,6 +345,7 @@ async def change_email_address(
             new_email=form.model.new_email,
         )
     except (Invalid, RateLimited) as exc:
+        keep_nothing(session)  # a refusal shown on the form: nothing of it is kept
         if isinstance(exc, Invalid):
             await signin.count_wrong_current_password(request, user, exc)
         # the form's own message (the password field beside it belongs to this form)

@@ -20,7 +20,7 @@ from app.core.security import new_token
 from app.core.templating import render
 from app.core.urls import discussion_url
 from app.core.validation import MAX_ID, whole_number
-from app.db import SessionDep
+from app.db import SessionDep, keep_nothing
 from app.discussions import posting, reactions, reading, views
 from app.discussions.models import Discussion, Post
 from app.discussions.schemas import PostPatchIn, ReplyIn
@@ -170,6 +170,7 @@ async def post_reply(
             confirm_personal_information=data.confirm_personal_information,
         )
     except PersonalInformationFound as exc:
+        keep_nothing(session)  # a refusal shown on the form: nothing of it is kept
         context = {"errors": {}, "values": form.values, **safety_composer.refused(form.values, exc)}
         return await again(context, 422)
     location = await post_location(
@@ -312,9 +313,11 @@ async def edit_post(
             confirm_personal_information=data.confirm_personal_information,
         )
     except PersonalInformationFound as exc:
+        keep_nothing(session)  # a refusal shown on the form: nothing of it is kept
         context = {"errors": {}, "values": form.values, **safety_composer.refused(form.values, exc)}
         return again(context, 422)
     except (Invalid, RateLimited) as exc:  # e.g. a moderator must say why; editing too fast
+        keep_nothing(session)  # a refusal shown on the form: nothing of it is kept
         response = again(
             {"errors": {exc.field or "form": exc.detail}, "values": form.values}, exc.status_code
         )

@@ -27,14 +27,12 @@ async def _list_page(
     user: CurrentUser,
     values: dict[str, str],
     errors: dict[str, str],
-    status_code: int = 200,
 ) -> Response:
     groups = await admin.all_groups(session, admin=user)
     return render(
         request,
         "admin/groups.html",
         {"groups": groups, "values": values, "errors": errors},
-        status_code,
     )
 
 
@@ -68,13 +66,11 @@ def _edit_page(
     group: Group,
     values: dict[str, str],
     errors: dict[str, str],
-    status_code: int = 200,
 ) -> Response:
     return render(
         request,
         "admin/group_edit.html",
         {"group": group, "values": values, "errors": errors},
-        status_code,
     )
 
 

@@ -15,7 +15,7 @@ from app.core.ratelimit import limit
 from app.core.security import new_token
 from app.core.templating import render
 from app.core.urls import discussion_url
-from app.db import SessionDep
+from app.db import SessionDep, keep_nothing
 from app.discussions.posting import check_group_open, next_post_held, start_discussion
 from app.discussions.schemas import DiscussionCreateIn
 from app.groups import service
@@ -163,6 +163,7 @@ async def new_discussion(
             confirm_personal_information=data.confirm_personal_information,
         )
     except PersonalInformationFound as exc:
+        keep_nothing(session)  # a refusal shown on the form: nothing of it is kept
         context = {"errors": {}, "values": form.values, **safety_composer.refused(form.values, exc)}
         return await again(context, 422)
     location = discussion_url(written.discussion.id, written.discussion.slug)

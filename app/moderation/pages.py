@@ -17,7 +17,7 @@ from app.core.ratelimit import limit
 from app.core.templating import render
 from app.core.urls import discussion_url, safe_next
 from app.core.validation import MAX_ID
-from app.db import SessionDep, utcnow
+from app.db import SessionDep, keep_nothing, utcnow
 from app.groups.service import list_groups
 from app.moderation import audit, flags, service, site
 from app.moderation.api import POST_ACTIONS
@@ -83,6 +83,7 @@ async def flag_post(
                 session, reporter=user, post=post, reason=reason, note=form.model.note
             )
         except Invalid as exc:
+            keep_nothing(session)  # a refusal shown on the form: nothing of it is kept
             errors[exc.field or "form"] = exc.detail
     if errors:
         return render(
@@ -233,6 +234,7 @@ async def moderate_member(
                     reason=form.model.reason,
                 )
             except Invalid as exc:
+                keep_nothing(session)  # a refusal shown on the form: nothing of it is kept
                 errors[exc.field or "form"] = exc.detail
         if errors:
             return await _member_page(

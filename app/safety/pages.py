@@ -12,7 +12,7 @@ from app.core.errors import Invalid
 from app.core.ratelimit import limit
 from app.core.templating import render
 from app.core.validation import MAX_ID
-from app.db import SessionDep
+from app.db import SessionDep, keep_nothing
 from app.safety import deletion, queue, settings
 from app.safety.api import export_response
 
@@ -74,6 +74,7 @@ async def delete_account(
             mode=values["mode"],
         )
     except Invalid as exc:
+        keep_nothing(session)  # a refusal shown on the form: nothing of it is kept
         await signin.count_wrong_current_password(request, user, exc)
         errors = {exc.field or "form": exc.detail}
         context = {"errors": errors, "values": values}

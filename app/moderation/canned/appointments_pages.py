@@ -28,14 +28,12 @@ async def _list_page(
     user: CurrentUser,
     values: dict[str, str],
     errors: dict[str, str],
-    status_code: int = 200,
 ) -> Response:
     items = await appointments.list_destinations_with_use(session, admin=user)
     return render(
         request,
         "admin/appointments.html",
         {"items": items, "values": values, "errors": errors},
-        status_code,
     )
 
 
@@ -73,13 +71,11 @@ def _edit_page(
     destination: AppointmentDestination,
     values: dict[str, str],
     errors: dict[str, str],
-    status_code: int = 200,
 ) -> Response:
     return render(
         request,
         "admin/appointments_edit.html",
         {"destination": destination, "values": values, "errors": errors},
-        status_code,
     )
 
 

@@ -59,7 +59,6 @@ async def _form_page(
     response: CannedResponse | None,
     values: dict[str, str],
     errors: dict[str, str],
-    status_code: int = 200,
 ) -> Response:
     return render(
         request,
@@ -70,7 +69,6 @@ async def _form_page(
             "errors": errors,
             "destinations": await appointments.list_destinations(session),
         },
-        status_code,
     )
 
 
