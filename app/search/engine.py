@@ -37,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.expression import TableClause
 
 from app.access.visibility import visible_library_pages, visible_posts
 from app.accounts.models import Actor, User
@@ -52,6 +53,10 @@ from app.search.text import MARK_END, MARK_START
 
 FTS = table("search_fts", column("rowid"), column("title"), column("body"))
 FTS_NAME: ColumnElement[Any] = literal_column("search_fts")
+# SQLite: the titles alone (opening posts, library pages), so that a title search pays for
+# the titles that say a word, not for every body that does (bm25 counts them all: its IDF)
+TITLES = table("search_fts_titles", column("rowid"), column("title"))
+TITLES_NAME: ColumnElement[Any] = literal_column("search_fts_titles")
 TSV: ColumnElement[Any] = literal_column("search_documents.tsv")
 TITLE_TSV: ColumnElement[Any] = literal_column("search_documents.title_tsv")
 # the partial GIN index on title_tsv covers the rows with a title (opening posts)
@@ -107,11 +112,10 @@ def fts5_quote(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def fts5_match(terms: list[str], *, in_title: bool = False, any_term: bool = False) -> str:
+def fts5_match(terms: list[str], *, any_term: bool = False) -> str:
     """An FTS5 query made only of quoted strings: each term a phrase, all required (or any,
-    for similar titles); `in:title` restricts them to the title column."""
-    joined = (" OR " if any_term else " AND ").join(fts5_quote(t) for t in terms)
-    return f"{{title}} : ({joined})" if in_title else joined
+    for similar titles). Titles alone are searched in their own table (`TITLES`)."""
+    return (" OR " if any_term else " AND ").join(fts5_quote(t) for t in terms)
 
 
 def ts_query(terms: list[str], *, prefix: str, any_term: bool = False) -> Any:
@@ -283,15 +287,17 @@ def _library_filters(
 LIBRARY_DOCS = aliased(Doc, name="library_docs")
 
 
-def _library_joined(columns: list[Any], filters: list[Any], *, fts: bool) -> Select[Any]:
+def _library_joined(
+    columns: list[Any], filters: list[Any], *, fts: TableClause | None
+) -> Select[Any]:
     """Library documents with their page (whose published flag the access layer reads).
     The few library rows are listed first (the (source, source_id) index) and the text
     engine tests only those: a common word never walks every post that says it."""
     pages = select(LIBRARY_DOCS.id).where(LIBRARY_DOCS.source == LIBRARY)
     stmt = select(*columns)
-    if fts:
-        stmt = stmt.select_from(FTS).join(Doc, Doc.id == FTS.c.rowid)
-        filters = [FTS.c.rowid.in_(pages), *filters]
+    if fts is not None:
+        stmt = stmt.select_from(fts).join(Doc, Doc.id == fts.c.rowid)
+        filters = [fts.c.rowid.in_(pages), *filters]
     else:
         stmt = stmt.select_from(Doc)
         filters = [Doc.id.in_(pages), *filters]
@@ -304,6 +310,7 @@ class _Match:
     def __init__(self, pg: bool, terms: list[str], *, in_title: bool) -> None:
         self.pg = pg
         self.any_match = fts5_match(terms)
+        self.table: Any = None  # SQLite: the full-text table `condition` is a MATCH on
         if pg:
             self.q = ts_query(terms, prefix="t")
             self.condition: ColumnElement[bool] = TSV.op("@@")(self.q)
@@ -311,13 +318,20 @@ class _Match:
             if in_title:
                 self.condition = and_(self.condition, self.title_condition)
             self.score: Any = -cast(func.ts_rank_cd(TSV, self.q), Float)
+            self.title_score: Any = self.score
         else:
-            match = fts5_match(terms, in_title=in_title)
-            self.condition = FTS_NAME.op("MATCH")(bindparam("match", match))
-            self.title_condition = FTS_NAME.op("MATCH")(
-                bindparam("title_match", fts5_match(terms, in_title=True))
+            self.title_condition = TITLES_NAME.op("MATCH")(
+                bindparam("title_match", fts5_match(terms))
             )
-            self.score = cast(func.bm25(FTS_NAME, TITLE_WEIGHT, BODY_WEIGHT), Float)
+            # bm25 over the titles alone, weighed as a title in `search_fts` is
+            self.title_score = cast(func.bm25(TITLES_NAME) * TITLE_WEIGHT, Float)
+            if in_title:
+                self.table, self.condition = TITLES, self.title_condition
+                self.score = self.title_score
+            else:
+                self.table = FTS
+                self.condition = FTS_NAME.op("MATCH")(bindparam("match", fts5_match(terms)))
+                self.score = cast(func.bm25(FTS_NAME, TITLE_WEIGHT, BODY_WEIGHT), Float)
 
     def snippet(self) -> Any:
         if self.pg:
@@ -342,13 +356,22 @@ class _Key:
 
 
 def _joined(
-    columns: list[Any], filters: list[Any], *, fts: bool, group: bool = True, user: bool = True
+    columns: list[Any],
+    filters: list[Any],
+    *,
+    fts: TableClause | None,
+    group: bool = True,
+    user: bool = True,
 ) -> Select[Any]:
     """Documents with their post and discussion (whose rows decide visibility); the group
     and the author are joined when a filter or the columns need them (foreign keys: the
-    inner joins drop nothing)."""
+    inner joins drop nothing). `fts` is the SQLite full-text table the rows come from
+    (`FTS`, `TITLES`), or None."""
     stmt = select(*columns)
-    stmt = stmt.select_from(FTS).join(Doc, Doc.id == FTS.c.rowid) if fts else stmt.select_from(Doc)
+    if fts is not None:
+        stmt = stmt.select_from(fts).join(Doc, Doc.id == fts.c.rowid)
+    else:
+        stmt = stmt.select_from(Doc)
     stmt = stmt.join(Post, Post.id == Doc.source_id).join(
         Discussion, Discussion.id == Post.discussion_id
     )
@@ -380,26 +403,33 @@ async def search(
     library = _library_filters(parsed, kind, pg=pg)
     match = _Match(pg, terms, in_title=parsed.in_title) if terms else None
     fts = match is not None and not pg
+    # SQLite: the full-text table the text condition reads (the titles' for `in:title`)
+    table: TableClause | None = match.table if match is not None and fts else None
     library_ids: set[int] = set()
 
     if by_relevance:
         assert match is not None
         exact = case((func.lower(Doc.title) == parsed.text, 0), else_=1)
-        ranked_columns = [Doc.id.label("doc_id"), exact.label("exact"), match.score.label("score")]
-        windows = [
-            _joined(
-                ranked_columns,
-                [*filters, condition],
-                fts=fts,
-                group=False,
-                user=parsed.author is not None,
+
+        def window_of(condition: Any, score: Any, source: TableClause | None) -> Select[Any]:
+            columns = [Doc.id.label("doc_id"), exact.label("exact"), score.label("score")]
+            return (
+                _joined(
+                    columns,
+                    [*filters, condition],
+                    fts=source,
+                    group=False,
+                    user=parsed.author is not None,
+                )
+                .order_by((source.c.rowid if source is not None else Doc.id).desc())
+                .limit(WINDOW)
             )
-            .order_by((FTS.c.rowid if fts else Doc.id).desc())
-            .limit(WINDOW)
-            for condition in (
-                [match.condition] if parsed.in_title else [match.condition, match.title_condition]
+
+        windows = [window_of(match.condition, match.score, table)]
+        if not parsed.in_title:
+            windows.append(
+                window_of(match.title_condition, match.title_score, TITLES if fts else None)
             )
-        ]
         # the two windows merged and ranked here: two short indexed scans beat one compound
         best: dict[int, tuple[int, float, int]] = {}
 
@@ -415,7 +445,12 @@ async def search(
             else:
                 break  # every match is in the first window already (title ones included)
         if library is not None:
-            pages = _library_joined(ranked_columns, [*library, match.condition], fts=fts)
+            ranked_columns = [
+                Doc.id.label("doc_id"),
+                exact.label("exact"),
+                match.score.label("score"),
+            ]
+            pages = _library_joined(ranked_columns, [*library, match.condition], fts=table)
             rows = await _rows(session, pages.limit(WINDOW))
             library_ids.update(int(row[0]) for row in rows)
             keep(rows)
@@ -430,21 +465,23 @@ async def search(
         text = [match.condition] if match is not None else []
         conditions = [*filters, *text]
         lean = {"group": False, "user": parsed.author is not None}
-        newest = (FTS.c.rowid if fts else Doc.id).desc()
+        newest = (table.c.rowid if table is not None else Doc.id).desc()
         before_cursor: list[Any] = []
         if cursor:
             (cid,) = decode_cursor(cursor, "id")
-            before_cursor = [(FTS.c.rowid if fts else Doc.id) < cid]
+            before_cursor = [(table.c.rowid if table is not None else Doc.id) < cid]
         ids: list[int] = []
         if posts:
-            page = _joined([Doc.id.label("doc_id")], [*conditions, *before_cursor], fts=fts, **lean)
+            page = _joined(
+                [Doc.id.label("doc_id")], [*conditions, *before_cursor], fts=table, **lean
+            )
             ids = [
                 row.doc_id for row in await _rows(session, page.order_by(newest).limit(limit + 1))
             ]
         library_total = 0
         if library is not None:
             found = await _rows(
-                session, _library_joined([Doc.id], [*library, *text], fts=fts).limit(COUNT_CAP)
+                session, _library_joined([Doc.id], [*library, *text], fts=table).limit(COUNT_CAP)
             )
             library_total = len(found)
             if cursor:
@@ -457,7 +494,7 @@ async def search(
             total = library_total
             if posts:
                 counted = (
-                    _joined([Doc.id], conditions, fts=fts, **lean)
+                    _joined([Doc.id], conditions, fts=table, **lean)
                     .order_by(newest)  # on SQLite: walk the full-text index newest first
                     .limit(COUNT_CAP + 1)
                     .subquery()
@@ -509,7 +546,7 @@ async def _library_details(
             snippet.label("snippet"),
         ],
         [*conditions, visible_library_pages()],
-        fts=fts and match is not None,
+        fts=FTS if fts and match is not None else None,
     )
     return [
         Hit(
@@ -563,7 +600,7 @@ async def _details(
             snippet.label("snippet"),
         ],
         conditions,
-        fts=fts and match is not None,
+        fts=FTS if fts and match is not None else None,
     )
     rows = {row.doc_id: row for row in await _rows(session, stmt)}
     return [
@@ -585,15 +622,6 @@ async def _details(
         )
         for row in (rows[i] for i in ids if i in rows)
     ]
-
-
-def _any_match(match: _Match) -> str:
-    value = match.condition.right.value  # type: ignore[attr-defined]
-    return (
-        str(value).removeprefix("{title} : (").removesuffix(")")
-        if value.startswith("{")
-        else str(value)
-    )
 
 
 # -- similar discussions -----------------------------------------------------------------------
@@ -755,12 +783,12 @@ async def similar_discussions(
         filters.append(TITLE_TSV.op("@@")(q))
         score: Any = -cast(func.ts_rank_cd(TSV, q), Float)
     else:
-        match = fts5_match(words, in_title=True, any_term=True)
-        filters.append(FTS_NAME.op("MATCH")(bindparam("match", match)))
-        score = cast(func.bm25(FTS_NAME, TITLE_WEIGHT, BODY_WEIGHT), Float)
+        match = fts5_match(words, any_term=True)
+        filters.append(TITLES_NAME.op("MATCH")(bindparam("match", match)))
+        score = cast(func.bm25(TITLES_NAME), Float)
     candidates = (
-        _joined([Doc.id, score], filters, fts=not pg, group=False, user=False)
-        .order_by((Doc.id if pg else FTS.c.rowid).desc())
+        _joined([Doc.id, score], filters, fts=None if pg else TITLES, group=False, user=False)
+        .order_by((Doc.id if pg else TITLES.c.rowid).desc())
         .limit(WINDOW)
     )
     ranked = sorted(
