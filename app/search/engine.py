@@ -2,9 +2,9 @@
 
 The engine query is built here from parsed tokens, every term quoted (FTS5) or passed as a
 bound parameter to `phraseto_tsquery` (PostgreSQL), so nothing a person types is engine
-syntax. Who may see a result is decided in the same statement, by joining each document's
-post and discussion (see `post_visibility`), so results, snippets and counts hold only what
-the searcher may see.
+syntax. Who may see a result is decided in the same statement, by the access layer's rule
+over the facts each document keeps of its post (see `post_visibility`), so results,
+snippets and counts hold only what the searcher may see.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import TableClause
 
-from app.access.visibility import visible_library_pages, visible_posts
+from app.access.visibility import PostFacts, readable_posts, visible_library_pages
 from app.accounts.models import Actor, User
 from app.core.errors import Invalid
 from app.discussions.models import Discussion, Post, Visibility
@@ -78,14 +78,28 @@ def is_postgres(session: AsyncSession) -> bool:
 # -- who may see what ------------------------------------------------------------------------
 
 
-def post_visibility(viewer: Actor | None) -> ColumnElement[bool]:
-    """The access layer's rule for posts and their discussions (app/access/visibility.py):
-    everybody sees published ones; authors their own held or hidden ones; moderators
-    everything not deleted, marked in the results."""
-    return visible_posts(viewer)
+# what the access layer's rule reads, from the document's own row (kept by triggers)
+DOC_FACTS = PostFacts(
+    post_status=Doc.post_status,
+    post_author_id=Doc.author_id,
+    discussion_status=Doc.discussion_status,
+    discussion_author_id=Doc.discussion_author_id,
+    alive=Doc.deleted.is_(False),
+    in_public_group=Doc.public_group.is_(True),
+)
 
 
-def answered() -> ColumnElement[bool]:
+def post_visibility(viewer: Actor | None, *, marked: bool = True) -> ColumnElement[bool]:
+    """The access layer's rule for posts and their discussions (app/access/visibility.py)
+    over the document's copy of their facts: everybody sees published ones; authors their
+    own held or hidden ones; moderators everything, marked in the results (`marked`: a
+    listing that does not mark, such as similar discussions, shows no deleted post)."""
+    return readable_posts(viewer, DOC_FACTS, marked=marked)
+
+
+def answered(
+    discussion_id: Any = Discussion.id, author_id: Any = Discussion.author_id
+) -> ColumnElement[bool]:
     """A discussion is answered once someone other than its author replied where everybody
     can read it. The status test is wrapped so that the lookup goes by the discussion's
     posts (ix_posts_discussion_top_level): SQLite's planner, without statistics, would pick
@@ -96,9 +110,9 @@ def answered() -> ColumnElement[bool]:
         select(literal(1))
         .select_from(Reply)
         .where(
-            Reply.discussion_id == Discussion.id,
+            Reply.discussion_id == discussion_id,
             Reply.is_opening.is_(False),
-            Reply.author_id != Discussion.author_id,
+            Reply.author_id != author_id,
             func.lower(Reply.status) == Visibility.visible.value,
             Reply.deleted_at.is_(None),
         )
@@ -249,11 +263,12 @@ def _filters(
 ) -> list[ColumnElement[bool]]:
     filters: list[ColumnElement[bool]] = [source_is(POST, pg=pg), post_visibility(viewer)]
     if kind == "discussions" or parsed.in_title:
-        filters.append(Post.is_opening.is_(True))
+        filters.append(Doc.is_opening.is_(True))
     elif kind == "posts":
-        filters.append(Post.is_opening.is_(False))
+        filters.append(Doc.is_opening.is_(False))
     if parsed.author is not None:
-        filters.append(User.username_key == parsed.author.casefold())
+        author = select(User.id).where(User.username_key == parsed.author.casefold())
+        filters.append(Doc.author_id == author.scalar_subquery())
     if parsed.group is not None:
         # the index row's own group (kept by moves): tested before any join is made
         group_id = select(Group.id).where(Group.slug == parsed.group).scalar_subquery()
@@ -262,10 +277,11 @@ def _filters(
         filters.append(Doc.created_at >= day_start(parsed.after))
     if parsed.before is not None:
         filters.append(Doc.created_at < day_start(parsed.before))
-    if parsed.status == "answered":
-        filters.append(answered())
-    elif parsed.status == "unanswered":
-        filters.append(not_(answered()))
+    if parsed.status is not None:
+        discussion_answered = answered(Doc.discussion_id, Doc.discussion_author_id)
+        filters.append(
+            discussion_answered if parsed.status == "answered" else not_(discussion_answered)
+        )
     return filters
 
 
@@ -355,6 +371,15 @@ class _Key:
     score: float = 0.0
 
 
+def _documents(columns: list[Any], filters: list[Any], *, fts: TableClause | None) -> Select[Any]:
+    """Documents alone (from a full-text table on SQLite): every filter, visibility
+    included, reads the document's own row."""
+    stmt = select(*columns)
+    if fts is not None:
+        return stmt.select_from(fts).join(Doc, Doc.id == fts.c.rowid).where(*filters)
+    return stmt.select_from(Doc).where(*filters)
+
+
 def _joined(
     columns: list[Any],
     filters: list[Any],
@@ -414,13 +439,7 @@ async def search(
         def window_of(condition: Any, score: Any, source: TableClause | None) -> Select[Any]:
             columns = [Doc.id.label("doc_id"), exact.label("exact"), score.label("score")]
             return (
-                _joined(
-                    columns,
-                    [*filters, condition],
-                    fts=source,
-                    group=False,
-                    user=parsed.author is not None,
-                )
+                _documents(columns, [*filters, condition], fts=source)
                 .order_by((source.c.rowid if source is not None else Doc.id).desc())
                 .limit(WINDOW)
             )
@@ -464,7 +483,6 @@ async def search(
     else:
         text = [match.condition] if match is not None else []
         conditions = [*filters, *text]
-        lean = {"group": False, "user": parsed.author is not None}
         newest = (table.c.rowid if table is not None else Doc.id).desc()
         before_cursor: list[Any] = []
         if cursor:
@@ -472,9 +490,7 @@ async def search(
             before_cursor = [(table.c.rowid if table is not None else Doc.id) < cid]
         ids: list[int] = []
         if posts:
-            page = _joined(
-                [Doc.id.label("doc_id")], [*conditions, *before_cursor], fts=table, **lean
-            )
+            page = _documents([Doc.id.label("doc_id")], [*conditions, *before_cursor], fts=table)
             ids = [
                 row.doc_id for row in await _rows(session, page.order_by(newest).limit(limit + 1))
             ]
@@ -494,7 +510,7 @@ async def search(
             total = library_total
             if posts:
                 counted = (
-                    _joined([Doc.id], conditions, fts=table, **lean)
+                    _documents([Doc.id], conditions, fts=table)
                     .order_by(newest)  # on SQLite: walk the full-text index newest first
                     .limit(COUNT_CAP + 1)
                     .subquery()
@@ -774,8 +790,8 @@ async def similar_discussions(
     pg = is_postgres(session)
     filters: list[ColumnElement[bool]] = [
         source_is(POST, pg=pg),
-        Post.is_opening.is_(True),
-        post_visibility(viewer),
+        Doc.is_opening.is_(True),
+        post_visibility(viewer, marked=False),
     ]
     if pg:
         q = ts_query(words, prefix="w", any_term=True)
@@ -787,7 +803,7 @@ async def similar_discussions(
         filters.append(TITLES_NAME.op("MATCH")(bindparam("match", match)))
         score = cast(func.bm25(TITLES_NAME), Float)
     candidates = (
-        _joined([Doc.id, score], filters, fts=None if pg else TITLES, group=False, user=False)
+        _documents([Doc.id, score], filters, fts=None if pg else TITLES)
         .order_by((Doc.id if pg else TITLES.c.rowid).desc())
         .limit(WINDOW)
     )
