@@ -437,6 +437,21 @@ async def search(
         exact = case((func.lower(Doc.title) == parsed.text, 0), else_=1)
 
         def window_of(condition: Any, score: Any, source: TableClause | None) -> Select[Any]:
+            if pg:
+                # ranked once the window is chosen: PostgreSQL would rank every match
+                # before keeping the newest (a phrase in 12,000 posts: a third of its time)
+                newest = (
+                    select(Doc.id, Doc.title, TSV.label("tsv"))
+                    .where(*filters, condition)
+                    .order_by(Doc.id.desc())
+                    .limit(WINDOW)
+                    .subquery("newest")
+                )
+                return select(
+                    newest.c.id.label("doc_id"),
+                    case((func.lower(newest.c.title) == parsed.text, 0), else_=1).label("exact"),
+                    (-cast(func.ts_rank_cd(newest.c.tsv, match.q), Float)).label("score"),
+                )
             columns = [Doc.id.label("doc_id"), exact.label("exact"), score.label("score")]
             return (
                 _documents(columns, [*filters, condition], fts=source)
