@@ -7,8 +7,9 @@ events). The rule:
 - a published (`visible`) post in a published discussion, neither deleted, is everybody's;
 - a held (`pending`) or `hidden` post or discussion is its author's (marked as such) and the
   moderators'; a reply inside a held or hidden discussion goes with its discussion;
-- a deleted post is nobody's to read (its place in the thread stays, without its text);
-- moderators see everything that is not deleted, marked;
+- a deleted post is nobody's to read in its thread (its place stays, without its text);
+- moderators see everything that is not deleted, marked; deleted posts too, but only where
+  they are marked as deleted (the moderators' deleted-posts pages, search results);
 - a members-only group (`visibility = 'members'`), its discussions and posts are for
   signed-in members only: to a visitor they do not exist.
 
@@ -17,6 +18,7 @@ Answers for what a viewer may not see are 404, never 403: a 403 would confirm it
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -126,21 +128,60 @@ def published_discussions() -> ColumnElement[bool]:
     return and_(Discussion.status == PUBLISHED, Discussion.deleted_at.is_(None))
 
 
+def sees_deleted(viewer: Actor | None) -> bool:
+    """Moderators read deleted posts where they are marked as deleted: the deleted-posts
+    pages (app/moderation/deleted.py) and search results (`readable_posts(marked=True)`)."""
+    return can(viewer, Action.see_hidden_content)
+
+
+@dataclass(frozen=True, slots=True)
+class PostFacts:
+    """What the rule reads of a post, its discussion and its group, wherever a listing
+    finds it: the tables themselves (`TABLE_FACTS`), or the copy the search index keeps
+    of them with each document (app/search/models.py, kept by triggers)."""
+
+    post_status: Any
+    post_author_id: Any
+    discussion_status: Any
+    discussion_author_id: Any
+    alive: ColumnElement[bool]  # neither the post nor its discussion deleted
+    in_public_group: ColumnElement[bool]
+
+
+def _table_facts() -> PostFacts:
+    return PostFacts(
+        post_status=Post.status,
+        post_author_id=Post.author_id,
+        discussion_status=Discussion.status,
+        discussion_author_id=Discussion.author_id,
+        alive=and_(Post.deleted_at.is_(None), Discussion.deleted_at.is_(None)),
+        in_public_group=_in_public_group(),
+    )
+
+
+def readable_posts(
+    viewer: Actor | None, facts: PostFacts, *, marked: bool = False
+) -> ColumnElement[bool]:
+    """The rule, over any columns that hold its facts: everybody's posts, plus (for their
+    author) their own held or hidden ones, plus (for moderators) every post not deleted,
+    and (`marked`: a listing that marks each post others may not read) deleted ones."""
+    if sees_everything(viewer):
+        return literal(True) if marked and sees_deleted(viewer) else facts.alive
+    public = and_(facts.post_status == PUBLISHED, facts.discussion_status == PUBLISHED)
+    if viewer is None:
+        return and_(facts.alive, public, facts.in_public_group)
+    own = and_(
+        facts.post_author_id == viewer.id,
+        or_(facts.discussion_status == PUBLISHED, facts.discussion_author_id == viewer.id),
+    )
+    return and_(facts.alive, or_(public, own))
+
+
 def visible_posts(viewer: Actor | None = None) -> ColumnElement[bool]:
     """Posts this viewer may read, on a query that joins each post's `Discussion`:
     everybody's posts, plus (for their author) their own held or hidden ones, plus
     (for moderators) every post not deleted."""
-    alive = and_(Post.deleted_at.is_(None), Discussion.deleted_at.is_(None))
-    if sees_everything(viewer):
-        return alive
-    public = and_(Post.status == PUBLISHED, Discussion.status == PUBLISHED)
-    if viewer is None:
-        return and_(alive, public, _in_public_group())
-    own = and_(
-        Post.author_id == viewer.id,
-        or_(Discussion.status == PUBLISHED, Discussion.author_id == viewer.id),
-    )
-    return and_(alive, or_(public, own))
+    return readable_posts(viewer, _table_facts())
 
 
 def notification_shown_now() -> ColumnElement[bool]:
@@ -179,6 +220,9 @@ __all__ = [
     "can_see_post",
     "can_see_status",
     "notification_shown_now",
+    "PostFacts",
+    "readable_posts",
+    "sees_deleted",
     "sees_everything",
     "shown_to_everybody",
     "visible_discussions",

@@ -30,6 +30,7 @@ from app.library.models import SavedItem
 from app.notifications.models import DiscussionFollow, GroupFollow, Notification, PostMention
 from app.safety.former import hold_hash, neutral_name
 from app.safety.models import UsernameHold
+from app.search.index import erase_author_documents
 
 HOLD_DAYS = 30
 FORMER = "a former member"
@@ -128,6 +129,7 @@ async def _delete_posts(session: AsyncSession, *, user: User, now: object) -> No
     await session.execute(
         update(Post).where(Post.author_id == user.id).values(body_md="", body_html="")
     )
+    await erase_author_documents(session, author_id=user.id)
 
 
 async def _forget_mentions(session: AsyncSession, *, user: User, old_name: str) -> None:

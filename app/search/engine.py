@@ -2,9 +2,9 @@
 
 The engine query is built here from parsed tokens, every term quoted (FTS5) or passed as a
 bound parameter to `phraseto_tsquery` (PostgreSQL), so nothing a person types is engine
-syntax. Who may see a result is decided in the same statement, by joining each document's
-post and discussion (see `post_visibility`), so results, snippets and counts hold only what
-the searcher may see.
+syntax. Who may see a result is decided in the same statement, by the access layer's rule
+over the facts each document keeps of its post (see `post_visibility`), so results,
+snippets and counts hold only what the searcher may see.
 """
 
 from __future__ import annotations
@@ -37,8 +37,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.expression import TableClause
 
-from app.access.visibility import visible_library_pages, visible_posts
+from app.access.visibility import PostFacts, readable_posts, visible_library_pages
 from app.accounts.models import Actor, User
 from app.core.errors import Invalid
 from app.discussions.models import Discussion, Post, Visibility
@@ -52,6 +53,10 @@ from app.search.text import MARK_END, MARK_START
 
 FTS = table("search_fts", column("rowid"), column("title"), column("body"))
 FTS_NAME: ColumnElement[Any] = literal_column("search_fts")
+# SQLite: the titles alone (opening posts, library pages), so that a title search pays for
+# the titles that say a word, not for every body that does (bm25 counts them all: its IDF)
+TITLES = table("search_fts_titles", column("rowid"), column("title"))
+TITLES_NAME: ColumnElement[Any] = literal_column("search_fts_titles")
 TSV: ColumnElement[Any] = literal_column("search_documents.tsv")
 TITLE_TSV: ColumnElement[Any] = literal_column("search_documents.title_tsv")
 # the partial GIN index on title_tsv covers the rows with a title (opening posts)
@@ -73,14 +78,28 @@ def is_postgres(session: AsyncSession) -> bool:
 # -- who may see what ------------------------------------------------------------------------
 
 
-def post_visibility(viewer: Actor | None) -> ColumnElement[bool]:
-    """The access layer's rule for posts and their discussions (app/access/visibility.py):
-    everybody sees published ones; authors their own held or hidden ones; moderators
-    everything not deleted, marked in the results."""
-    return visible_posts(viewer)
+# what the access layer's rule reads, from the document's own row (kept by triggers)
+DOC_FACTS = PostFacts(
+    post_status=Doc.post_status,
+    post_author_id=Doc.author_id,
+    discussion_status=Doc.discussion_status,
+    discussion_author_id=Doc.discussion_author_id,
+    alive=Doc.deleted.is_(False),
+    in_public_group=Doc.public_group.is_(True),
+)
 
 
-def answered() -> ColumnElement[bool]:
+def post_visibility(viewer: Actor | None, *, marked: bool = True) -> ColumnElement[bool]:
+    """The access layer's rule for posts and their discussions (app/access/visibility.py)
+    over the document's copy of their facts: everybody sees published ones; authors their
+    own held or hidden ones; moderators everything, marked in the results (`marked`: a
+    listing that does not mark, such as similar discussions, shows no deleted post)."""
+    return readable_posts(viewer, DOC_FACTS, marked=marked)
+
+
+def answered(
+    discussion_id: Any = Discussion.id, author_id: Any = Discussion.author_id
+) -> ColumnElement[bool]:
     """A discussion is answered once someone other than its author replied where everybody
     can read it. The status test is wrapped so that the lookup goes by the discussion's
     posts (ix_posts_discussion_top_level): SQLite's planner, without statistics, would pick
@@ -91,9 +110,9 @@ def answered() -> ColumnElement[bool]:
         select(literal(1))
         .select_from(Reply)
         .where(
-            Reply.discussion_id == Discussion.id,
+            Reply.discussion_id == discussion_id,
             Reply.is_opening.is_(False),
-            Reply.author_id != Discussion.author_id,
+            Reply.author_id != author_id,
             func.lower(Reply.status) == Visibility.visible.value,
             Reply.deleted_at.is_(None),
         )
@@ -107,11 +126,10 @@ def fts5_quote(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def fts5_match(terms: list[str], *, in_title: bool = False, any_term: bool = False) -> str:
+def fts5_match(terms: list[str], *, any_term: bool = False) -> str:
     """An FTS5 query made only of quoted strings: each term a phrase, all required (or any,
-    for similar titles); `in:title` restricts them to the title column."""
-    joined = (" OR " if any_term else " AND ").join(fts5_quote(t) for t in terms)
-    return f"{{title}} : ({joined})" if in_title else joined
+    for similar titles). Titles alone are searched in their own table (`TITLES`)."""
+    return (" OR " if any_term else " AND ").join(fts5_quote(t) for t in terms)
 
 
 def ts_query(terms: list[str], *, prefix: str, any_term: bool = False) -> Any:
@@ -245,11 +263,12 @@ def _filters(
 ) -> list[ColumnElement[bool]]:
     filters: list[ColumnElement[bool]] = [source_is(POST, pg=pg), post_visibility(viewer)]
     if kind == "discussions" or parsed.in_title:
-        filters.append(Post.is_opening.is_(True))
+        filters.append(Doc.is_opening.is_(True))
     elif kind == "posts":
-        filters.append(Post.is_opening.is_(False))
+        filters.append(Doc.is_opening.is_(False))
     if parsed.author is not None:
-        filters.append(User.username_key == parsed.author.casefold())
+        author = select(User.id).where(User.username_key == parsed.author.casefold())
+        filters.append(Doc.author_id == author.scalar_subquery())
     if parsed.group is not None:
         # the index row's own group (kept by moves): tested before any join is made
         group_id = select(Group.id).where(Group.slug == parsed.group).scalar_subquery()
@@ -258,10 +277,11 @@ def _filters(
         filters.append(Doc.created_at >= day_start(parsed.after))
     if parsed.before is not None:
         filters.append(Doc.created_at < day_start(parsed.before))
-    if parsed.status == "answered":
-        filters.append(answered())
-    elif parsed.status == "unanswered":
-        filters.append(not_(answered()))
+    if parsed.status is not None:
+        discussion_answered = answered(Doc.discussion_id, Doc.discussion_author_id)
+        filters.append(
+            discussion_answered if parsed.status == "answered" else not_(discussion_answered)
+        )
     return filters
 
 
@@ -283,15 +303,17 @@ def _library_filters(
 LIBRARY_DOCS = aliased(Doc, name="library_docs")
 
 
-def _library_joined(columns: list[Any], filters: list[Any], *, fts: bool) -> Select[Any]:
+def _library_joined(
+    columns: list[Any], filters: list[Any], *, fts: TableClause | None
+) -> Select[Any]:
     """Library documents with their page (whose published flag the access layer reads).
     The few library rows are listed first (the (source, source_id) index) and the text
     engine tests only those: a common word never walks every post that says it."""
     pages = select(LIBRARY_DOCS.id).where(LIBRARY_DOCS.source == LIBRARY)
     stmt = select(*columns)
-    if fts:
-        stmt = stmt.select_from(FTS).join(Doc, Doc.id == FTS.c.rowid)
-        filters = [FTS.c.rowid.in_(pages), *filters]
+    if fts is not None:
+        stmt = stmt.select_from(fts).join(Doc, Doc.id == fts.c.rowid)
+        filters = [fts.c.rowid.in_(pages), *filters]
     else:
         stmt = stmt.select_from(Doc)
         filters = [Doc.id.in_(pages), *filters]
@@ -304,6 +326,7 @@ class _Match:
     def __init__(self, pg: bool, terms: list[str], *, in_title: bool) -> None:
         self.pg = pg
         self.any_match = fts5_match(terms)
+        self.table: Any = None  # SQLite: the full-text table `condition` is a MATCH on
         if pg:
             self.q = ts_query(terms, prefix="t")
             self.condition: ColumnElement[bool] = TSV.op("@@")(self.q)
@@ -311,13 +334,20 @@ class _Match:
             if in_title:
                 self.condition = and_(self.condition, self.title_condition)
             self.score: Any = -cast(func.ts_rank_cd(TSV, self.q), Float)
+            self.title_score: Any = self.score
         else:
-            match = fts5_match(terms, in_title=in_title)
-            self.condition = FTS_NAME.op("MATCH")(bindparam("match", match))
-            self.title_condition = FTS_NAME.op("MATCH")(
-                bindparam("title_match", fts5_match(terms, in_title=True))
+            self.title_condition = TITLES_NAME.op("MATCH")(
+                bindparam("title_match", fts5_match(terms))
             )
-            self.score = cast(func.bm25(FTS_NAME, TITLE_WEIGHT, BODY_WEIGHT), Float)
+            # bm25 over the titles alone, weighed as a title in `search_fts` is
+            self.title_score = cast(func.bm25(TITLES_NAME) * TITLE_WEIGHT, Float)
+            if in_title:
+                self.table, self.condition = TITLES, self.title_condition
+                self.score = self.title_score
+            else:
+                self.table = FTS
+                self.condition = FTS_NAME.op("MATCH")(bindparam("match", fts5_match(terms)))
+                self.score = cast(func.bm25(FTS_NAME, TITLE_WEIGHT, BODY_WEIGHT), Float)
 
     def snippet(self) -> Any:
         if self.pg:
@@ -341,14 +371,32 @@ class _Key:
     score: float = 0.0
 
 
+def _documents(columns: list[Any], filters: list[Any], *, fts: TableClause | None) -> Select[Any]:
+    """Documents alone (from a full-text table on SQLite): every filter, visibility
+    included, reads the document's own row."""
+    stmt = select(*columns)
+    if fts is not None:
+        return stmt.select_from(fts).join(Doc, Doc.id == fts.c.rowid).where(*filters)
+    return stmt.select_from(Doc).where(*filters)
+
+
 def _joined(
-    columns: list[Any], filters: list[Any], *, fts: bool, group: bool = True, user: bool = True
+    columns: list[Any],
+    filters: list[Any],
+    *,
+    fts: TableClause | None,
+    group: bool = True,
+    user: bool = True,
 ) -> Select[Any]:
     """Documents with their post and discussion (whose rows decide visibility); the group
     and the author are joined when a filter or the columns need them (foreign keys: the
-    inner joins drop nothing)."""
+    inner joins drop nothing). `fts` is the SQLite full-text table the rows come from
+    (`FTS`, `TITLES`), or None."""
     stmt = select(*columns)
-    stmt = stmt.select_from(FTS).join(Doc, Doc.id == FTS.c.rowid) if fts else stmt.select_from(Doc)
+    if fts is not None:
+        stmt = stmt.select_from(fts).join(Doc, Doc.id == fts.c.rowid)
+    else:
+        stmt = stmt.select_from(Doc)
     stmt = stmt.join(Post, Post.id == Doc.source_id).join(
         Discussion, Discussion.id == Post.discussion_id
     )
@@ -380,26 +428,42 @@ async def search(
     library = _library_filters(parsed, kind, pg=pg)
     match = _Match(pg, terms, in_title=parsed.in_title) if terms else None
     fts = match is not None and not pg
+    # SQLite: the full-text table the text condition reads (the titles' for `in:title`)
+    table: TableClause | None = match.table if match is not None and fts else None
     library_ids: set[int] = set()
 
     if by_relevance:
         assert match is not None
         exact = case((func.lower(Doc.title) == parsed.text, 0), else_=1)
-        ranked_columns = [Doc.id.label("doc_id"), exact.label("exact"), match.score.label("score")]
-        windows = [
-            _joined(
-                ranked_columns,
-                [*filters, condition],
-                fts=fts,
-                group=False,
-                user=parsed.author is not None,
+
+        def window_of(condition: Any, score: Any, source: TableClause | None) -> Select[Any]:
+            if pg:
+                # ranked once the window is chosen: PostgreSQL would rank every match
+                # before keeping the newest (a phrase in 12,000 posts: a third of its time)
+                newest = (
+                    select(Doc.id, Doc.title, TSV.label("tsv"))
+                    .where(*filters, condition)
+                    .order_by(Doc.id.desc())
+                    .limit(WINDOW)
+                    .subquery("newest")
+                )
+                return select(
+                    newest.c.id.label("doc_id"),
+                    case((func.lower(newest.c.title) == parsed.text, 0), else_=1).label("exact"),
+                    (-cast(func.ts_rank_cd(newest.c.tsv, match.q), Float)).label("score"),
+                )
+            columns = [Doc.id.label("doc_id"), exact.label("exact"), score.label("score")]
+            return (
+                _documents(columns, [*filters, condition], fts=source)
+                .order_by((source.c.rowid if source is not None else Doc.id).desc())
+                .limit(WINDOW)
             )
-            .order_by((FTS.c.rowid if fts else Doc.id).desc())
-            .limit(WINDOW)
-            for condition in (
-                [match.condition] if parsed.in_title else [match.condition, match.title_condition]
+
+        windows = [window_of(match.condition, match.score, table)]
+        if not parsed.in_title:
+            windows.append(
+                window_of(match.title_condition, match.title_score, TITLES if fts else None)
             )
-        ]
         # the two windows merged and ranked here: two short indexed scans beat one compound
         best: dict[int, tuple[int, float, int]] = {}
 
@@ -415,7 +479,12 @@ async def search(
             else:
                 break  # every match is in the first window already (title ones included)
         if library is not None:
-            pages = _library_joined(ranked_columns, [*library, match.condition], fts=fts)
+            ranked_columns = [
+                Doc.id.label("doc_id"),
+                exact.label("exact"),
+                match.score.label("score"),
+            ]
+            pages = _library_joined(ranked_columns, [*library, match.condition], fts=table)
             rows = await _rows(session, pages.limit(WINDOW))
             library_ids.update(int(row[0]) for row in rows)
             keep(rows)
@@ -429,22 +498,21 @@ async def search(
     else:
         text = [match.condition] if match is not None else []
         conditions = [*filters, *text]
-        lean = {"group": False, "user": parsed.author is not None}
-        newest = (FTS.c.rowid if fts else Doc.id).desc()
+        newest = (table.c.rowid if table is not None else Doc.id).desc()
         before_cursor: list[Any] = []
         if cursor:
             (cid,) = decode_cursor(cursor, "id")
-            before_cursor = [(FTS.c.rowid if fts else Doc.id) < cid]
+            before_cursor = [(table.c.rowid if table is not None else Doc.id) < cid]
         ids: list[int] = []
         if posts:
-            page = _joined([Doc.id.label("doc_id")], [*conditions, *before_cursor], fts=fts, **lean)
+            page = _documents([Doc.id.label("doc_id")], [*conditions, *before_cursor], fts=table)
             ids = [
                 row.doc_id for row in await _rows(session, page.order_by(newest).limit(limit + 1))
             ]
         library_total = 0
         if library is not None:
             found = await _rows(
-                session, _library_joined([Doc.id], [*library, *text], fts=fts).limit(COUNT_CAP)
+                session, _library_joined([Doc.id], [*library, *text], fts=table).limit(COUNT_CAP)
             )
             library_total = len(found)
             if cursor:
@@ -457,7 +525,7 @@ async def search(
             total = library_total
             if posts:
                 counted = (
-                    _joined([Doc.id], conditions, fts=fts, **lean)
+                    _documents([Doc.id], conditions, fts=table)
                     .order_by(newest)  # on SQLite: walk the full-text index newest first
                     .limit(COUNT_CAP + 1)
                     .subquery()
@@ -509,7 +577,7 @@ async def _library_details(
             snippet.label("snippet"),
         ],
         [*conditions, visible_library_pages()],
-        fts=fts and match is not None,
+        fts=FTS if fts and match is not None else None,
     )
     return [
         Hit(
@@ -563,7 +631,7 @@ async def _details(
             snippet.label("snippet"),
         ],
         conditions,
-        fts=fts and match is not None,
+        fts=FTS if fts and match is not None else None,
     )
     rows = {row.doc_id: row for row in await _rows(session, stmt)}
     return [
@@ -585,15 +653,6 @@ async def _details(
         )
         for row in (rows[i] for i in ids if i in rows)
     ]
-
-
-def _any_match(match: _Match) -> str:
-    value = match.condition.right.value  # type: ignore[attr-defined]
-    return (
-        str(value).removeprefix("{title} : (").removesuffix(")")
-        if value.startswith("{")
-        else str(value)
-    )
 
 
 # -- similar discussions -----------------------------------------------------------------------
@@ -746,8 +805,8 @@ async def similar_discussions(
     pg = is_postgres(session)
     filters: list[ColumnElement[bool]] = [
         source_is(POST, pg=pg),
-        Post.is_opening.is_(True),
-        post_visibility(viewer),
+        Doc.is_opening.is_(True),
+        post_visibility(viewer, marked=False),
     ]
     if pg:
         q = ts_query(words, prefix="w", any_term=True)
@@ -755,12 +814,12 @@ async def similar_discussions(
         filters.append(TITLE_TSV.op("@@")(q))
         score: Any = -cast(func.ts_rank_cd(TSV, q), Float)
     else:
-        match = fts5_match(words, in_title=True, any_term=True)
-        filters.append(FTS_NAME.op("MATCH")(bindparam("match", match)))
-        score = cast(func.bm25(FTS_NAME, TITLE_WEIGHT, BODY_WEIGHT), Float)
+        match = fts5_match(words, any_term=True)
+        filters.append(TITLES_NAME.op("MATCH")(bindparam("match", match)))
+        score = cast(func.bm25(TITLES_NAME), Float)
     candidates = (
-        _joined([Doc.id, score], filters, fts=not pg, group=False, user=False)
-        .order_by((Doc.id if pg else FTS.c.rowid).desc())
+        _documents([Doc.id, score], filters, fts=None if pg else TITLES)
+        .order_by((Doc.id if pg else TITLES.c.rowid).desc())
         .limit(WINDOW)
     )
     ranked = sorted(

@@ -2,9 +2,10 @@
 
 Changes of text touch the index (a new post, an edit, a discussion's new title), and so
 does a move (each post's row keeps its discussion's group, for `#group` searches); who may
-see a document is decided when searching (see engine.py), so hiding, restoring, approving
-and deleting need no index write. Library pages are the second source (app/search/library.py:
-imports, publishing and unpublishing rewrite their rows).
+see a document is decided when searching, over facts the database copies to each row by
+triggers (migration s3speed), so hiding, restoring, approving and deleting need no index
+write here; erasing a deleted account's text does. Library pages are the second source
+(app/search/library.py: imports, publishing and unpublishing rewrite their rows).
 """
 
 from __future__ import annotations
@@ -84,6 +85,19 @@ async def move_documents(session: AsyncSession, *, discussion_id: int, group_id:
         update(SearchDocument)
         .where(SearchDocument.discussion_id == discussion_id, SearchDocument.source == POST)
         .values(group_id=group_id)
+    )
+
+
+async def erase_author_documents(session: AsyncSession, *, author_id: int) -> None:
+    """An account deleted: its posts' text is erased, so is their documents' (moderators
+    find deleted posts in search, marked; an erased one says nothing any more)."""
+    await session.execute(
+        update(SearchDocument)
+        .where(
+            SearchDocument.source == POST,
+            SearchDocument.source_id.in_(select(Post.id).where(Post.author_id == author_id)),
+        )
+        .values(body="")
     )
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
@@ -16,10 +16,13 @@ class SearchDocument(Base):
     (`title` weight A, `body` weight B) with a GIN index. Both are created by the migration,
     outside the ORM model, since neither exists on the other database.
 
-    Who may see a document is decided when searching, by joining its source's rows (a
-    post's status, deletion and discussion), so hiding, restoring, approving or deleting
-    changes no index row: changes of text do, and moves (`group_id`). `source` names where a
-    document comes from (`post`, or `library` for a published library page).
+    Who may see a post's document is decided when searching, by the access layer's rule
+    (`app.access.visibility.readable_posts`) over the facts each row keeps of its post, its
+    discussion and its group (statuses, deletion, authors, the group's visibility): a copy
+    kept by the database itself, in the writer's transaction, by triggers on `posts`,
+    `discussions`, `groups` and this table (migration s3speed), so that no write can forget
+    it and a search reads one row per candidate instead of three. `source` names where a
+    document comes from (`post`, or `library` for a published library page: no facts).
     """
 
     __tablename__ = "search_documents"
@@ -39,6 +42,14 @@ class SearchDocument(Base):
     # the index's own row, not three joins); moving a discussion rewrites it in the same
     # transaction (app/moderation/service.py move_discussion -> index.move_documents)
     group_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # the facts of the post (None for library pages, and for a post no longer there)
+    post_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    discussion_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    deleted: Mapped[bool | None] = mapped_column(Boolean, nullable=True)  # post or discussion
+    public_group: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    author_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    discussion_author_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    is_opening: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     title: Mapped[str] = mapped_column(Text, default="")
     body: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
