@@ -93,7 +93,9 @@ def _watch_statement(
 
 
 def _after_begin(session: Session, _transaction: Any, connection: Any) -> None:
-    session.info.setdefault(_CONNECTIONS, []).append(connection.info)
+    info = connection.info  # the pooled connection's: it outlives this transaction
+    info.pop(DIRTY, None)  # what others wrote before is theirs (committed or not)
+    session.info.setdefault(_CONNECTIONS, []).append(info)
 
 
 def _wrote_visible(session: Session) -> bool:

@@ -100,8 +100,19 @@ def _not_modified_since(last_modified: float | None, if_modified_since: bytes) -
 
 
 class PageCache:
-    def __init__(self, app: ASGIApp, *, store: PageStore, bus: Bus, seconds: float) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        store: PageStore,
+        bus: Bus,
+        seconds: float,
+        pages: dict[Any, str],
+    ) -> None:
+        """`pages`: the endpoint of each route of `cache.pages`, and the route's path
+        template (what routing leaves in the scope is the endpoint)."""
         self.app = app
+        self.pages = pages
         self.store = store
         self.bus = bus
         self.seconds = seconds
@@ -200,8 +211,7 @@ class PageCache:
         async def hold(message: Message) -> None:
             nonlocal start
             if start is None and message["type"] == "http.response.start":
-                route = scope.get("route")
-                if message["status"] == 200 and not head and getattr(route, "path", None) in PAGES:
+                if message["status"] == 200 and not head and scope.get("endpoint") in self.pages:
                     start = message
                     return
                 await send(message)
@@ -239,7 +249,7 @@ class PageCache:
         keep = (
             unchanged
             and key is not None
-            and names <= PAGES[scope["route"].path]
+            and names <= PAGES[self.pages[scope["endpoint"]]]
             and not any(k == b"set-cookie" for k, _ in headers)
         )
         etag = _etag(body)

@@ -8,6 +8,7 @@ from typing import Any
 
 from app.cache.invalidation import Bus, fanout_for, install
 from app.cache.middleware import PageCache
+from app.cache.pages import PAGES
 from app.cache.store import PageStore
 
 
@@ -25,10 +26,27 @@ def install_page_cache(app: Any, settings: Any, database_url: str) -> None:
     build = app.build_middleware_stack
 
     def build_with_cache() -> Any:
-        return PageCache(build(), store=store, bus=bus, seconds=settings.page_cache_seconds)
+        return PageCache(
+            build(),
+            store=store,
+            bus=bus,
+            seconds=settings.page_cache_seconds,
+            pages=page_endpoints(app.routes),
+        )
 
     app.build_middleware_stack = build_with_cache
     app.state.page_cache = PageCacheHandle(store, bus)
+
+
+def page_endpoints(routes: list[Any]) -> dict[Any, str]:
+    """The endpoint of every GET route of `cache.pages`, and its path template."""
+    found: dict[Any, str] = {}
+    for route in routes:
+        if hasattr(route, "original_router"):  # FastAPI's included routers
+            found.update(page_endpoints(route.original_router.routes))
+        elif getattr(route, "path", None) in PAGES and "GET" in (getattr(route, "methods", None) or ()):
+            found[route.endpoint] = route.path
+    return found
 
 
 class PageCacheHandle:
