@@ -32,6 +32,7 @@ import weakref
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
@@ -150,6 +151,9 @@ class RedisFanout:
     def __init__(self, url: str) -> None:
         self.url = url
         self._client: Any = None
+        # the subscription's connection while it is open (its address names it in
+        # CLIENT LIST)
+        self.connection_writer: asyncio.StreamWriter | None = None
 
     def _redis(self) -> Any:
         if self._client is None:
@@ -162,20 +166,86 @@ class RedisFanout:
         await self._redis().publish(CHANNEL, payload)
 
     async def listen(self, deliver: Callable[[str], None], ready: Callable[[], None]) -> None:
-        # a client of its own: the subscription's connection is the one whose loss matters
-        import coredis
-
-        client = coredis.Redis.from_url(self.url, decode_responses=True)
-        pubsub = client.pubsub(ignore_subscribe_messages=True, channels=[CHANNEL])
-        async with pubsub:
-            ready()
-            async for message in pubsub:
-                if message.get("type") == "message":
-                    deliver(str(message["data"]))
-        raise ConnectionError("the Redis subscription ended")
+        """SUBSCRIBE on a plain connection of its own, read here. (The client library's
+        subscription reconnects by itself, silently: messages sent meanwhile would be
+        lost without anyone knowing. Here a lost connection is an error at once, and a
+        connection that says nothing for a while is asked for a PING.)"""
+        url = urlsplit(self.url)
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(
+                url.hostname or "127.0.0.1", url.port or 6379, ssl=url.scheme == "rediss" or None
+            ),
+            5,
+        )
+        self.connection_writer = writer
+        try:
+            if url.password:
+                auth = (
+                    [unquote(url.username), unquote(url.password)]
+                    if url.username
+                    else [unquote(url.password)]
+                )
+                writer.write(_command("AUTH", *auth))
+                await asyncio.wait_for(_read_reply(reader), 5)
+            writer.write(_command("SUBSCRIBE", CHANNEL))
+            pinged = False
+            while True:
+                try:
+                    reply = await asyncio.wait_for(_read_reply(reader), PING_SECONDS)
+                except TimeoutError:
+                    if pinged:
+                        raise ConnectionError("Redis did not answer a PING") from None
+                    writer.write(_command("PING"))
+                    pinged = True
+                    continue
+                pinged = False
+                if not isinstance(reply, list) or not reply:
+                    continue
+                kind = reply[0]
+                if kind == b"subscribe":
+                    ready()
+                elif kind == b"message" and len(reply) == 3 and isinstance(reply[2], bytes):
+                    deliver(reply[2].decode("utf-8", "replace"))
+        finally:
+            self.connection_writer = None
+            writer.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer.wait_closed(), 1)
 
     async def close(self) -> None:
         self._client = None
+
+
+PING_SECONDS = 15.0
+
+
+def _command(*parts: str) -> bytes:
+    out = [b"*%d\r\n" % len(parts)]
+    for part in parts:
+        data = part.encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(out)
+
+
+async def _read_reply(reader: asyncio.StreamReader) -> Any:
+    """One RESP2 reply."""
+    line = await reader.readline()
+    if not line.endswith(b"\r\n"):
+        raise ConnectionError("the Redis connection closed")
+    kind, rest = line[:1], line[1:-2]
+    if kind == b"+":
+        return rest
+    if kind == b"-":
+        raise ConnectionError(f"Redis refused: {rest.decode(errors='replace')}")
+    if kind == b":":
+        return int(rest)
+    if kind == b"$":
+        size = int(rest)
+        return None if size < 0 else (await reader.readexactly(size + 2))[:-2]
+    if kind == b"*":
+        size = int(rest)
+        return None if size < 0 else [await _read_reply(reader) for _ in range(size)]
+    raise ConnectionError(f"unexpected reply from Redis: {line[:40]!r}")
 
 
 class PostgresFanout:
@@ -185,6 +255,7 @@ class PostgresFanout:
         self.dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         self._sender: Any = None
         self._lock = asyncio.Lock()
+        self.listener_pid: int | None = None  # the LISTEN connection's backend
 
     async def publish(self, payload: str) -> None:
         import asyncpg
@@ -199,13 +270,20 @@ class PostgresFanout:
 
         connection = await asyncpg.connect(self.dsn)
         lost = asyncio.Event()
+        self.listener_pid = connection.get_server_pid()
         try:
             connection.add_termination_listener(lambda _c: lost.set())
             await connection.add_listener(CHANNEL, lambda _c, _pid, _ch, payload: deliver(payload))
             ready()
-            await lost.wait()
+            while not lost.is_set():
+                # a connection lost without a word (a network partition) is found out here
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(lost.wait(), PING_SECONDS)
+                if not lost.is_set():
+                    await asyncio.wait_for(connection.execute("SELECT 1"), 5)
             raise ConnectionError("the LISTEN connection closed")
         finally:
+            self.listener_pid = None
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(connection.close(), 2)
 
@@ -249,6 +327,7 @@ class Bus:
         self.origin = secrets.token_hex(8)
         self._listener: asyncio.Task[None] | None = None
         self._sending: set[asyncio.Task[None]] = set()
+        self._subscribed_event = asyncio.Event()
         _BUSES.add(self)
 
     # -- a write committed in this process --
@@ -291,6 +370,7 @@ class Bus:
         # whatever was missed while not listening is dropped with everything else
         self.shared.bump()
         self.synced = True
+        self._subscribed_event.set()
 
     def start(self) -> Awaitable[None]:
         """Start listening (in the app's lifespan); the returned awaitable waits (briefly)
@@ -300,10 +380,9 @@ class Bus:
         return self._wait_synced()
 
     async def _wait_synced(self, seconds: float = 5.0) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + seconds
-        while not self.synced and loop.time() < deadline:
-            await asyncio.sleep(0.01)
+        if not self.synced:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._subscribed_event.wait(), seconds)
 
     async def _listen(self) -> None:
         assert self.fanout is not None
@@ -316,6 +395,7 @@ class Bus:
             except Exception:
                 log.warning("page cache: listener lost; cache off until it is back", exc_info=True)
             self.synced = False
+            self._subscribed_event.clear()
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 

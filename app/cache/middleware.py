@@ -222,8 +222,17 @@ class PageCache:
             chunks.append(message.get("body", b""))
             if message.get("more_body", False):
                 return
-            await self._answer(scope, send, start, b"".join(chunks), key, names, version,
-                               if_none_match, if_modified_since)
+            await self._answer(
+                scope,
+                send,
+                start,
+                b"".join(chunks),
+                key,
+                names,
+                version,
+                if_none_match,
+                if_modified_since,
+            )
 
         await self.app(scope, receive, hold)
 

@@ -44,7 +44,7 @@ def page_endpoints(routes: list[Any]) -> dict[Any, str]:
     for route in routes:
         if hasattr(route, "original_router"):  # FastAPI's included routers
             found.update(page_endpoints(route.original_router.routes))
-        elif getattr(route, "path", None) in PAGES and "GET" in (getattr(route, "methods", None) or ()):
+        elif getattr(route, "path", None) in PAGES and "GET" in (route.methods or ()):
             found[route.endpoint] = route.path
     return found
 

@@ -190,9 +190,7 @@ async def test_moving(
     assert "Counts after chemo" not in await cached(visitor, "/groups/caregivers")
     assert "Blood Cancers" in await cached(visitor, thread.url)
     mod = await make_client(moderator)
-    r = await mod.api(
-        "PATCH", f"/api/v1/mod/discussions/{thread.id}", json={"group": "caregivers"}
-    )
+    r = await mod.api("PATCH", f"/api/v1/mod/discussions/{thread.id}", json={"group": "caregivers"})
     assert r.status_code == 204
     assert "Counts after chemo" not in await fresh(visitor, f"/groups/{thread.group_slug}")
     assert "Counts after chemo" in await fresh(visitor, "/groups/caregivers")
@@ -227,9 +225,7 @@ async def test_a_group_renamed(visitor: Any, thread: Thread, make_client: Any, a
     assert "Blood conditions" in await fresh(visitor, "/groups")
 
 
-async def test_a_group_archived(
-    visitor: Any, thread: Thread, make_client: Any, admin: Any
-) -> None:
+async def test_a_group_archived(visitor: Any, thread: Thread, make_client: Any, admin: Any) -> None:
     assert "is archived" not in await cached(visitor, f"/groups/{thread.group_slug}")
     boss = await make_client(admin)
     r = await boss.form(f"/admin/groups/{thread.group_slug}/archive", {"reason": "quiet"})
@@ -246,8 +242,10 @@ async def test_a_library_import(app: Any, visitor: Any, library: str) -> None:
     url = f"/library/{library}"
     assert "Neutropenia in babies, revised" not in await cached(visitor, url)
     assert "Neutropenia in babies, revised" not in await cached(visitor, "/library")
-    text = PAGE_FILES[0].read_text().replace(
-        "title: Infantile Neutropenia", "title: Neutropenia in babies, revised"
+    text = (
+        PAGE_FILES[0]
+        .read_text()
+        .replace("title: Infantile Neutropenia", "title: Neutropenia in babies, revised")
     )
     async with app.state.db.sessionmaker() as s:
         await import_pages(s, pages=[parse_page_text(text, "revised.md")])

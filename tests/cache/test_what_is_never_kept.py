@@ -18,9 +18,7 @@ def _no_client_state(text: str) -> None:
     assert 'name="client_key"' not in text
 
 
-async def test_visitors_pages_carry_no_token_and_set_no_cookie(
-    app: Any, thread: Thread
-) -> None:
+async def test_visitors_pages_carry_no_token_and_set_no_cookie(app: Any, thread: Thread) -> None:
     # a browser on its first visit: no cookie at all
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
@@ -139,6 +137,4 @@ async def test_a_visitors_save_button_signs_them_in_and_saves(
     back = parse_qs(urlsplit(r.headers["location"]).query)["next"][0]
     anon = visitor.cookies["kindred_anon"]
     query = parse_qs(urlsplit(back).query)
-    assert query["sig"][0] == app.state.signer.sign(
-        "save-return", f"{anon}|discussion|{thread.id}"
-    )
+    assert query["sig"][0] == app.state.signer.sign("save-return", f"{anon}|discussion|{thread.id}")
