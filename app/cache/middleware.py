@@ -31,7 +31,7 @@ from math import ceil
 from typing import Any
 
 from app.cache.invalidation import Bus
-from app.cache.pages import BYPASS, KEYED, PAGES
+from app.cache.pages import BYPASS, IGNORED, IGNORED_PREFIX, KEYED, PAGES
 from app.cache.store import ENTRY_OVERHEAD, Entry, PageStore
 
 Scope = MutableMapping[str, Any]
@@ -50,9 +50,10 @@ _NOT_MODIFIED_KEEP = frozenset({b"cache-control", b"vary", b"etag", b"last-modif
 
 
 def request_key(path: str, query: bytes) -> tuple[str | None, bool, frozenset[str]]:
-    """The entry's key for an address, whether the address is canonical (no parameter but
-    those some page reads), and the keyed parameters' names. No key (None): the request
-    must not touch the cache (a notice, a repeated or encoded parameter name)."""
+    """The entry's key for an address, whether the address is canonical (no tracking
+    parameter to drop), and the keyed parameters' names. No key (None): the request must
+    not touch the cache (a parameter no page is known to key on, a notice, a repeated or
+    encoded parameter name)."""
     kept: list[str] = []
     names: set[str] = set()
     canonical = True
@@ -71,8 +72,10 @@ def request_key(path: str, query: bytes) -> tuple[str | None, bool, frozenset[st
                 return None, False, frozenset()
             names.add(name)
             kept.append(part.decode("latin-1"))
-        else:
+        elif name in IGNORED or name.startswith(IGNORED_PREFIX):
             canonical = False
+        else:
+            return None, False, frozenset()
     if not kept:
         return path, canonical, frozenset()
     kept.sort()

@@ -2,11 +2,14 @@
 
 Keyed by the route's path template (what Starlette puts in `scope["route"]`), so only an
 address that routed to one of these pages, and was answered 200, is ever kept. A page's
-entry is keyed by its path and the parameters listed here; an address carrying any other
-parameter is served the entry of its canonical address when there is one, and never makes
-an entry of its own (a flood of random query strings adds nothing). Parameters in
-`BYPASS` (the notice shown after a redirect, the crisis resources) change the page for one
-person: such requests never touch the cache.
+entry is keyed by its path and the parameters listed here. Tracking parameters that no
+page reads (`IGNORED`: utm_*, fbclid, ...) are dropped: such an address is served the
+entry of its canonical address, and never makes one of its own. Any other parameter
+(one a page reads without it being listed, such as the library's trial-matching answers,
+or random junk) sends the request past the cache to the app, and nothing is kept: so a
+flood of random query strings adds nothing, and a parameter a page reads can never be
+answered with the page rendered without it. Parameters in `BYPASS` (the notice shown
+after a redirect, the crisis resources) make the page one person's, likewise.
 
 Search is left out on purpose: each search is written to the private search log, and its
 combinations of words are too many to be worth keeping.
@@ -32,3 +35,6 @@ PAGES: dict[str, frozenset[str]] = {
 KEYED = frozenset().union(*PAGES.values())
 # parameters that make a page one person's (app/core/templating.NOTICES, app/safety)
 BYPASS = frozenset({"notice", "support"})
+# parameters links carry for someone else's statistics, which no page reads
+IGNORED = frozenset({"fbclid", "gclid", "msclkid", "mc_cid", "mc_eid", "ref"})
+IGNORED_PREFIX = "utm_"

@@ -52,14 +52,23 @@ async def test_every_page_family_is_kept(visitor: Any, thread: Thread, library: 
         await cached(visitor, url)
 
 
-async def test_parameters_no_page_reads_share_the_canonical_entry(
-    app: Any, visitor: Any, thread: Thread
+async def test_tracking_parameters_share_the_canonical_entry_and_others_pass_by(
+    app: Any, visitor: Any, thread: Thread, library: str
 ) -> None:
     store = app.state.page_cache.store
     await cached(visitor, thread.url)
     entries = len(store)
-    r = await visitor.get(thread.url + "?utm_source=newsletter&x=1")
+    r = await visitor.get(thread.url + "?utm_source=newsletter&fbclid=abc")
     assert r.headers["x-cache"] == "hit"
+    # a parameter no page is known to key on goes to the app, and nothing is kept
+    for _ in range(2):
+        r = await visitor.get(thread.url + "?x=1")
+        assert r.status_code == 200 and r.headers["x-cache"] == "miss"
+    # ... which is what keeps a page that reads one from being answered without it
+    await cached(visitor, f"/library/{library}")
+    entries += 1
+    r = await visitor.get(f"/library/{library}?age=14&age_unit=months&country=US")
+    assert r.headers["x-cache"] == "miss" and "How the trials" in r.text
     # a parameter the page does not read never makes an entry of its own, even on a miss
     r = await visitor.get(f"/groups/{thread.group_slug}?utm_source=newsletter")
     assert r.status_code == 200 and r.headers["x-cache"] == "miss"
