@@ -44,6 +44,7 @@ library_commands.upgrade_database = upgrade_database
 
 
 async def _with_session(work):  # type: ignore[no-untyped-def]
+    from app.cache.setup import command_bus
     from app.core.security import PasswordHasher
     from app.db import Database
 
@@ -51,7 +52,8 @@ async def _with_session(work):  # type: ignore[no-untyped-def]
     db = Database(settings.resolved_database_url)
     hasher = PasswordHasher(fast=settings.env == "test")
     try:
-        async with db.sessionmaker() as session:
+        # the servers' page caches hear of what a command writes (app/cache)
+        async with command_bus(settings), db.sessionmaker() as session:
             result = await work(session, hasher)
             await session.commit()
             return result

@@ -42,7 +42,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         # no longer walk it every time (measured: a tenth of a discussion page's CPU).
         gc.collect()
         gc.freeze()
+        # the page cache serves nothing until it listens to the other hosts (app/cache)
+        await app.state.page_cache_bus.start()
         yield
+        await app.state.page_cache_bus.close()
         await app.state.live.close()
         if email_worker is not None:
             await email_worker.close()
@@ -153,5 +156,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    # outermost of all, ahead of Starlette's own error middleware: visitors' pages from
+    # memory (app/cache)
+    from app.cache.setup import install_page_cache
+
+    install_page_cache(app, settings, db.url)
 
     return app

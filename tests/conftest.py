@@ -76,9 +76,11 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def settings_for_tests(tmp_dir: Path, url: str, **overrides: Any) -> Settings:
     # rate limits are off unless a test turns them on (tests/core/test_rate_limits.py); so
     # is the in-process e-mail worker (tests/notifications/ runs workers where it needs them)
+    # the page cache reaches other hosts only where a test asks for it (tests/cache/)
     values: dict[str, Any] = {
         "rate_limits_enabled": False,
         "email_worker_in_process": False,
+        "page_cache_fanout": "local",
         **overrides,
     }
     return Settings(

@@ -35,10 +35,29 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 @dataclass(slots=True)
 class Auth:
     signed_in: SignedIn | None
-    csrf_token: str
+    # what CSRF tokens are tied to: the session cookie, the anonymous cookie, or None (a
+    # visitor without one yet, or a bearer token, which needs no CSRF token)
+    binding: str | None
+    signer: Signer | None = None
     via: str | None = None  # "session", "bearer" or None
     new_anon_cookie: str | None = None
     clear_session_cookie: bool = False
+    _csrf: str | None = None
+
+    @property
+    def csrf_token(self) -> str:
+        """The CSRF token of this request's forms. Made when first asked for: a visitor
+        without the anonymous cookie gets one then (the page sets it), so only pages with
+        a form a visitor can send (sign-in, registration, ...) carry a per-visitor token
+        and cookie, and every other visitor's page is the same for all (app/cache)."""
+        if self._csrf is None:
+            if self.signer is None:
+                self._csrf = ""
+            else:
+                if self.binding is None:
+                    self.binding = self.new_anon_cookie = new_token(16)
+                self._csrf = self.signer.sign("csrf", self.binding)
+        return self._csrf
 
     @property
     def viewer(self) -> Viewer | None:
@@ -76,22 +95,18 @@ async def resolve_auth(request: Request, session: SessionDep) -> Auth:
                 code="invalid_token",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        auth = Auth(signed_in=signed_in, csrf_token="", via="bearer")
+        auth = Auth(signed_in=signed_in, binding=None, via="bearer")
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
         signed_in = (
             await service.user_for_session(session, state.settings, cookie) if cookie else None
         )
         anon = request.cookies.get(ANON_COOKIE)
-        binding = cookie if signed_in else anon
-        new_anon = None
-        if not binding:
-            binding = new_anon = new_token(16)
         auth = Auth(
             signed_in=signed_in,
-            csrf_token=state.signer.sign("csrf", binding),
+            binding=(cookie if signed_in else anon) or None,
+            signer=state.signer,
             via="session" if signed_in else None,
-            new_anon_cookie=new_anon,
             clear_session_cookie=bool(cookie and not signed_in),
         )
     request.state.auth = auth

@@ -11,7 +11,7 @@ from typing import Any
 
 import markupsafe
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, nodes, select_autoescape
 from jinja2.compiler import CodeGenerator, Frame
 from markupsafe import Markup
@@ -238,6 +238,24 @@ class Templates:
         return self.env.get_template(name).render(context)
 
 
+class LazyToken:
+    """A visitor's CSRF token, made (with its anonymous cookie) only when a template prints
+    it: a page without a visitor's form sets no cookie and is the same for every visitor,
+    so it may be cached (app/cache). `auth` is an `accounts.deps.Auth` (core imports no
+    domain: anything with a `csrf_token`)."""
+
+    __slots__ = ("_auth",)
+
+    def __init__(self, auth: Any) -> None:
+        self._auth = auth
+
+    def __str__(self) -> str:
+        return str(self._auth.csrf_token)
+
+    def __html__(self) -> str:
+        return markupsafe.escape(self._auth.csrf_token)  # type: ignore[no-any-return]
+
+
 def render(
     request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
 ) -> HTMLResponse:
@@ -247,7 +265,8 @@ def render(
         "request": request,
         "here": scope["path"],  # the page's path (request.url would build the whole address)
         "viewer": auth.viewer if auth else None,
-        "csrf_token": auth.csrf_token if auth else "",
+        # a visitor's token is made only if the page prints it (LazyToken)
+        "csrf_token": (auth.csrf_token if auth.viewer else LazyToken(auth)) if auth else "",
         "notice": NOTICES.get(request.query_params.get("notice", ""))
         if scope["query_string"]
         else None,
@@ -258,19 +277,25 @@ def render(
     response = HTMLResponse(templates.render(name, ctx), status_code=status_code)
     response.headers["cache-control"] = "no-store" if ctx["viewer"] else "no-cache"
     if auth is not None:
-        secure = request.app.state.settings.cookie_secure
-        if auth.new_anon_cookie:
-            response.set_cookie(
-                ANON_COOKIE,
-                auth.new_anon_cookie,
-                httponly=True,
-                samesite="lax",
-                secure=secure,
-                max_age=60 * 60 * 24 * 30,
-            )
-        if auth.clear_session_cookie:
-            response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=secure)
+        set_auth_cookies(request, response, auth)
     return response
+
+
+def set_auth_cookies(request: Request, response: Response, auth: Any) -> None:
+    """The cookies `auth` (an `accounts.deps.Auth`) asks for: a visitor's new anonymous
+    cookie (made when a form's CSRF token was), a stale session cookie's removal."""
+    secure = request.app.state.settings.cookie_secure
+    if auth.new_anon_cookie:
+        response.set_cookie(
+            ANON_COOKIE,
+            auth.new_anon_cookie,
+            httponly=True,
+            samesite="lax",
+            secure=secure,
+            max_age=60 * 60 * 24 * 30,
+        )
+    if auth.clear_session_cookie:
+        response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=secure)
 
 
 def render_error_page(request: Request, status_code: int, detail: str) -> HTMLResponse:

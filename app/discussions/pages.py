@@ -79,7 +79,8 @@ async def discussion_page(request: Request, session: AsyncSession, auth: Auth) -
     )
     actions = views.PostActions.of(
         viewer,
-        csrf_token=auth.csrf_token,
+        # visitors' pages carry no token (they have no form to send): cacheable, app/cache
+        csrf_token=auth.csrf_token if viewer else "",
         return_to=discussion.url + (f"?page={page}" if page > 1 else ""),
         locked=discussion.is_locked,
         archived=discussion.group_archived_at is not None,

@@ -39,12 +39,15 @@ def _print_errors(errors: list) -> None:  # type: ignore[type-arg]
 
 async def _in_transaction(work, dry_run: bool):  # type: ignore[no-untyped-def]
     """Run `work(session)` in one transaction: committed, or (dry run, or any error) rolled
-    back, so an import is all or nothing."""
+    back, so an import is all or nothing. The servers' page caches hear of the commit
+    (app/cache)."""
+    from app.cache.setup import command_bus
     from app.db import Database
 
-    db = Database(get_settings().resolved_database_url)
+    settings = get_settings()
+    db = Database(settings.resolved_database_url)
     try:
-        async with db.sessionmaker() as session:
+        async with command_bus(settings), db.sessionmaker() as session:
             result = await work(session)
             if dry_run:
                 await session.rollback()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
@@ -12,7 +12,7 @@ from app.access.permissions import Action, check_permission
 from app.accounts.deps import ANON_COOKIE, AuthDep, CurrentUser, requires
 from app.core.errors import Invalid
 from app.core.forms import read_form
-from app.core.templating import render
+from app.core.templating import render, set_auth_cookies
 from app.core.urls import safe_next
 from app.core.validation import MAX_ID
 from app.db import SessionDep
@@ -129,6 +129,47 @@ async def save_from_form(request: Request, session: SessionDep, auth: AuthDep) -
         discussion_id=data.discussion_id,
     )
     return RedirectResponse(_with_notice(back, "saved"), status_code=303)
+
+
+@router.get("/saved/start")
+async def save_as_visitor(request: Request, auth: AuthDep) -> Response:
+    """A visitor's Save button: a GET form, so that the page it sits on carries no token
+    and no cookie and is the same for every visitor (app/cache). It does what the POST
+    does for a visitor: the item is bound to this browser (its anonymous cookie, made
+    here when it has none) and the visitor is sent to sign in or join, coming back
+    through /saved/return, which saves it. Only a press on one of this site's pages
+    counts (Sec-Fetch-Site, else the Referer): a link from elsewhere saves nothing."""
+    params = request.query_params
+    back = safe_next(params.get("next", ""), "/")
+    kind = params.get("kind", "")
+    target = (params.get("slug") or params.get("discussion_id") or "")[:80]
+    if (
+        auth.viewer is not None  # signed in meanwhile: the page's own Save button saves
+        or kind not in {k.value for k in SavedKind}
+        or not target
+        or not _pressed_here(request)
+    ):
+        return RedirectResponse(back, status_code=303)
+    auth.csrf_token  # noqa: B018 (binds the browser: makes the anonymous cookie if none)
+    anon = auth.binding or ""
+    query = {
+        "kind": kind,
+        "target": target,
+        "next": back,
+        "sig": request.app.state.signer.sign("save-return", f"{anon}|{kind}|{target}"),
+    }
+    return_to = "/saved/return?" + urlencode(query)
+    response = RedirectResponse("/login?" + urlencode({"next": return_to}), status_code=303)
+    set_auth_cookies(request, response, auth)
+    return response
+
+
+def _pressed_here(request: Request) -> bool:
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site == "same-origin"
+    referer = urlsplit(request.headers.get("referer", ""))
+    return bool(referer.netloc) and referer.netloc == request.headers.get("host")
 
 
 def _with_notice(url: str, notice: str) -> str:

@@ -129,7 +129,7 @@ async def post_fragment(
         raise NotFound("There is no post at this address.")
     actions = views.PostActions.of(
         auth.viewer,
-        csrf_token=auth.csrf_token,
+        csrf_token=auth.csrf_token if auth.viewer else "",
         return_to=discussion_url(discussion.id, discussion.slug),
         locked=discussion.is_locked,
     )

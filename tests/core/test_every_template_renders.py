@@ -426,7 +426,7 @@ async def test_every_template_renders(
         'id="ref-1"',
         "Low neutrophils at one year",
         "Ask the community",
-        'action="/saved"',
+        'action="/saved/start"',  # a visitor's Save button: a GET form, no token
     )
     assert "Review overdue" not in html  # admins only
     await pages.get(siteadmin, page_url, 200, "Review overdue")

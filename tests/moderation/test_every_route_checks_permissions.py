@@ -221,6 +221,7 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/saved"): M,
     ("POST", "/saved"): M,  # a visitor is sent to sign in, and comes back with it saved
     ("GET", "/saved/return"): M,
+    ("GET", "/saved/start"): V,  # a visitor's Save button: on to sign in
     ("POST", "/saved/{saved_id}/delete"): M,
     ("GET", "/admin/library"): ADMIN,
     ("POST", "/admin/library/{slug}/{action}"): ADMIN,
