@@ -8,7 +8,7 @@ import itertools
 import re
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.accounts.models import Role, User
 from app.discussions.models import Post
@@ -97,6 +97,48 @@ async def _nothing_of_the_old_identity(app, world, make_client, group) -> None:
     assert not failures, "\n".join(failures[:30])
 
 
+async def _raw_rows_holding(app: Any, *needles: str) -> list[str]:
+    """Every text column of every table (the database's own catalogue, so search indexes and
+    tables added later are read too) searched for the needles: "table.column" of each hit."""
+    hits = []
+    async with app.state.db.sessionmaker() as s:
+        if s.bind.dialect.name == "sqlite":
+            tables = (
+                await s.scalars(text("SELECT name FROM sqlite_master WHERE type = 'table'"))
+            ).all()
+            columns = [
+                (t, c[1])
+                for t in tables
+                for c in (await s.execute(text(f'PRAGMA table_info("{t}")'))).all()
+            ]
+        else:
+            columns = [
+                (r[0], r[1])
+                for r in await s.execute(
+                    text(
+                        "SELECT table_name, column_name FROM information_schema.columns "
+                        "WHERE table_schema = current_schema() AND data_type IN "
+                        "('text', 'character varying', 'character', 'json', 'jsonb', "
+                        "'tsvector')"
+                    )
+                )
+            ]
+        for table, column in columns:
+            if table == "alembic_version":
+                continue
+            for needle in needles:
+                found = await s.scalar(
+                    text(
+                        f'SELECT count(*) FROM "{table}" '
+                        f'WHERE lower(CAST("{column}" AS TEXT)) LIKE :pattern'
+                    ),
+                    {"pattern": f"%{needle.lower()}%"},
+                )
+                if found:
+                    hits.append(f"{table}.{column} holds {needle!r}")
+    return hits
+
+
 async def test_anonymize_keeps_the_posts_under_a_neutral_name(app, make_user, make_client, group):
     world = await _world(app, make_user, make_client, group)
     lc = world["lc"]
@@ -127,6 +169,8 @@ async def test_anonymize_keeps_the_posts_under_a_neutral_name(app, make_user, ma
     assert {e["target"] for e in about} == {neutral_name(world["lena"].id)}
     assert {e["actor"] for e in about} == {"mod_mo"}
     await _nothing_of_the_old_identity(app, world, make_client, group)
+    held = await _raw_rows_holding(app, OLD, world["lena"].email)
+    assert not held, held
 
     # the name is held; the address is free again
     r = await anon.api(
@@ -170,6 +214,8 @@ async def test_delete_posts_leaves_placeholders_that_keep_the_thread(
         user = await s.get(User, world["lena"].id)
         assert user is not None and user.email == "" and user.deleted_at is not None
     await _nothing_of_the_old_identity(app, world, make_client, group)
+    held = await _raw_rows_holding(app, OLD, world["lena"].email)
+    assert not held, held
 
 
 async def test_the_confirmation_page_says_what_happens_and_asks_for_the_password(
