@@ -197,6 +197,8 @@ async def test_delete_posts_leaves_placeholders_that_keep_the_thread(
 ):
     world = await _world(app, make_user, make_client, group)
     before = (await world["fc"].get(f"/api/v1/discussions/{world['discussion']['id']}")).json()
+    found = (await world["fc"].get("/api/v1/search", params={"q": "sweats"})).json()
+    assert found["results"], found  # the title and the question are searchable, until...
     r = await world["lc"].api(
         "DELETE", "/api/v1/me", json={"password": PASSWORD, "mode": "delete_posts"}
     )
@@ -206,6 +208,16 @@ async def test_delete_posts_leaves_placeholders_that_keep_the_thread(
     theirs = [p for p in after["posts"] if p["author"]["username"] != "friend_fay"]
     assert theirs and all(p["deleted"] and p["body"] is None for p in theirs)
     assert after["discussion"]["reply_count"] == before["discussion"]["reply_count"] - 1
+    # the discussion Lena opened keeps its place and others' replies, under a placeholder
+    assert after["discussion"]["title"] == "A deleted discussion"
+    assert "Fay's reply" in [p["body"] for p in after["posts"]]
+    page = await world["fc"].get(after["discussion"]["url"])
+    assert page.status_code == 200 and "A deleted discussion" in page.text
+    assert re.search(r"Fay(&#39;|&#x27;|&rsquo;|'|\u2019)s reply", page.text)
+    assert "sweats" not in page.text.lower(), re.findall(r".{80}sweats.{40}", page.text, re.I)
+    for q in ("sweats", "night", "Lena"):  # its words leave the search index too
+        found = (await world["fc"].get("/api/v1/search", params={"q": q})).json()
+        assert found["results"] == [], (q, found)
     async with app.state.db.sessionmaker() as s:
         bodies = (
             await s.scalars(select(Post.body_md).where(Post.author_id == world["lena"].id))
