@@ -51,7 +51,7 @@ async def _insert_post(session: AsyncSession, values: dict[str, Any]) -> int | N
         select(*[literal(v, table.c[k].type).label(k) for k, v in values.items()])
         .select_from(User)
         .where(User.id == values["author_id"], User.deleted_at.is_(None))
-        .with_for_update(key_share=True)
+        .with_for_update(read=True, key_share=True)
     )
     columns = list(values)
     if values.get("client_key") is None:
