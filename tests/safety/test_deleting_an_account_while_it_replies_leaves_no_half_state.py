@@ -15,13 +15,16 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.accounts import service as accounts
-from app.accounts.models import Role, User
+from app.accounts.models import Role, User, UserSession
+from app.db import utcnow
 from app.discussions import posting
 from app.discussions.models import Discussion, Post, Visibility
 from app.groups.service import create_group
@@ -169,3 +172,40 @@ async def test_the_api_answers_a_deleted_authors_late_reply_with_403(
         assert refused.value.code == "account_deleted"
         await first.rollback()
     assert await _no_half_state(apps[0], author.id, discussion.id, "anonymize") == 0
+
+
+async def _client(app: Any, user: User, *, touched_long_ago: bool) -> httpx.AsyncClient:
+    async with app.state.db.sessionmaker() as s:
+        token = await accounts.start_session(s, app.state.settings, user=user)
+        if touched_long_ago:  # so that the request writes its session row first
+            await s.execute(
+                update(UserSession)
+                .where(UserSession.user_id == user.id)
+                .values(last_seen_at=utcnow() - timedelta(hours=1))
+            )
+        await s.commit()
+    c = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+    c.cookies.set("kindred_session", token)
+    c.headers["x-csrf-token"] = app.state.signer.sign("csrf", token)
+    return c
+
+
+@pytest.mark.parametrize("mode", ["anonymize", "delete_posts"])
+async def test_both_requests_at_once_through_two_servers(apps: tuple[Any, Any], mode: str) -> None:
+    """The HTTP requests themselves, sent at the same moment to two servers, each touching
+    the member's session row before anything else: no deadlock, no error, no half state.
+    The reply is either refused (the account is gone: 401 or 403) or posted and then
+    anonymized or deleted."""
+    for _ in range(4):
+        author, discussion = await _scene(apps)
+        writer = await _client(apps[0], author, touched_long_ago=True)
+        leaver = await _client(apps[1], author, touched_long_ago=True)
+        async with writer, leaver:
+            replied, deleted = await asyncio.gather(
+                writer.post(f"/api/v1/discussions/{discussion.id}/posts", json={"body": "Me too."}),
+                leaver.request("DELETE", "/api/v1/me", json={"password": PASSWORD, "mode": mode}),
+            )
+        assert deleted.status_code == 204, deleted.text
+        assert replied.status_code in (201, 401, 403), replied.text
+        left = await _no_half_state(apps[0], author.id, discussion.id, mode)
+        assert left == (1 if replied.status_code == 201 else 0)
