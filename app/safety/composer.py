@@ -94,14 +94,19 @@ async def removal(
     }
 
 
-async def advice_pause(request: Request, values: dict[str, str]) -> dict[str, Any] | None:
+async def advice_pause(
+    request: Request, values: dict[str, str], *, region: str | None
+) -> dict[str, Any] | None:
     """A reply that reads as medical instructions, sent from a form that has not shown the
     hint (no JavaScript, or sent before the script's check came back): the form comes back
     once, with the hint and "Post as it is". Never a refusal: the form it answers carries
-    `advice_seen`, so the next submit posts. None when there is nothing to say."""
+    `advice_seen`, so the next submit posts. None when there is nothing to say, and when
+    the text holds personal information: the server's question about it shows the hint
+    too, and its buttons carry `advice_seen`."""
     if (await request.form()).get(ADVICE_SEEN_FIELD):
         return None
-    if not instruction_phrases(values.get("body", "")):
+    body = values.get("body", "")
+    if not instruction_phrases(body) or check_post(None, body, region=region):
         return None
     return {"values": values, "findings": [], "advice_hint": HINT, "advice_pause": True}
 
