@@ -110,6 +110,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from app.search import api as search_api
     from app.search import feeds as search_feeds
     from app.search import pages as search_pages
+    from app.search import sitemaps as search_sitemaps
 
     # Routes are tried in order, and matching costs time on every request: the plain
     # routes of the pages read most (accounts.deps.plain_page) come first, then the routers
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         groups_admin_pages,
         search_pages,
         search_feeds,
+        search_sitemaps,
         library_api,
         library_pages,
         safety_pages,

@@ -38,6 +38,12 @@
     confirm.name = "confirm_personal_information";
     confirm.value = "";
     form.appendChild(confirm);
+    // set once the advice hint has been shown: the server then posts without pausing
+    var adviceSeen = el("input");
+    adviceSeen.type = "hidden";
+    adviceSeen.name = "advice_seen";
+    adviceSeen.value = "";
+    form.appendChild(adviceSeen);
 
     var panel = form.querySelector("[data-safety-panel]");
     if (!panel) {
@@ -173,6 +179,7 @@
         var hint = el("p", "advice-hint", data.advice_hint);
         hint.setAttribute("role", "note");
         panel.appendChild(hint);
+        adviceSeen.value = "1";
       }
     }
 
@@ -203,6 +210,7 @@
         return;
       }
       event.preventDefault();
+      var hintSeenBefore = adviceSeen.value === "1";
       check().then(function (found) {
         if (found.length) {
           status.textContent =
@@ -211,6 +219,11 @@
           if (first) {
             first.focus();
           }
+          return;
+        }
+        if (!hintSeenBefore && adviceSeen.value === "1") {
+          // the hint appeared only now: show it once; sending again posts as it is
+          status.textContent = "A thought before you post, below. Send again to post as it is.";
           return;
         }
         form.dataset.safetyChecked = "yes";

@@ -157,6 +157,9 @@ async def post_reply(
     removed = await safety_composer.removal(request, form.values, region=user.country)
     if removed is not None:  # "Remove it", without JavaScript
         return await again({"errors": {}, **removed}, 200)
+    paused = await safety_composer.advice_pause(request, form.values, region=user.country)
+    if paused is not None:  # the advice hint, once, before posting (a hint, not a refusal)
+        return await again({"errors": {}, **paused}, 200)
     data = form.model
     await limit(request, "post_user", str(user.id))
     try:

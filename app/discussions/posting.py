@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     func,
     insert,
+    literal,
     select,
     update,
 )
@@ -38,18 +39,39 @@ from app.search import index as search_index
 
 async def _insert_post(session: AsyncSession, values: dict[str, Any]) -> int | None:
     """Insert a post; None when the same author already sent the same client key (a double
-    submit), decided by the unique constraint so concurrent duplicates cannot both land."""
-    if values.get("client_key") is None:
-        return int(
-            (await session.execute(insert(Post).values(**values).returning(Post.id))).scalar_one()
-        )
-    stmt = (
-        dialect_insert(session, Post)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=[Post.author_id, Post.client_key])
-        .returning(Post.id)
+    submit), decided by the unique constraint so concurrent duplicates cannot both land.
+
+    The row is inserted only while its author's account is not deleted, checked in this same
+    statement (INSERT ... SELECT from the author's row, read FOR KEY SHARE on PostgreSQL):
+    an account deletion (app/safety/deletion.py, which takes that row FOR UPDATE) either
+    waits for this post and then deletes or anonymizes it, or has committed and nothing is
+    inserted (`AccountDeleted`). On SQLite the statement runs under the write lock."""
+    table = Post.__table__
+    guarded = (
+        select(*[literal(v, table.c[k].type).label(k) for k, v in values.items()])
+        .select_from(User)
+        .where(User.id == values["author_id"], User.deleted_at.is_(None))
+        .with_for_update(read=True, key_share=True)
     )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    columns = list(values)
+    if values.get("client_key") is None:
+        stmt: Any = insert(Post).from_select(columns, guarded)
+    else:
+        stmt = (
+            dialect_insert(session, Post)
+            .from_select(columns, guarded)
+            .on_conflict_do_nothing(index_elements=[Post.author_id, Post.client_key])
+        )
+    post_id = (await session.execute(stmt.returning(Post.id))).scalar_one_or_none()
+    if post_id is None and await session.scalar(
+        select(User.deleted_at).where(User.id == values["author_id"])
+    ):
+        raise AccountDeleted("This account has been deleted.", code="account_deleted")
+    return post_id
+
+
+class AccountDeleted(Forbidden):
+    """The author's account was deleted while they were writing."""
 
 
 async def _existing_post_for_key(session: AsyncSession, author: User, key: str) -> Post | None:

@@ -35,6 +35,7 @@ from app.email.mailer import (
     unsubscribe_token,
 )
 from app.email.models import (
+    ALERT_KEY_PREFIX,
     EmailMode,
     EmailPreference,
     OutboxCategory,
@@ -347,14 +348,13 @@ class Composer:
                 EmailPreference,
                 (EmailPreference.user_id == n.user_id) & (EmailPreference.kind == n.kind),
             )
-            .where(
-                OutboxItem.outbox_id == row.id,
-                # the member's choice now: a kind switched off since is left out (one
-                # switched between "immediately" and "daily" stays where it was queued)
-                mode_expr(n.kind, EmailPreference.mode) != EmailMode.never.value,
-            )
+            .where(OutboxItem.outbox_id == row.id)
             .order_by(n.created_at, n.id)
         )
+        if not (row.batch_key or "").startswith(ALERT_KEY_PREFIX):  # alerts go regardless
+            # the member's choice now: a kind switched off since is left out (one
+            # switched between "immediately" and "daily" stays where it was queued)
+            query = query.where(mode_expr(n.kind, EmailPreference.mode) != EmailMode.never.value)
         items: list[Item] = []
         for r in await session.execute(query):
             # nobody is told about a post they can no longer see

@@ -55,6 +55,14 @@ DEFAULT_MODES: dict[NotificationKind, EmailMode] = {
 GATHERED_KINDS = frozenset({NotificationKind.watched_reply, NotificationKind.new_discussion})
 
 
+# A safety alert to a moderator (a possible crisis, app/safety/review.py): its own message,
+# keyed "alert:<notification id>", sent at once whatever the moderator's e-mail settings.
+# Those settings are about how often a member hears of the forum (right away, a daily
+# digest, or never, per kind); an alert that someone may be in danger is not one of them,
+# and there is no separate "no safety alerts" choice for it to respect.
+ALERT_KEY_PREFIX = "alert:"
+
+
 class OutboxCategory(StrEnum):
     notification = "notification"  # one discussion's notifications for one member
     digest = "digest"  # the daily digest
@@ -137,7 +145,8 @@ class OutboxMessage(Base):
         ForeignKey("users.id", ondelete="CASCADE"), nullable=True
     )
     category: Mapped[str] = mapped_column(String(20))
-    # "d:<discussion id>", "digest", "n:<notification id>"; None for account e-mails
+    # "d:<discussion id>", "digest", "n:<notification id>", "alert:<notification id>";
+    # None for account e-mails
     batch_key: Mapped[str | None] = mapped_column(String(40), nullable=True)
     discussion_id: Mapped[int | None] = mapped_column(
         ForeignKey("discussions.id", ondelete="CASCADE"), nullable=True

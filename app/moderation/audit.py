@@ -12,7 +12,6 @@ from app.access.permissions import Action, check_permission
 from app.accounts.models import User
 from app.discussions.models import Discussion, Post
 from app.moderation.models import AuditEntry
-from app.safety.former import redact_audit
 
 AUTOMATIC = "Kindred (automatic)"
 COMMAND_LINE = "Kindred (command line)"
@@ -78,8 +77,8 @@ class AuditPage:
 
 async def _page(session: AsyncSession, query: Select[AuditEntry], limit: int) -> AuditPage:
     """One page of a newest-first query that asked for `limit + 1` rows."""
-    # entries about (or by) a deleted member read with a neutral name (app/safety)
-    entries = await redact_audit(session, list((await session.scalars(query)).all()))
+    # entries about (or by) a deleted member already hold its neutral name (app/safety)
+    entries = list((await session.scalars(query)).all())
     next_before = None
     if len(entries) > limit:
         entries = entries[:limit]

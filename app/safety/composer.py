@@ -1,6 +1,7 @@
 """The composer pages' side of the safety checks, for forms without JavaScript: the
 findings shown next to the text with "Remove it" and "Post anyway" buttons, a "Remove it"
-applied by the server, and the crisis resources carried to the next page."""
+applied by the server, the advice hint shown once before a reply that reads as
+instructions, and the crisis resources carried to the next page."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from app.safety.personal_info import Finding, check_post, remove_findings
 from app.safety.review import PersonalInformationFound, support_for
 
 REMOVE_FIELD = "remove_finding"
+# sent by a form that has shown the advice hint (templates/safety/findings.html, safety.js)
+ADVICE_SEEN_FIELD = "advice_seen"
 CONTEXT_CHARS = 40
 
 
@@ -89,6 +92,23 @@ async def removal(
         "values": new_values,
         **findings_context(new_values, check_post(title, body, region=region)),
     }
+
+
+async def advice_pause(
+    request: Request, values: dict[str, str], *, region: str | None
+) -> dict[str, Any] | None:
+    """A reply that reads as medical instructions, sent from a form that has not shown the
+    hint (no JavaScript, or sent before the script's check came back): the form comes back
+    once, with the hint and "Post as it is". Never a refusal: the form it answers carries
+    `advice_seen`, so the next submit posts. None when there is nothing to say, and when
+    the text holds personal information: the server's question about it shows the hint
+    too, and its buttons carry `advice_seen`."""
+    if (await request.form()).get(ADVICE_SEEN_FIELD):
+        return None
+    body = values.get("body", "")
+    if not instruction_phrases(body) or check_post(None, body, region=region):
+        return None
+    return {"values": values, "findings": [], "advice_hint": HINT, "advice_pause": True}
 
 
 def with_support(location: str, session: AsyncSession) -> str:

@@ -6,8 +6,24 @@ and sent e-mail and reset requests are removed. The member chooses what becomes 
 posts: `anonymize` (they stay, by a former member with a neutral name) or `delete_posts`
 (they become "deleted" placeholders, earlier versions removed, so threads keep their shape).
 Either way, mentions of the old name in others' posts are re-rendered without it, and the
-old username is held for 30 days (as a hash) before anyone may take it. The audit log is
-append-only: entries about the member show the neutral name when read (`redact_audit`).
+old username is held for 30 days (as a hash) before anyone may take it. In "delete posts"
+mode the member's discussions keep their place under a placeholder title.
+
+Nothing stored keeps the old name or address: the audit log is append-only, save for the
+one redaction its triggers allow (an entry's actor name, or a member target's name, becomes
+the neutral name of a deleted account: `_forget_name_snapshots`); name snapshots elsewhere (edit
+history, resolved flags and reviews, moderators' crisis alerts) and the search index of
+rewritten posts follow.
+
+A reply being written at the same moment (race-safe on both databases): the reply's INSERT
+reads the author's row `FOR KEY SHARE` and inserts nothing when the account is deleted
+(`discussions.posting._insert_post`). Deletion takes the row `FOR UPDATE`, the one lock
+that conflicts with KEY SHARE (a plain UPDATE of `deleted_at` would not: it is not a key
+update), so whichever comes second waits: a reply that got there first is committed and
+then anonymized or deleted here; a reply that comes second finds the account deleted.
+Lock order is the reply's: the member's session and token rows (a request touches its
+session before anything else), then the user row, then posts and discussions; so deletion
+ends sessions and tokens before it locks the user row. On SQLite writers are serialized.
 """
 
 from __future__ import annotations
@@ -22,18 +38,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import ApiToken, PasswordReset, Role, User, UserSession
 from app.core.errors import Invalid
 from app.core.security import PasswordHasher, new_token
+from app.core.text import slugify
 from app.db import utcnow
 from app.discussions.models import Discussion, Post, PostRevision, Visibility
 from app.discussions.rendering import render_body
 from app.email.models import EmailPreference, OutboxMessage
 from app.library.models import SavedItem
-from app.notifications.models import DiscussionFollow, GroupFollow, Notification, PostMention
+from app.moderation.models import AuditEntry, Flag
+from app.notifications.models import (
+    DiscussionFollow,
+    GroupFollow,
+    Notification,
+    NotificationKind,
+    PostMention,
+)
 from app.safety.former import hold_hash, neutral_name
-from app.safety.models import UsernameHold
-from app.search.index import erase_author_documents
+from app.safety.models import SafetyReview, UsernameHold
+from app.search import index as search_index
 
 HOLD_DAYS = 30
 FORMER = "a former member"
+DELETED_TITLE = "A deleted discussion"
 
 
 class DeletionMode(StrEnum):
@@ -53,7 +78,11 @@ async def delete_account(
         chosen = DeletionMode(mode)
     except ValueError:
         raise Invalid("Choose anonymize or delete_posts.", field="mode") from None
-    # the member's row, locked until the deletion commits (PostgreSQL)
+    # sign-in ends everywhere, now (first: a reply's request locks its session row first)
+    await session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+    await session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    # the member's row, locked until the deletion commits (PostgreSQL): FOR UPDATE, so a
+    # reply's INSERT (which reads it FOR KEY SHARE) waits, or is waited for
     await session.execute(select(User.id).where(User.id == user.id).with_for_update())
     await session.refresh(user)
     if user.deleted_at is not None:
@@ -62,9 +91,6 @@ async def delete_account(
         raise Invalid("That is not your current password.", field="password", code="wrong_password")
     now = utcnow()
     old_name = user.username
-    # sign-in ends everywhere, now
-    await session.execute(delete(UserSession).where(UserSession.user_id == user.id))
-    await session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
     for model in (
         DiscussionFollow,
         GroupFollow,
@@ -96,6 +122,7 @@ async def delete_account(
     user.email_verified_at = None
     user.deleted_at = now
     await session.flush()
+    await _forget_name_snapshots(session, user=user, old_name=old_name, name=name)
 
 
 async def _delete_posts(session: AsyncSession, *, user: User, now: object) -> None:
@@ -129,7 +156,14 @@ async def _delete_posts(session: AsyncSession, *, user: User, now: object) -> No
     await session.execute(
         update(Post).where(Post.author_id == user.id).values(body_md="", body_html="")
     )
-    await erase_author_documents(session, author_id=user.id)
+    # their discussions stay (others' replies keep their place) under a placeholder title
+    await session.execute(
+        update(Discussion)
+        .where(Discussion.author_id == user.id)
+        .values(title=DELETED_TITLE, slug=slugify(DELETED_TITLE))
+    )
+    # and their words leave the search index (title and body of every post of theirs)
+    await search_index.erase_author_documents(session, author_id=user.id)
 
 
 async def _forget_mentions(session: AsyncSession, *, user: User, old_name: str) -> None:
@@ -150,9 +184,50 @@ async def _forget_mentions(session: AsyncSession, *, user: User, old_name: str) 
         if body != post.body_md:
             post.body_md = body
             post.body_html = (await render_body(session, body, enforce_limit=False)).html
+            discussion = await session.get_one(Discussion, post.discussion_id)
+            await search_index.index_post(session, post=post, discussion=discussion)
         revisions = await session.scalars(
             select(PostRevision).where(PostRevision.post_id == post_id)
         )
         for revision in revisions:
             revision.body_md = pattern.sub(FORMER, revision.body_md)
     await session.flush()
+
+
+async def _forget_name_snapshots(
+    session: AsyncSession, *, user: User, old_name: str, name: str
+) -> None:
+    """Rows that keep a copy of a name, so that they outlive renames, take the neutral
+    name: the audit log (its triggers allow only this change, and only for a deleted
+    account), edit history, resolved flags and reviews, and moderators' crisis alerts
+    about the member's posts (which quote their name)."""
+    await session.execute(
+        update(AuditEntry).where(AuditEntry.actor_id == user.id).values(actor_name=name)
+    )
+    about = await session.execute(
+        select(AuditEntry.id, AuditEntry.target_label).where(
+            AuditEntry.target_type == "user", AuditEntry.target_id == user.id
+        )
+    )
+    for entry_id, label in about.all():
+        # "name" or "name: what changed"; what changed stays
+        await session.execute(
+            update(AuditEntry)
+            .where(AuditEntry.id == entry_id)
+            .values(target_label=name + label[label.index(":") :] if ":" in label else name)
+        )
+    await session.execute(
+        update(PostRevision).where(PostRevision.editor_id == user.id).values(editor_name=name)
+    )
+    for model in (Flag, SafetyReview):
+        await session.execute(
+            update(model).where(model.resolved_by_id == user.id).values(resolved_by_name=name)
+        )
+    await session.execute(
+        update(Notification)
+        .where(
+            Notification.kind == NotificationKind.moderation.value,
+            Notification.post_id.in_(select(Post.id).where(Post.author_id == user.id)),
+        )
+        .values(message=func.replace(Notification.message, old_name, name))
+    )

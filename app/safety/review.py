@@ -21,7 +21,7 @@ from app.accounts.models import Role, User
 from app.core.errors import Invalid
 from app.db import after_commit, utcnow
 from app.discussions.models import Post
-from app.email.models import OutboxCategory, OutboxItem, OutboxMessage
+from app.email.models import ALERT_KEY_PREFIX, OutboxCategory, OutboxItem, OutboxMessage
 from app.live import hub as live
 from app.notifications import service as notifications
 from app.safety import crisis
@@ -132,7 +132,8 @@ async def _alert_moderators(
     session: AsyncSession, *, post: Post, author: User, signal: CrisisSignal
 ) -> None:
     """Every moderator hears of it now: in-app, and by e-mail sent at once whatever their
-    digest settings (an outbox message of its own, not the gathered or daily ones)."""
+    e-mail settings, "never" included (an outbox message of its own, keyed as an alert,
+    not the gathered or daily ones: see `ALERT_KEY_PREFIX`)."""
     moderators = (
         await session.execute(
             select(User.id, User.email).where(
@@ -156,7 +157,7 @@ async def _alert_moderators(
         outbox = OutboxMessage(
             user_id=user_id,
             category=OutboxCategory.notification.value,
-            batch_key=f"n:{notification_id}",
+            batch_key=f"{ALERT_KEY_PREFIX}{notification_id}",
             discussion_id=post.discussion_id,
             to_address=email,
             send_after=now,

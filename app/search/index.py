@@ -89,15 +89,15 @@ async def move_documents(session: AsyncSession, *, discussion_id: int, group_id:
 
 
 async def erase_author_documents(session: AsyncSession, *, author_id: int) -> None:
-    """An account deleted: its posts' text is erased, so is their documents' (moderators
-    find deleted posts in search, marked; an erased one says nothing any more)."""
+    """An account deleted with its posts: their text is erased, so is their documents' title
+    and body (moderators find deleted posts in search, marked; an erased one says nothing)."""
     await session.execute(
         update(SearchDocument)
         .where(
             SearchDocument.source == POST,
             SearchDocument.source_id.in_(select(Post.id).where(Post.author_id == author_id)),
         )
-        .values(body="")
+        .values(title="", body="")
     )
 
 

@@ -91,3 +91,36 @@ async def test_post_anyway_and_remove_it_work_without_javascript(new_page: Any) 
     await page.wait_for_url(re.compile(r"/discussions/\d+/"))
     bodies = await page.locator("article.post .post-body").all_inner_texts()
     assert any(f"jo.{marker}@example.com" in b for b in bodies)
+
+
+async def test_the_advice_hint_appears_while_typing_and_the_reply_posts(new_page: Any) -> None:
+    marker = uuid.uuid4().hex[:8]
+    page = await new_page()
+    await sign_in(page, "johnbishop")
+    await start_discussion(page, marker)
+    composer = page.locator("#composer")
+    text = f"You should stop taking it and double your dose {marker}"
+    await composer.locator("#body").fill(text)
+    await composer.locator(".advice-hint").wait_for()  # while typing, before sending
+    async with page.expect_navigation():
+        await composer.get_by_role("button", name="Post reply", exact=True).click()
+    bodies = await page.locator("article.post .post-body").all_inner_texts()
+    assert any(text in b for b in bodies)  # one submit: a hint, never a refusal
+
+
+async def test_without_javascript_the_advice_hint_comes_back_once(new_page: Any) -> None:
+    marker = uuid.uuid4().hex[:8]
+    page = await new_page(javascript=False)
+    await sign_in(page, "johnbishop")
+    await start_discussion(page, marker)
+    text = f"You don't need to see a doctor for that {marker}"
+    await page.locator("#composer #body").fill(text)
+    async with page.expect_navigation():
+        await page.locator("#composer").get_by_role("button", name="Post reply").click()
+    hint = page.locator(".advice-hint")
+    assert "share their own experience" in await hint.inner_text()
+    assert await page.locator("#body").input_value() == text
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Post as it is").click()
+    bodies = await page.locator("article.post .post-body").all_inner_texts()
+    assert any(text in b for b in bodies)

@@ -209,6 +209,10 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/feeds/latest.atom"): V,
     ("GET", "/groups/{slug}/feed.atom"): V,
     ("GET", "/discussions/{discussion_id}/feed.atom"): V,
+    ("GET", "/sitemap.xml"): V,
+    ("GET", "/sitemaps/site.xml"): V,
+    ("GET", "/sitemaps/discussions.xml"): V,
+    ("GET", "/robots.txt"): V,
     # the health library and saved items (app/library)
     ("GET", "/api/v1/library"): V,
     ("GET", "/api/v1/library/{slug}"): V,

@@ -8,7 +8,7 @@ import itertools
 import re
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.accounts.models import Role, User
 from app.discussions.models import Post
@@ -97,6 +97,48 @@ async def _nothing_of_the_old_identity(app, world, make_client, group) -> None:
     assert not failures, "\n".join(failures[:30])
 
 
+async def _raw_rows_holding(app: Any, *needles: str) -> list[str]:
+    """Every text column of every table (the database's own catalogue, so search indexes and
+    tables added later are read too) searched for the needles: "table.column" of each hit."""
+    hits = []
+    async with app.state.db.sessionmaker() as s:
+        if s.bind.dialect.name == "sqlite":
+            tables = (
+                await s.scalars(text("SELECT name FROM sqlite_master WHERE type = 'table'"))
+            ).all()
+            columns = [
+                (t, c[1])
+                for t in tables
+                for c in (await s.execute(text(f'PRAGMA table_info("{t}")'))).all()
+            ]
+        else:
+            columns = [
+                (r[0], r[1])
+                for r in await s.execute(
+                    text(
+                        "SELECT table_name, column_name FROM information_schema.columns "
+                        "WHERE table_schema = current_schema() AND data_type IN "
+                        "('text', 'character varying', 'character', 'json', 'jsonb', "
+                        "'tsvector')"
+                    )
+                )
+            ]
+        for table, column in columns:
+            if table == "alembic_version":
+                continue
+            for needle in needles:
+                found = await s.scalar(
+                    text(
+                        f'SELECT count(*) FROM "{table}" '
+                        f'WHERE lower(CAST("{column}" AS TEXT)) LIKE :pattern'
+                    ),
+                    {"pattern": f"%{needle.lower()}%"},
+                )
+                if found:
+                    hits.append(f"{table}.{column} holds {needle!r}")
+    return hits
+
+
 async def test_anonymize_keeps_the_posts_under_a_neutral_name(app, make_user, make_client, group):
     world = await _world(app, make_user, make_client, group)
     lc = world["lc"]
@@ -127,6 +169,8 @@ async def test_anonymize_keeps_the_posts_under_a_neutral_name(app, make_user, ma
     assert {e["target"] for e in about} == {neutral_name(world["lena"].id)}
     assert {e["actor"] for e in about} == {"mod_mo"}
     await _nothing_of_the_old_identity(app, world, make_client, group)
+    held = await _raw_rows_holding(app, OLD, world["lena"].email)
+    assert not held, held
 
     # the name is held; the address is free again
     r = await anon.api(
@@ -153,6 +197,8 @@ async def test_delete_posts_leaves_placeholders_that_keep_the_thread(
 ):
     world = await _world(app, make_user, make_client, group)
     before = (await world["fc"].get(f"/api/v1/discussions/{world['discussion']['id']}")).json()
+    found = (await world["fc"].get("/api/v1/search", params={"q": "sweats"})).json()
+    assert found["results"], found  # the title and the question are searchable, until...
     r = await world["lc"].api(
         "DELETE", "/api/v1/me", json={"password": PASSWORD, "mode": "delete_posts"}
     )
@@ -162,6 +208,16 @@ async def test_delete_posts_leaves_placeholders_that_keep_the_thread(
     theirs = [p for p in after["posts"] if p["author"]["username"] != "friend_fay"]
     assert theirs and all(p["deleted"] and p["body"] is None for p in theirs)
     assert after["discussion"]["reply_count"] == before["discussion"]["reply_count"] - 1
+    # the discussion Lena opened keeps its place and others' replies, under a placeholder
+    assert after["discussion"]["title"] == "A deleted discussion"
+    assert "Fay's reply" in [p["body"] for p in after["posts"]]
+    page = await world["fc"].get(after["discussion"]["url"])
+    assert page.status_code == 200 and "A deleted discussion" in page.text
+    assert re.search(r"Fay(&#39;|&#x27;|&rsquo;|'|\u2019)s reply", page.text)
+    assert "sweats" not in page.text.lower(), re.findall(r".{80}sweats.{40}", page.text, re.I)
+    for q in ("sweats", "night", "Lena"):  # its words leave the search index too
+        found = (await world["fc"].get("/api/v1/search", params={"q": q})).json()
+        assert found["results"] == [], (q, found)
     async with app.state.db.sessionmaker() as s:
         bodies = (
             await s.scalars(select(Post.body_md).where(Post.author_id == world["lena"].id))
@@ -170,6 +226,8 @@ async def test_delete_posts_leaves_placeholders_that_keep_the_thread(
         user = await s.get(User, world["lena"].id)
         assert user is not None and user.email == "" and user.deleted_at is not None
     await _nothing_of_the_old_identity(app, world, make_client, group)
+    held = await _raw_rows_holding(app, OLD, world["lena"].email)
+    assert not held, held
 
 
 async def test_the_confirmation_page_says_what_happens_and_asks_for_the_password(

@@ -3,6 +3,9 @@ volunteer mentors' posts carry a footer saying they share experience, not medica
 
 from __future__ import annotations
 
+import html as html_lib
+import re
+
 import pytest
 
 from app.core.templating import MENTOR_FOOTER
@@ -63,3 +66,70 @@ async def test_a_reply_that_reads_as_instructions_is_posted_all_the_same(
         "POST", f"/api/v1/discussions/{d['id']}/posts", json={"body": "Thank you!"}
     )
     assert r.status_code == 201 and r.json()["footer"] is None
+
+
+def _form_fields(html: str) -> dict[str, str]:
+    """What the returned reply form would send: its hidden inputs and its textarea."""
+    start = html.index('id="reply-form"')
+    form = html[start : html.index("</form>", start)]
+    fields = dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"', form))
+    body = re.search(r"<textarea[^>]*name=\"body\"[^>]*>(.*?)</textarea>", form, re.S)
+    assert body is not None
+    fields["body"] = html_lib.unescape(body.group(1))
+    return fields
+
+
+async def test_without_javascript_the_hint_is_shown_once_and_the_next_submit_posts(
+    make_client, member, group
+):
+    """A reply that reads as instructions, sent from a page that never showed the hint, comes
+    back once with it and "Post as it is" (200, not a refusal, nothing stored); sending that
+    form posts. Ordinary replies are not paused."""
+    c = await make_client(member)
+    d = (
+        await c.api(
+            "POST",
+            f"/api/v1/groups/{group.slug}/discussions",
+            json={"title": "Prednisone", "body": "Side effects?"},
+        )
+    ).json()
+    url = f"/discussions/{d['id']}/replies"
+
+    async def replies() -> list[str]:
+        posts = (await c.get(f"/api/v1/discussions/{d['id']}")).json()["posts"]
+        return [p["body"] for p in posts if not p["is_opening"]]
+
+    body = "You should stop taking it and double your dose."
+    r = await c.form(url, {"body": body, "client_key": "advice-1"})
+    assert r.status_code == 200, r.text
+    assert "advice-hint" in r.text and "Post as it is" in r.text
+    assert "Your post is not published yet" not in r.text
+    assert await replies() == []  # not yet: the page shows the hint first
+
+    fields = _form_fields(r.text)
+    assert fields["advice_seen"] == "1" and fields["client_key"] == "advice-1"
+    assert fields["body"] == body
+    r = await c.form(url, {k: v for k, v in fields.items() if k != "csrf_token"})
+    assert r.status_code == 303, r.text
+    assert await replies() == [body]
+
+    r = await c.form(url, {"body": "What helped me was a lower dose.", "client_key": "plain"})
+    assert r.status_code == 303  # nothing to say: posted at once
+    assert len(await replies()) == 2
+
+
+async def test_the_api_answers_instructions_with_the_post_never_a_pause(make_client, member, group):
+    c = await make_client(member)
+    d = (
+        await c.api(
+            "POST",
+            f"/api/v1/groups/{group.slug}/discussions",
+            json={"title": "Prednisone", "body": "Side effects?"},
+        )
+    ).json()
+    r = await c.api(
+        "POST", f"/api/v1/discussions/{d['id']}/posts", json={"body": "Just double your dose."}
+    )
+    assert r.status_code == 201
+    check = await c.api("POST", "/api/v1/posts/check", json={"body": "Just double your dose."})
+    assert check.json()["advice_hint"]
