@@ -14,7 +14,7 @@ stored definition (SQLite's documented procedure for schema changes that do not 
 stored rows), after checking that every row satisfies it.
 
 Revision ID: sf4gaps
-Revises: s2library
+Revises: s3speed
 Create Date: 2026-12-01 03:10:00
 """
 
@@ -24,7 +24,7 @@ from alembic import op
 from sqlalchemy import text
 
 revision: str = "sf4gaps"
-down_revision: str | None = "s2library"
+down_revision: str | None = "s3speed"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
