@@ -10,6 +10,7 @@ import pytest
 
 from app.safety import crisis
 from app.safety.crisis import detect_crisis, resources_for
+from tests.safety.growth import MAX_GROWTH, growth
 
 SELF_HARM = [
     "I want to end it tonight",
@@ -187,18 +188,6 @@ def test_the_sites_emergency_line_comes_last_when_configured() -> None:
     assert resources_for("US")[-1]["phone"] == "988"
 
 
-def _best_ms(fn: object, runs: int = 3) -> float:
-    import time
-
-    assert callable(fn)
-    best = float("inf")
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - started)
-    return best
-
-
 @pytest.mark.parametrize(
     "hostile",
     [
@@ -211,9 +200,6 @@ def _best_ms(fn: object, runs: int = 3) -> float:
 )
 def test_a_hostile_twenty_thousand_characters_stay_bounded(hostile: str) -> None:
     """Matches judged per pattern are capped and exceptions are looked for near the match
-    only, so the check of a hostile body costs a few milliseconds per KB at most (once it was
-    quadratic: seconds)."""
-    check = _best_ms(lambda: detect_crisis(hostile))
-    # linear: a few ms per KB at most even for a body built to be slow (measured 0.4-0.6
-    # ms per KB; the quadratic version took seconds for this 20 KB)
-    assert check * 1000 < 5 * len(hostile.encode()) / 1024, check
+    only, so the check of a hostile body grows linearly (once it was quadratic: seconds)."""
+    # linear even for a body built to be slow (the quadratic version took seconds for 20 KB)
+    assert growth(detect_crisis, hostile) < MAX_GROWTH
