@@ -22,9 +22,13 @@ Where it runs:
 Listeners of `before_cursor_execute` hear of it in every case (the statement-count tests
 rely on that).
 
-Limits, on purpose: SELECT only; no expanding `IN` lists (use a subquery); parameters are
-named `bindparam`s. Drivers other than aiosqlite and asyncpg run the same statement
-through SQLAlchemy instead (correct, just not fast).
+Limits, on purpose: a `Query` is a SELECT; no expanding `IN` lists (use a subquery);
+parameters are named `bindparam`s. Drivers other than aiosqlite and asyncpg run the same
+statement through SQLAlchemy instead (correct, just not fast).
+
+The hot writes (a reply's insert, counters, index row, follow and notifications) are
+`Write`s: the same, for INSERT, UPDATE and DELETE, always on the session's connection and
+inside the transaction it has begun (see `execute_write`).
 """
 
 from __future__ import annotations
@@ -65,7 +69,7 @@ class Compiled:
         return args
 
 
-def compile_for(statement: Select[*tuple[Any, ...]], dialect: Dialect) -> Compiled:
+def compile_for(statement: Any, dialect: Dialect) -> Compiled:
     compiled = statement.compile(dialect=dialect)
     names = tuple(compiled.positiontup or ())
     binds: dict[str, Processor] = {}
@@ -75,7 +79,11 @@ def compile_for(statement: Select[*tuple[Any, ...]], dialect: Dialect) -> Compil
         if convert is not None:
             binds[name] = convert
     results = []
-    for i, column in enumerate(statement.selected_columns):
+    # a SELECT's columns, or what an INSERT, UPDATE or DELETE returns
+    columns = getattr(statement, "selected_columns", None)
+    if columns is None:
+        columns = statement.exported_columns
+    for i, column in enumerate(columns):
         convert = column.type.dialect_impl(dialect).result_processor(dialect, None)
         if convert is not None:
             results.append((i, convert))
@@ -345,3 +353,84 @@ async def fetch_one(session: AsyncSession, query: Query[T], **params: Any) -> T 
     """The first row, or None."""
     found = await fetch_all(session, query, **params)
     return found[0] if found else None
+
+
+# -- writes ---------------------------------------------------------------------------------
+
+
+class Write:
+    """An INSERT, UPDATE or DELETE built once, compiled once per dialect, run on the driver
+    under the session's connection, inside the transaction the session has begun.
+
+    The write path's statements are the same every time; through `session.execute` each
+    costs several times what the database spends on it (the ORM's execution, SQLAlchemy's
+    execution context and result, three hand-offs to the aiosqlite thread). Every column
+    written is a bind parameter or in the statement, or has a constant Python-side
+    default; a computed default (`default=utcnow`) is not applied here: such a column
+    must be named."""
+
+    __slots__ = ("statement", "_compiled")
+
+    def __init__(self, statement: Any) -> None:
+        self.statement = statement
+        self._compiled: dict[tuple[str, str], Compiled] = {}
+
+    def compiled(self, dialect: Dialect) -> Compiled:
+        key = (dialect.name, dialect.driver)
+        found = self._compiled.get(key)
+        if found is None:
+            found = compile_for(self.statement, dialect)
+            # a column's constant Python-side default (`default=True`) is a parameter of
+            # the compiled statement whose value SQLAlchemy's execution would supply
+            table = getattr(self.statement, "table", None)
+            for name in found.names:
+                if name in found.defaults or table is None or name not in table.c:
+                    continue
+                default = table.c[name].default
+                if default is not None and default.is_scalar:
+                    found.defaults[name] = default.arg
+            self._compiled[key] = found
+        return found
+
+
+def _in_driver_transaction(raw: Any) -> bool:
+    """Whether the driver connection is inside the transaction SQLAlchemy began: asyncpg
+    begins it only with SQLAlchemy's first statement, and a statement run on the driver
+    before that would commit on its own."""
+    adapted = raw.dbapi_connection
+    return getattr(adapted, "_transaction", None) is not None
+
+
+async def execute_write(session: AsyncSession, write: Write, **params: Any) -> list[Any]:
+    """Run a write in the session's transaction; returns the rows of its RETURNING clause
+    (converted by the columns' types), else an empty list."""
+    if session.new or session.dirty or session.deleted:
+        await session.flush()  # what the ORM would do first
+    conn = await session.connection()
+    compiled = write.compiled(conn.dialect)
+    name = conn.dialect.driver
+    raw = await conn.get_raw_connection()
+    fast = name == "aiosqlite" or (name == "asyncpg" and _in_driver_transaction(raw))
+    if "[POSTCOMPILE_" in compiled.sql:  # an expanding IN list: SQLAlchemy renders it
+        fast = False
+    if not fast:
+        result = await conn.execute(write.statement, params)
+        return list(result.all()) if result.returns_rows else []
+    args = compiled.arguments(params)
+    sync = conn.sync_connection
+    if sync is not None and sync.dispatch.before_cursor_execute:
+        sync.dispatch.before_cursor_execute(sync, None, compiled.sql, args, None, False)
+    driver = raw.driver_connection
+    if name == "aiosqlite":
+        rows = await driver.execute_fetchall(compiled.sql, args)  # type: ignore[union-attr]
+    else:
+        rows = await driver.fetch(compiled.sql, *args)  # type: ignore[union-attr]
+    if not compiled.results:
+        return list(rows)
+    out = []
+    for values in rows:
+        values = list(values)
+        for i, convert in compiled.results:
+            values[i] = convert(values[i])
+        out.append(values)
+    return out

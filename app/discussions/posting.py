@@ -3,24 +3,30 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import (
+    bindparam,
     func,
     insert,
-    literal,
+    or_,
     select,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.access.fetch import access_reply_target
 from app.access.permissions import Action, can, check_can_post, check_permission
 from app.accounts.models import Role, User
 from app.core.errors import Forbidden, Invalid
+from app.core.rows import Query, Write, execute_write, fetch_one
 from app.core.text import slugify
-from app.db import dialect_insert, utcnow
+from app.db import insert_for_dialect, table_of, utcnow
 from app.discussions.edit_limits import check_revision_budget
 from app.discussions.models import (
     Discussion,
@@ -31,10 +37,121 @@ from app.discussions.models import (
 from app.discussions.rendering import RenderedBody, render_body
 from app.groups.models import Group
 from app.moderation.canned import service as canned
+from app.moderation.models import SiteSettings
 from app.moderation.site import get_site_settings
 from app.notifications import hooks
 from app.safety import review as safety
 from app.search import index as search_index
+
+# The write path's statements are built once, on the tables, with bind parameters: built
+# afresh on the mapped classes for every reply they cost it more CPU than the database
+# spends running them (statement construction, cache keys, the ORM's bulk machinery).
+_POSTS = table_of(Post)
+_DISCUSSIONS = table_of(Discussion)
+_GROUPS = table_of(Group)
+_USERS = table_of(User)
+_POST_COLUMNS = (
+    "discussion_id",
+    "author_id",
+    "reply_to_id",
+    "root_id",
+    "depth",
+    "is_opening",
+    "body_md",
+    "body_html",
+    "client_key",
+    "created_at",
+    "status",
+    "helpful_count",
+    "hug_count",
+    "edit_count",
+)
+
+# how many first posts of a new member wait for a moderator (a site setting)
+_HOLD_FIRST_POSTS: Query[int] = Query(
+    select(SiteSettings.hold_first_posts).where(SiteSettings.id == 1), int
+)
+
+# A group's last activity follows its discussions' replies only to this resolution: every
+# reply in a group writing the group's row made every writer in the group queue on that
+# row's lock (PostgreSQL). The UPDATE is conditional, so within the window it matches no
+# row and takes no lock.
+GROUP_ACTIVITY_RESOLUTION = timedelta(seconds=5)
+
+
+@functools.cache
+def _insert_post_statement(dialect: str, idempotent: bool) -> Write:
+    """INSERT ... SELECT from the author's row while the account is not deleted (see
+    `_insert_post`)."""
+    guarded = (
+        select(*[bindparam(name, type_=_POSTS.c[name].type).label(name) for name in _POST_COLUMNS])
+        .select_from(_USERS)
+        .where(
+            _USERS.c.id == bindparam("author_id", type_=_POSTS.c.author_id.type),
+            _USERS.c.deleted_at.is_(None),
+        )
+        .with_for_update(read=True, key_share=True)
+    )
+    if not idempotent:
+        return Write(
+            insert(_POSTS).from_select(list(_POST_COLUMNS), guarded).returning(_POSTS.c.id)
+        )
+    return Write(
+        insert_for_dialect(dialect, _POSTS)
+        .from_select(list(_POST_COLUMNS), guarded)
+        .on_conflict_do_nothing(index_elements=[_POSTS.c.author_id, _POSTS.c.client_key])
+        .returning(_POSTS.c.id)
+    )
+
+
+# what a new post holds besides the values it is written with
+_NEW_POST: dict[str, Any] = dict(
+    reply_to_id=None,
+    root_id=None,
+    depth=0,
+    is_opening=False,
+    helpful_count=0,
+    hug_count=0,
+    edit_count=0,
+    edited_at=None,
+    deleted_at=None,
+    deleted_by_id=None,
+)
+
+_COUNT_REPLY = Write(
+    update(_DISCUSSIONS)
+    .where(_DISCUSSIONS.c.id == bindparam("p_discussion"))
+    .values(
+        reply_count=_DISCUSSIONS.c.reply_count + bindparam("p_replies"),
+        top_level_count=_DISCUSSIONS.c.top_level_count + bindparam("p_top_level"),
+        last_activity_at=func.coalesce(
+            bindparam("p_now", type_=_DISCUSSIONS.c.last_activity_at.type),
+            _DISCUSSIONS.c.last_activity_at,
+        ),
+    )
+    .returning(
+        _DISCUSSIONS.c.reply_count,
+        _DISCUSSIONS.c.top_level_count,
+        _DISCUSSIONS.c.last_activity_at,
+    )
+)
+_GROUP_ACTIVITY = Write(
+    update(_GROUPS)
+    .where(
+        _GROUPS.c.id == bindparam("p_group"),
+        or_(
+            _GROUPS.c.last_activity_at.is_(None),
+            _GROUPS.c.last_activity_at
+            < bindparam("p_stale_before", type_=_GROUPS.c.last_activity_at.type),
+        ),
+    )
+    .values(last_activity_at=bindparam("p_now", type_=_GROUPS.c.last_activity_at.type))
+)
+_COUNT_AUTHOR_POST = Write(
+    update(_USERS)
+    .where(_USERS.c.id == bindparam("p_user"))
+    .values(post_count=_USERS.c.post_count + 1)
+)
 
 
 async def _insert_post(session: AsyncSession, values: dict[str, Any]) -> int | None:
@@ -46,32 +163,58 @@ async def _insert_post(session: AsyncSession, values: dict[str, Any]) -> int | N
     an account deletion (app/safety/deletion.py, which takes that row FOR UPDATE) either
     waits for this post and then deletes or anonymizes it, or has committed and nothing is
     inserted (`AccountDeleted`). On SQLite the statement runs under the write lock."""
-    table = Post.__table__
-    guarded = (
-        select(*[literal(v, table.c[k].type).label(k) for k, v in values.items()])
-        .select_from(User)
-        .where(User.id == values["author_id"], User.deleted_at.is_(None))
-        .with_for_update(read=True, key_share=True)
+    params = {name: _NEW_POST.get(name) for name in _POST_COLUMNS} | values
+    statement = _insert_post_statement(
+        session.get_bind().dialect.name, params.get("client_key") is not None
     )
-    columns = list(values)
-    if values.get("client_key") is None:
-        stmt: Any = insert(Post).from_select(columns, guarded)
-    else:
-        stmt = (
-            dialect_insert(session, Post)
-            .from_select(columns, guarded)
-            .on_conflict_do_nothing(index_elements=[Post.author_id, Post.client_key])
-        )
-    post_id = (await session.execute(stmt.returning(Post.id))).scalar_one_or_none()
-    if post_id is None and await session.scalar(
-        select(User.deleted_at).where(User.id == values["author_id"])
-    ):
+    rows = await execute_write(session, statement, **params)
+    if rows:
+        return int(rows[0][0])
+    if await session.scalar(select(User.deleted_at).where(User.id == values["author_id"])):
         raise AccountDeleted("This account has been deleted.", code="account_deleted")
-    return post_id
+    return None
 
 
 class AccountDeleted(Forbidden):
     """The author's account was deleted while they were writing."""
+
+
+def _written_post(session: AsyncSession, post_id: int, values: dict[str, Any]) -> Post:
+    """The post just inserted, as the session would load it, without reading it back: every
+    column is known (what was inserted, and the defaults of a new post)."""
+    post = Post(**(_NEW_POST | values), id=post_id)
+    make_transient_to_detached(post)
+    session.add(post)
+    return post
+
+
+async def count_reply(
+    session: AsyncSession, *, discussion: Discussion, replies: int, top_level: int, now: Any
+) -> None:
+    """Move a discussion's reply counters (and, with `now`, its last activity) in one
+    statement, keeping the loaded discussion in step without reading it again."""
+    (row,) = await execute_write(
+        session,
+        _COUNT_REPLY,
+        p_discussion=discussion.id,
+        p_replies=replies,
+        p_top_level=top_level,
+        p_now=now,
+    )
+    set_committed_value(discussion, "reply_count", row[0])
+    set_committed_value(discussion, "top_level_count", row[1])
+    set_committed_value(discussion, "last_activity_at", row[2])
+
+
+async def touch_group(session: AsyncSession, *, group_id: int, now: Any) -> None:
+    """The group's last activity, when it is older than GROUP_ACTIVITY_RESOLUTION."""
+    await execute_write(
+        session,
+        _GROUP_ACTIVITY,
+        p_group=group_id,
+        p_now=now,
+        p_stale_before=now - GROUP_ACTIVITY_RESOLUTION,
+    )
 
 
 async def _existing_post_for_key(session: AsyncSession, author: User, key: str) -> Post | None:
@@ -96,8 +239,14 @@ async def initial_status(session: AsyncSession, author: User) -> Visibility:
     """New members' first posts wait for a moderator (how many: a site setting)."""
     if author.role != Role.member.value:
         return Visibility.visible
-    hold = (await get_site_settings(session)).hold_first_posts
+    hold = await fetch_one(session, _HOLD_FIRST_POSTS)
+    if hold is None:  # the row is missing: get_site_settings puts it back
+        hold = (await get_site_settings(session)).hold_first_posts
     if hold == 0:
+        return Visibility.visible
+    # post_count counts published posts not deleted: never more than the count below, so
+    # a member past the threshold by it needs no count (most replies)
+    if author.post_count >= hold:
         return Visibility.visible
     published = await session.scalar(
         select(func.count())
@@ -114,12 +263,21 @@ async def next_post_held(session: AsyncSession, *, author: User) -> bool:
 
 
 async def publish_post(
-    session: AsyncSession, *, post: Post, discussion: Discussion, author: User
+    session: AsyncSession,
+    *,
+    post: Post,
+    discussion: Discussion,
+    author: User,
+    new_top_level: bool = False,
+    new_post: bool = False,
 ) -> None:
     """Make a post visible to everybody: counters move, followers hear of it. Used when a
-    post is written by a trusted member and when a moderator approves or restores one."""
+    post is written by a trusted member and when a moderator approves or restores one.
+    `new_top_level`: the post is a top-level reply written now, counted in the same
+    statement; `new_post`: written in this transaction (nothing of it recorded before)."""
     now = utcnow()
-    post.status = Visibility.visible.value
+    if post.status != Visibility.visible:  # a reply written visible needs no UPDATE (nor flush)
+        post.status = Visibility.visible.value
     if post.is_opening:
         discussion.status = Visibility.visible.value
         await session.execute(
@@ -128,20 +286,18 @@ async def publish_post(
             .values(discussion_count=Group.discussion_count + 1, last_activity_at=now)
         )
     else:
-        await session.execute(
-            update(Discussion)
-            .where(Discussion.id == discussion.id)
-            .values(reply_count=Discussion.reply_count + 1, last_activity_at=now)
+        await count_reply(
+            session, discussion=discussion, replies=1, top_level=int(new_top_level), now=now
         )
-        await session.execute(
-            update(Group).where(Group.id == discussion.group_id).values(last_activity_at=now)
-        )
-    await session.execute(
-        update(User).where(User.id == author.id).values(post_count=User.post_count + 1)
+        await touch_group(session, group_id=discussion.group_id, now=now)
+    await execute_write(session, _COUNT_AUTHOR_POST, p_user=author.id)
+    if session.dirty:
+        await session.flush()
+    if post.is_opening:
+        await session.refresh(discussion)
+    await hooks.post_published(
+        session, post=post, discussion=discussion, author=author, new_post=new_post
     )
-    await session.flush()
-    await session.refresh(discussion)
-    await hooks.post_published(session, post=post, discussion=discussion, author=author)
 
 
 async def unpublish_post(session: AsyncSession, *, post: Post, discussion: Discussion) -> None:
@@ -210,30 +366,28 @@ async def start_discussion(
     )
     session.add(discussion)
     await session.flush()
-    post_id = await _insert_post(
-        session,
-        dict(
-            discussion_id=discussion.id,
-            author_id=author.id,
-            is_opening=True,
-            depth=0,
-            body_md=body,
-            body_html=rendered.html,
-            client_key=client_key,
-            created_at=now,
-            status=Visibility.pending.value,
-        ),
+    values = dict(
+        discussion_id=discussion.id,
+        author_id=author.id,
+        is_opening=True,
+        depth=0,
+        body_md=body,
+        body_html=rendered.html,
+        client_key=client_key,
+        created_at=now,
+        status=Visibility.pending.value,
     )
+    post_id = await _insert_post(session, values)
     if post_id is None:  # lost a race with the same submit: keep the first, drop ours
         await session.delete(discussion)
         existing = await _existing_post_for_key(session, author, client_key or "")
         assert existing is not None
         return Written(existing, await session.get_one(Discussion, existing.discussion_id), False)
-    post = await session.get_one(Post, post_id)
+    post = _written_post(session, post_id, values)
     await checked.record(session, post=post)
     await search_index.index_post(session, post=post, discussion=discussion)
     if status == Visibility.visible:
-        await publish_post(session, post=post, discussion=discussion, author=author)
+        await publish_post(session, post=post, discussion=discussion, author=author, new_post=True)
     return Written(post, discussion, created=True, rendered=rendered)
 
 
@@ -271,39 +425,39 @@ async def reply(
     )
     rendered = await render_body(session, body)
     status = await initial_status(session, author)
-    post_id = await _insert_post(
-        session,
-        dict(
-            discussion_id=discussion.id,
-            author_id=author.id,
-            reply_to_id=reply_to_id,
-            root_id=root_id,
-            depth=depth,
-            body_md=body,
-            body_html=rendered.html,
-            client_key=client_key,
-            created_at=utcnow(),
-            status=Visibility.pending.value,
-        ),
+    values = dict(
+        discussion_id=discussion.id,
+        author_id=author.id,
+        reply_to_id=reply_to_id,
+        root_id=root_id,
+        depth=depth,
+        body_md=body,
+        body_html=rendered.html,
+        client_key=client_key,
+        created_at=utcnow(),
+        status=status.value,
     )
+    post_id = await _insert_post(session, values)
     if post_id is None:
         existing = await _existing_post_for_key(session, author, client_key or "")
         assert existing is not None
         return Written(existing, discussion, created=False)
-    if reply_to_id is None:
-        # the page is paginated over every top-level reply, whatever its state
-        await session.execute(
-            update(Discussion)
-            .where(Discussion.id == discussion.id)
-            .values(top_level_count=Discussion.top_level_count + 1)
-        )
-    post = await session.get_one(Post, post_id)
+    post = _written_post(session, post_id, values)
     await checked.record(session, post=post)
     await search_index.index_post(session, post=post, discussion=discussion)
+    # the page is paginated over every top-level reply, whatever its state
+    top_level = reply_to_id is None
     if status == Visibility.visible:
-        await publish_post(session, post=post, discussion=discussion, author=author)
-    else:
-        await session.refresh(discussion)
+        await publish_post(
+            session,
+            post=post,
+            discussion=discussion,
+            author=author,
+            new_top_level=top_level,
+            new_post=True,
+        )
+    elif top_level:
+        await count_reply(session, discussion=discussion, replies=0, top_level=1, now=None)
     if canned_response_id is not None:  # counted once: a replayed submit returned above
         await canned.record_use(session, user=author, canned_response_id=canned_response_id)
     return Written(post, discussion, created=True, rendered=rendered)

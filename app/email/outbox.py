@@ -43,9 +43,9 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    literal_column,
     select,
     text,
-    tuple_,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -93,8 +93,8 @@ def mode_expr(kind: Any, chosen: Any) -> ColumnElement[str]:
 
 @dataclass(frozen=True, slots=True)
 class _QueueStatements:
-    wanted: Any  # (user_id, batch_key) of the messages the notifications belong in
-    join_existing: Any  # gathering messages they join (locked on PostgreSQL)
+    hold: Any  # PostgreSQL: (messages wanted, gathering messages locked), one row
+    move_earlier: Any  # gathering messages a notification makes due sooner
     insert_new: Any  # messages that do not exist yet
     items: Any  # each notification attached to its message
 
@@ -103,7 +103,11 @@ class _QueueStatements:
 def _queue_statements(target: str, dialect: str) -> _QueueStatements:
     """The statements of queue_notifications, built once per kind of target ("post":
     every notification of a post, "notification": one) and dialect; built afresh they cost
-    a reply a few milliseconds of CPU. Parameters: target, now, digest_at, gathered_at."""
+    a reply a few milliseconds of CPU. Parameters: target, now, digest_at, gathered_at.
+
+    Each statement reads the candidates once, as a join: however many members a post
+    notifies, the work is linear in them (a correlated look-up per gathering message was
+    quadratic: 1,000 watchers with a hundred notifications each took a second)."""
     n = Notification
     when = O.send_after.type
     now = bindparam("now", type_=when)
@@ -152,21 +156,43 @@ def _queue_statements(target: str, dialect: str) -> _QueueStatements:
         )
     ).subquery("candidates")
     c = candidates.c
+    # One candidate per message, or several due at the same moment: a member has one
+    # notification per post, apart from moderation notices, each its own batch key; the
+    # digest key gathers every kind, all due at `digest_at`. So a candidate's own
+    # `send_after` is the earliest of its message, and the candidates join the messages
+    # as they are: grouped first, PostgreSQL misjudged their number and re-aggregated
+    # them once per queued message (seconds for a thousand watchers).
+    wanted = select(c.user_id, c.batch_key).distinct().subquery("wanted")
 
+    # constants in the SQL, not parameters: the planner must see that the partial unique
+    # index of gathering messages applies, also in the generic plan PostgreSQL settles on
+    # for a prepared statement after a few runs
     gathering = and_(
-        O.status == OutboxStatus.queued.value, O.attempts == 0, O.batch_key.is_not(None)
-    )
-    earliest = (
-        select(func.min(c.send_after))
-        .where(c.user_id == O.user_id, c.batch_key == O.batch_key)
-        .scalar_subquery()
+        O.status == literal_column(f"'{OutboxStatus.queued.value}'"),
+        O.attempts == literal_column("0"),
+        O.batch_key.is_not(None),
     )
     messages = table_of(O)
-    join_existing = (
+    locked = (
+        select(O.id)
+        .join(candidates, and_(O.user_id == c.user_id, O.batch_key == c.batch_key))
+        .where(gathering)
+        .with_for_update(of=O)
+        .subquery("locked")
+    )
+    hold = select(
+        select(func.count()).select_from(wanted).scalar_subquery(),
+        select(func.count()).select_from(locked).scalar_subquery(),
+    )
+    move_earlier = (
         update(messages)
-        .where(gathering, tuple_(O.user_id, O.batch_key).in_(select(c.user_id, c.batch_key)))
-        .values(send_after=case((earliest < O.send_after, earliest), else_=O.send_after))
-        .returning(O.user_id, O.batch_key)
+        .where(
+            gathering,
+            O.user_id == c.user_id,
+            O.batch_key == c.batch_key,
+            c.send_after < O.send_after,
+        )
+        .values(send_after=c.send_after)
     )
     grouped = (
         select(
@@ -207,7 +233,6 @@ def _queue_statements(target: str, dialect: str) -> _QueueStatements:
             index_elements=["user_id", "batch_key"],
             index_where=text(QUEUED_UNTOUCHED),
         )
-        .returning(O.user_id, O.batch_key)
     )
     items = (
         insert_for_dialect(dialect, table_of(OutboxItem))
@@ -220,11 +245,12 @@ def _queue_statements(target: str, dialect: str) -> _QueueStatements:
         .on_conflict_do_nothing(index_elements=["notification_id"])
     )
     return _QueueStatements(
-        wanted=select(c.user_id, c.batch_key).distinct(),
-        join_existing=join_existing,
-        insert_new=insert_new,
-        items=items,
+        hold=hold, move_earlier=move_earlier, insert_new=insert_new, items=items
     )
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def queue_notifications(
@@ -237,33 +263,41 @@ async def queue_notifications(
 ) -> int:
     """Queue e-mail for the notifications of a post (`post_id`) or one notification
     (`notification_id`) that are not in an e-mail yet. Returns how many notifications were
-    attached to outbox messages."""
+    attached to outbox messages.
+
+    A constant number of statements whatever the number of members notified, and no row
+    per member comes back to Python: three on SQLite, four on PostgreSQL (one more, and
+    again while a concurrent request gets in the way, to hold the gathering messages)."""
     if (post_id is None) == (notification_id is None):
         raise TypeError("queue_notifications takes a post_id or a notification_id")
     now = now or utcnow()
-    statements = _queue_statements(
-        "post" if post_id is not None else "notification", session.get_bind().dialect.name
-    )
+    dialect = session.get_bind().dialect.name
+    statements = _queue_statements("post" if post_id is not None else "notification", dialect)
     params = {
         "target": post_id if post_id is not None else notification_id,
         "now": now,
         "digest_at": next_digest_at(now, _digest_hour(settings)),
         "gathered_at": now + batch_window(settings),
     }
-    wanted = {tuple(row) for row in await session.execute(statements.wanted, params)}
-    if not wanted:
-        return 0
-    # Hold every gathering message this transaction joins (see the module docstring). A
-    # concurrent request may create one between our UPDATE and INSERT (the INSERT then
-    # does nothing): go round again to lock it.
-    held: set[tuple[Any, ...]] = set()
-    for _ in range(5):
-        held.update(tuple(r) for r in await session.execute(statements.join_existing, params))
-        held.update(tuple(r) for r in await session.execute(statements.insert_new, params))
-        if wanted <= held:
-            break
-    result = await session.execute(statements.items, params)
-    return int(getattr(result, "rowcount", 0) or 0)
+    if dialect == "postgresql":
+        # Hold every gathering message this transaction joins (see the module docstring):
+        # the worker's claim skips them until we commit. A concurrent request may create
+        # one between our lock and our INSERT (the INSERT then leaves it out): go round
+        # again to lock it. Counting is enough: each round locks every gathering message
+        # there is for the notifications, and inserts only where there is none.
+        for _ in range(5):
+            wanted, locked = (await session.execute(statements.hold, params)).one()
+            if not wanted:
+                return 0
+            inserted = _rowcount(await session.execute(statements.insert_new, params))
+            if locked + inserted >= wanted:
+                break
+    else:
+        # SQLite: this transaction has written already, so it holds the database's write
+        # lock; no worker or request can claim or create a message until it commits
+        await session.execute(statements.insert_new, params)
+    await session.execute(statements.move_earlier, params)
+    return _rowcount(await session.execute(statements.items, params))
 
 
 def _digest_hour(settings: Settings | None) -> int:

@@ -3,15 +3,17 @@ choice to follow what they start or answer."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from sqlalchemy import SQLColumnExpression, delete, select
+from sqlalchemy import Integer, SQLColumnExpression, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.permissions import Action, check_permission
 from app.accounts.models import Actor, User
 from app.core.errors import Invalid
-from app.db import dialect_insert, utcnow
+from app.core.rows import Write, execute_write
+from app.db import dialect_insert, insert_for_dialect, table_of, utcnow
 from app.discussions.models import Discussion
 from app.groups.models import Group
 from app.notifications.models import DiscussionFollow, FollowLevel, GroupFollow
@@ -29,17 +31,30 @@ def parse_level(value: str) -> FollowLevel | None:
         ) from None
 
 
-async def auto_follow(session: AsyncSession, *, user_id: int, discussion_id: int) -> None:
-    """Watch a discussion the member wrote in, unless they already chose a level for it."""
-    await session.execute(
-        dialect_insert(session, DiscussionFollow)
+@functools.cache
+def _auto_follow(dialect: str) -> Write:
+    """Built once per dialect: every reply runs it."""
+    follows = table_of(DiscussionFollow)
+    return Write(
+        insert_for_dialect(dialect, follows)
         .values(
-            user_id=user_id,
-            discussion_id=discussion_id,
+            user_id=bindparam("p_user", type_=Integer),
+            discussion_id=bindparam("p_discussion", type_=Integer),
             level=FollowLevel.watching.value,
-            created_at=utcnow(),
+            created_at=bindparam("p_now", type_=follows.c.created_at.type),
         )
         .on_conflict_do_nothing()
+    )
+
+
+async def auto_follow(session: AsyncSession, *, user_id: int, discussion_id: int) -> None:
+    """Watch a discussion the member wrote in, unless they already chose a level for it."""
+    await execute_write(
+        session,
+        _auto_follow(session.get_bind().dialect.name),
+        p_user=user_id,
+        p_discussion=discussion_id,
+        p_now=utcnow(),
     )
 
 

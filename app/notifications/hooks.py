@@ -19,13 +19,20 @@ from app.notifications import follows, mentions, service
 from app.notifications.models import PostMention
 
 
-async def _record_mentions(session: AsyncSession, post_id: int, user_ids: list[int]) -> set[int]:
-    """Make post_mentions hold exactly `user_ids`; returns the ids it held before."""
-    before = set(
-        (
-            await session.scalars(select(PostMention.user_id).where(PostMention.post_id == post_id))
-        ).all()
-    )
+async def _record_mentions(
+    session: AsyncSession, post_id: int, user_ids: list[int], *, new_post: bool = False
+) -> set[int]:
+    """Make post_mentions hold exactly `user_ids`; returns the ids it held before (none, for
+    a post written in this transaction: nothing to read)."""
+    before: set[int] = set()
+    if not new_post:
+        before = set(
+            (
+                await session.scalars(
+                    select(PostMention.user_id).where(PostMention.post_id == post_id)
+                )
+            ).all()
+        )
     gone = before - set(user_ids)
     if gone:
         await session.execute(
@@ -42,19 +49,25 @@ async def _record_mentions(session: AsyncSession, post_id: int, user_ids: list[i
 
 
 async def post_published(
-    session: AsyncSession, *, post: Post, discussion: Discussion, author: User
+    session: AsyncSession,
+    *,
+    post: Post,
+    discussion: Discussion,
+    author: User,
+    new_post: bool = False,
 ) -> None:
     """A post became visible to everybody (on creation, or when approved or restored):
     the author follows the discussion (unless they opted out), and mentioned members,
     the author of the post answered, watchers of the discussion and, for a new discussion,
-    watchers of its group are notified, at most once each."""
+    watchers of its group are notified, at most once each. `new_post`: the post was
+    written in this transaction."""
     if post.status != Visibility.visible or post.deleted_at is not None:
         return
     if author.auto_follow:
         await follows.auto_follow(session, user_id=author.id, discussion_id=discussion.id)
     rendered = await rendered_or_render(session, post.body_md)
     mention_ids = rendered.notifiable_user_ids[: mentions.MAX_MENTIONS]
-    await _record_mentions(session, post.id, rendered.mentioned_user_ids)
+    await _record_mentions(session, post.id, rendered.mentioned_user_ids, new_post=new_post)
     notified = await service.notify_post(
         session,
         post=post,

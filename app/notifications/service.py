@@ -39,6 +39,7 @@ from sqlalchemy.orm import aliased
 from app.access.visibility import notification_shown_now, visible_notifications
 from app.accounts.models import Role, User
 from app.core.errors import Invalid, NotFound
+from app.core.rows import Write, execute_write
 from app.core.validation import MAX_ID
 from app.db import dialect_insert, insert_for_dialect, table_of, utcnow
 from app.discussions.models import Discussion, Post, Visibility
@@ -161,6 +162,11 @@ def _fan_out(kind: NotificationKind, audience: str, answered: str, dialect: str)
     )
 
 
+@functools.cache
+def _fan_out_write(kind: NotificationKind, audience: str, answered: str, dialect: str) -> Write:
+    return Write(_fan_out(kind, audience, answered, dialect))
+
+
 async def notify_post(
     session: AsyncSession,
     *,
@@ -202,8 +208,12 @@ async def notify_post(
     }
     notified: list[int] = []
     for kind, answered in kinds:
-        statement = _fan_out(kind, audience, answered, dialect)
-        notified.extend((await session.execute(statement, params)).scalars().all())
+        if kind == NotificationKind.mention:  # an expanding IN list: through SQLAlchemy
+            statement = _fan_out(kind, audience, answered, dialect)
+            notified.extend((await session.execute(statement, params)).scalars().all())
+        else:
+            write = _fan_out_write(kind, audience, answered, dialect)
+            notified.extend(row[0] for row in await execute_write(session, write, **params))
     return notified
 
 

@@ -10,14 +10,16 @@ write here; erasing a deleted account's text does. Library pages are the second 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import dialect_insert, table_of
+from app.core.rows import Write, execute_write
+from app.db import insert_for_dialect, table_of, utcnow
 from app.discussions.models import Discussion, Post
 from app.search.models import SearchDocument
 from app.search.text import clean, html_to_text
@@ -48,19 +50,41 @@ def post_document(
     }
 
 
+_DOCUMENT_COLUMNS = (
+    "source",
+    "source_id",
+    "discussion_id",
+    "group_id",
+    "title",
+    "body",
+    "created_at",
+)
+
+
+@functools.cache
+def _put_document(dialect: str) -> Write:
+    """The upsert of one document, built once per dialect (every post written runs it)."""
+    stmt = insert_for_dialect(dialect, DOCUMENTS).values(
+        {name: bindparam(name, type_=DOCUMENTS.c[name].type) for name in _DOCUMENT_COLUMNS}
+    )
+    return Write(
+        stmt.on_conflict_do_update(
+            index_elements=[DOCUMENTS.c.source, DOCUMENTS.c.source_id],
+            set_={
+                "title": stmt.excluded.title,
+                "body": stmt.excluded.body,
+                "group_id": stmt.excluded.group_id,
+            },
+        )
+    )
+
+
 async def put_document(session: AsyncSession, row: dict[str, Any]) -> None:
     """Insert or replace one document (the engines' indexes follow in the same statement:
     the FTS5 triggers on SQLite, the stored generated tsvector on PostgreSQL)."""
-    stmt = dialect_insert(session, DOCUMENTS).values(**row)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[DOCUMENTS.c.source, DOCUMENTS.c.source_id],
-        set_={
-            "title": stmt.excluded.title,
-            "body": stmt.excluded.body,
-            "group_id": stmt.excluded.group_id,
-        },
-    )
-    await session.execute(stmt)
+    params = {"discussion_id": None, "group_id": None, "title": "", "body": ""} | row
+    params.setdefault("created_at", utcnow())
+    await execute_write(session, _put_document(session.get_bind().dialect.name), **params)
 
 
 async def index_post(session: AsyncSession, *, post: Post, discussion: Discussion) -> None:

@@ -51,14 +51,13 @@ async def test_failure_in_the_middle_of_a_write_leaves_nothing(
             "POST", f"/api/v1/groups/{group.slug}/discussions", json={"title": "t", "body": "b"}
         )
     ).json()
-    real_refresh = posting.AsyncSession.refresh
 
-    async def crash(self, *a, **kw):  # after the post and the counters were written
+    async def crash(*a, **kw):  # after the post and the counters were written
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(posting.AsyncSession, "refresh", crash)
-    r = await c.api("POST", f"/api/v1/discussions/{d['id']}/posts", json={"body": "lost?"})
-    monkeypatch.setattr(posting.AsyncSession, "refresh", real_refresh)
+    with monkeypatch.context() as patched:
+        patched.setattr(posting.hooks, "post_published", crash)
+        r = await c.api("POST", f"/api/v1/discussions/{d['id']}/posts", json={"body": "lost?"})
     assert r.status_code == 500 and r.json()["code"] == "server_error"
     assert (
         await session.scalar(
