@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, text, update
+from sqlalchemy import Dialect, Table, bindparam, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
 import app.models  # noqa: F401  (registers every table on Base.metadata)
 from app.core.markdown import render_markdown
@@ -422,9 +423,60 @@ def search_rows(chunk: Chunk, texts: dict[str, dict[str, Any]]) -> list[dict[str
     return rows
 
 
+# Below this many rows a plain executemany is as quick as COPY and needs no raw connection.
+COPY_MIN_ROWS = 50
+
+
+def copy_records(t: Table, rows: list[dict[str, Any]], dialect: Dialect) -> CopyRecords:
+    """The columns and tuples COPY takes for `rows`: the given columns, then every other
+    column with a Python-side default (COPY only knows the server's defaults), each value
+    passed through its type's bind processor as an INSERT would."""
+    given = list(rows[0])
+    defaults: dict[str, Any] = {}
+    for column in t.columns:
+        if column.key in rows[0] or column.computed is not None or column.default is None:
+            continue
+        default = column.default
+        if isinstance(default, ScalarElementColumnDefault):
+            defaults[column.key] = default.arg
+        elif isinstance(default, CallableColumnDefault):
+            defaults[column.key] = default.arg(None)  # utcnow and friends ignore the context
+    columns = [*given, *defaults]
+    processors = [t.c[name].type._cached_bind_processor(dialect) for name in columns]
+    fill = tuple(defaults.values())
+    records = []
+    for row in rows:
+        values = (*(row[name] for name in given), *fill)
+        records.append(
+            tuple(
+                p(v) if p is not None and v is not None else v
+                for p, v in zip(processors, values, strict=True)
+            )
+        )
+    return CopyRecords(columns, records)
+
+
+@dataclass(frozen=True, slots=True)
+class CopyRecords:
+    columns: list[str]
+    records: list[tuple[Any, ...]]
+
+
 async def _insert(conn: AsyncConnection, name: str, rows: list[dict[str, Any]]) -> None:
-    if rows:
+    """Bulk rows: COPY on PostgreSQL (asyncpg's `copy_records_to_table`, some five times
+    quicker than executemany for a million posts), executemany elsewhere. COPY runs on the
+    same connection, inside the transaction the first statement opened."""
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql" or len(rows) < COPY_MIN_ROWS:
         await conn.execute(table(name).insert(), rows)
+        return
+    await conn.execute(text("SELECT 1"))  # opens the transaction before COPY joins it
+    raw = await conn.get_raw_connection()
+    copy = copy_records(table(name), rows, conn.dialect)
+    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+        name, records=copy.records, columns=copy.columns
+    )
 
 
 async def seed_database(
