@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Dialect, Table, func, select
+from sqlalchemy import Dialect, Table, func, inspect, select
 
 from app.db import make_engine
 from bench import seed
@@ -17,6 +17,24 @@ from bench.seed import SeedPlan, seed_database
 from tests.conftest import drop_database, fresh_database_url
 
 PLAN = SeedPlan(discussions=5, replies=6, users=12, seed=7)
+
+
+async def index_names(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+
+            def names(sync_conn: Any) -> set[str]:
+                found = inspect(sync_conn)
+                return {
+                    f"{t}.{index['name']}"
+                    for t in seed.BULK_TABLES
+                    for index in found.get_indexes(t)
+                }
+
+            return await conn.run_sync(names)
+    finally:
+        await engine.dispose()
 
 
 @pytest.fixture
@@ -39,8 +57,12 @@ async def test_seeded_rows_agree_with_their_counters(
         return real_copy_records(t, rows, dialect)
 
     monkeypatch.setattr(seed, "copy_records", counting)
+    indexes_before = await index_names(seeded_url)
     steps: list[int] = []
     await seed_database(seeded_url, PLAN, lambda n, _what: steps.append(n))
+    # PostgreSQL's plain indexes are dropped for the load and built again after it
+    assert await index_names(seeded_url) == indexes_before
+    assert any("search_documents" in name for name in indexes_before)
     assert sum(steps) == PLAN.discussions
     on_postgresql = seeded_url.startswith("postgresql")
     assert set(copied) == (
