@@ -488,21 +488,25 @@ def results_path(target: Target, scale: str, only: str = "") -> Path:
 
 
 def compare_with(args: argparse.Namespace, target: Target) -> dict[str, Any] | None:
-    """The results to show beside this run's: --compare's file, else the last full run of
-    the other scale on the same database, when there is one."""
+    """The results to show beside this run's: --compare's file, else the other scale's
+    last run of the same scenarios (--only), else its last full run, when there is one."""
     if args.compare:
-        path = Path(args.compare)
+        candidates = [Path(args.compare)]
     else:
+        only = "-".join(sorted(args.only)) if args.only else ""
         others = [name for name in SCALES if name != args.scale]
-        path = results_path(target, others[0]) if others else Path()
-    try:
-        found: dict[str, Any] = json.loads(path.read_text())
-    except (OSError, ValueError):
-        if args.compare:
-            raise SystemExit(f"bench: cannot read --compare {path}") from None
-        return None
-    found["_path"] = str(path)
-    return found
+        candidates = [results_path(target, o, only) for o in others if only]
+        candidates += [results_path(target, o) for o in others]
+    for path in candidates:
+        try:
+            found: dict[str, Any] = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        found["_path"] = str(path)
+        return found
+    if args.compare:
+        raise SystemExit(f"bench: cannot read --compare {args.compare}")
+    return None
 
 
 def _terminate(signum: int, _frame: FrameType | None) -> None:
