@@ -326,7 +326,10 @@ def scenarios(paths: Paths, members: list[Identity]) -> list[Scenario]:
 
 def check_signed_in(server: Server, paths: Paths, member: Identity, poster: Identity) -> None:
     """One request of each kind by hand first: a benchmark of error pages is worthless."""
-    status, body = http_get(server.base_url + paths.discussions[0], {"Cookie": member.cookie})
+    # the first request of a cold worker on a large database can take a while
+    status, body = http_get(
+        server.base_url + paths.discussions[0], {"Cookie": member.cookie}, timeout=120
+    )
     if status != 200 or member.csrf not in body or "Sign out" not in body:
         raise SystemExit(
             f"bench: GET {paths.discussions[0]} did not show a signed-in page "
@@ -337,6 +340,7 @@ def check_signed_in(server: Server, paths: Paths, member: Identity, poster: Iden
         server.base_url + path,
         json.dumps({"body": "Load test: checking that replies work."}).encode(),
         {"Cookie": poster.cookie, "X-CSRF-Token": poster.csrf},
+        timeout=120,
     )
     if status != 201:
         raise SystemExit(
@@ -411,7 +415,7 @@ def run_load(
 
 def visitor_page(server: Server, path: str) -> bytes:
     """A discussion page as a visitor gets it: the bytes the bare ceiling serves."""
-    status, body = http_get(server.base_url + path)
+    status, body = http_get(server.base_url + path, timeout=120)
     if status != 200 or "Sign out" in body:
         raise SystemExit(
             f"bench: GET {path} without a cookie did not show a visitor's page "
