@@ -53,10 +53,10 @@ test-pg: $(VENV)/.dev browser
 
 ## bench: seed a large database and load-test the main pages (see bench/README.md)
 bench: $(VENV)/.dev
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(ARGS)
 
 bench-pg: $(VENV)/.dev
-	$(BIN)/python -m bench --database-url $(PG_TEST_URL)
+	$(BIN)/python -m bench --database-url $(PG_TEST_URL) $(ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app.config import Settings, get_settings
 from app.core.errors import install_error_handlers
+from app.core.health import HealthCheckMiddleware
 from app.core.ratelimit import RateLimiter
 from app.core.security import (
     BodySizeLimitMiddleware,
@@ -59,6 +60,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         lifespan=lifespan,
         docs_url="/api/docs",
         redoc_url=None,
+        # Kindred sets up no OpenTelemetry; left on, FastAPI's native telemetry looks up
+        # three global providers (and the environment) on every request to find that out
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.db = db
@@ -74,6 +78,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
 
     install_error_handlers(app)
+    # Each add_middleware wraps the ones added before it: the first added is innermost.
+    # innermost: GET /healthz answered after all of Kindred's middleware, before routing
+    app.add_middleware(HealthCheckMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.env == "production")
     from app.live.hub import Hub, LiveContextMiddleware
@@ -157,6 +164,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
+        # GET is answered by core.health.HealthCheckMiddleware before routing; the route
+        # keeps /healthz in the route tables (and 405 for other methods)
         return {"status": "ok"}
 
     # outermost of all, ahead of Starlette's own error middleware: visitors' pages from

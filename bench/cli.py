@@ -14,7 +14,9 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from pydantic import SecretStr
 from rich.console import Console
@@ -32,8 +34,8 @@ from app.config import Settings
 from app.core.security import Signer
 from bench.cpu import CpuUse, Snapshot, database_pids
 from bench.database import (
-    PG_BENCH_DATABASE,
     ROOT,
+    SCALES,
     Paths,
     Target,
     choose_paths,
@@ -41,6 +43,7 @@ from bench.database import (
     migrate,
     recreate_database,
     resolve_target,
+    scale_suffix,
     seeded_marker,
     sign_in,
 )
@@ -57,7 +60,18 @@ from bench.wrk import (
 )
 
 VAR_DIR = ROOT / "var" / "bench"
-SCENARIOS = ("static", "healthz", "discussion", "group", "reply", "search", "similar")
+SCENARIOS = (
+    "bare",
+    "healthz",
+    "visitor-discussion",
+    "visitor-group",
+    "visitor-home",
+    "discussion",
+    "group",
+    "search",
+    "similar",
+    "reply",
+)
 # The app allows a member a few posts a minute. The load test spreads its replies over many
 # signed-in members and lifts the limit well above what they reach, so it measures the write
 # path (limiter included) rather than a stream of 429s.
@@ -73,9 +87,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Seed a large forum, serve it with uvicorn and load-test it with wrk.",
     )
     parser.add_argument("--database-url", help="PostgreSQL server to use (default: SQLite)")
-    parser.add_argument("--discussions", type=int, default=10_000, metavar="N")
-    parser.add_argument("--replies", type=int, default=20, metavar="N", help="per discussion")
-    parser.add_argument("--users", type=int, default=500, metavar="N")
+    parser.add_argument(
+        "--scale",
+        choices=sorted(SCALES),
+        default="small",
+        help="small: 10,000 discussions, 500 members; large: 50,000 discussions "
+        "(1,000,000 replies), 20,000 members; each in its own database",
+    )
+    parser.add_argument("--discussions", type=int, metavar="N", help="(default: the scale's)")
+    parser.add_argument("--replies", type=int, metavar="N", help="per discussion (20)")
+    parser.add_argument("--users", type=int, metavar="N", help="(default: the scale's)")
     parser.add_argument("--seed", type=int, default=2026, help="random seed for the data")
     parser.add_argument("--reuse", action="store_true", help="keep the data of a previous run")
     parser.add_argument("--duration", type=float, default=15, help="seconds per scenario")
@@ -99,7 +120,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="fail when a scenario has more non-2xx or failed requests than this",
     )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument(
+        "--seed-only", action="store_true", help="seed (or --reuse) the data and stop"
+    )
+    parser.add_argument(
+        "--compare",
+        metavar="JSON",
+        help="results of another run to show side by side (default: the other scale's "
+        "last full run, when there is one)",
+    )
     args = parser.parse_args(argv)
+    preset = SCALES[args.scale]
+    args.discussions = preset.discussions if args.discussions is None else args.discussions
+    args.replies = preset.replies if args.replies is None else args.replies
+    args.users = preset.users if args.users is None else args.users
     for name in (
         "discussions",
         "replies",
@@ -154,6 +188,35 @@ def prepare_data(target: Target, plan: SeedPlan, reuse: bool) -> float | None:
     return seconds
 
 
+def seeding_record_path(target: Target, scale: str) -> Path:
+    return VAR_DIR / f"seeded-{target.kind}{scale_suffix(scale)}.json"
+
+
+def record_seeding(target: Target, plan: SeedPlan, scale: str, seconds: float | None) -> None:
+    """Keeps how long the seeding took beside the data, so a --reuse run still reports it."""
+    if seconds is None:
+        return
+    seeding_record_path(target, scale).write_text(
+        json.dumps(
+            {
+                "marker": plan.marker,
+                "seconds": round(seconds, 1),
+                "posts": plan.total_posts,
+                "when": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+        )
+        + "\n"
+    )
+
+
+def recorded_seeding(target: Target, plan: SeedPlan, scale: str) -> float | None:
+    try:
+        found = json.loads(seeding_record_path(target, scale).read_text())
+    except (OSError, ValueError):
+        return None
+    return float(found["seconds"]) if found.get("marker") == plan.marker else None
+
+
 # -- load ----------------------------------------------------------------------------------
 
 
@@ -166,29 +229,50 @@ class Scenario:
     example: str
     script: str
     distinct_paths: int
+    server: str = "kindred"  # or "bare": the ceiling, served by bench/bare.py
 
 
 def scenarios(paths: Paths, members: list[Identity]) -> list[Scenario]:
     discussion_ids = len(paths.discussions)
     return [
         Scenario(
-            "static",
-            "static file (ceiling)",
+            "bare",
+            "bare Starlette, same bytes (ceiling)",
             "GET",
-            "/static/kindred.css",
-            "/static/kindred.css",
-            get_script(["/static/kindred.css"], []),
-            1,
+            "/discussions/{id}/{slug}",
+            paths.discussions[0],
+            get_script(paths.discussions, []),
+            discussion_ids,
+            server="bare",
         ),
         Scenario(
             "healthz",
-            "health check",
+            "health check, through the middleware",
             "GET",
             "/healthz",
             "/healthz",
             get_script(["/healthz"], []),
             1,
         ),
+        Scenario(
+            "visitor-discussion",
+            "discussion page, visitor",
+            "GET",
+            "/discussions/{id}/{slug}",
+            paths.discussions[0],
+            get_script(paths.discussions, []),
+            discussion_ids,
+        ),
+        Scenario(
+            "visitor-group",
+            "group page, visitor",
+            "GET",
+            "/groups/{slug}",
+            paths.groups[0],
+            get_script(paths.groups, []),
+            len(paths.groups),
+        ),
+        Scenario("visitor-home", "home page, visitor", "GET", "/", "/", get_script(["/"], []), 1),
         Scenario(
             "discussion",
             "discussion page, signed in",
@@ -242,7 +326,10 @@ def scenarios(paths: Paths, members: list[Identity]) -> list[Scenario]:
 
 def check_signed_in(server: Server, paths: Paths, member: Identity, poster: Identity) -> None:
     """One request of each kind by hand first: a benchmark of error pages is worthless."""
-    status, body = http_get(server.base_url + paths.discussions[0], {"Cookie": member.cookie})
+    # the first request of a cold worker on a large database can take a while
+    status, body = http_get(
+        server.base_url + paths.discussions[0], {"Cookie": member.cookie}, timeout=120
+    )
     if status != 200 or member.csrf not in body or "Sign out" not in body:
         raise SystemExit(
             f"bench: GET {paths.discussions[0]} did not show a signed-in page "
@@ -253,12 +340,18 @@ def check_signed_in(server: Server, paths: Paths, member: Identity, poster: Iden
         server.base_url + path,
         json.dumps({"body": "Load test: checking that replies work."}).encode(),
         {"Cookie": poster.cookie, "X-CSRF-Token": poster.csrf},
+        timeout=120,
     )
     if status != 201:
         raise SystemExit(
             f"bench: POST {path} answered {status}, not 201:\n{body[:2000]}\n"
             f"--- server log ---\n{server.log_tail()}"
         )
+
+
+def db_pids(target: Target) -> list[int]:
+    """The PostgreSQL backends serving the bench's database (none on SQLite)."""
+    return database_pids(target.database) if target.kind == "postgresql" else []
 
 
 def run_load(
@@ -285,54 +378,28 @@ def run_load(
     with Server(target.url, secret, VAR_DIR, workers=args.workers, env=server_env) as server:
         report.meta["server"] = {"url": server.base_url, "log": str(server.log_path)}
         check_signed_in(server, paths, members[0], members[-1])
+        bare_body = visitor_page(server, paths.discussions[0])
+        report.meta["bare_body_bytes"] = len(bare_body)
         started_pids = set(server.worker_pids())
         with MemorySampler(server) as memory:
             for scenario in chosen:
-                script = VAR_DIR / f"wrk-{scenario.name}.lua"
-                script.write_text(scenario.script)
-                url = server.base_url + "/"
-                console.print(
-                    f"[bold]{scenario.title}[/bold]: {scenario.method} {scenario.pattern} "
-                    f"({scenario.distinct_paths:,} distinct) for {args.duration:g} s …"
-                )
-                if args.warmup > 0:
-                    run_wrk(
-                        url,
-                        script,
-                        duration=args.warmup,
-                        connections=args.connections,
-                        threads=args.threads,
-                    )
-                pids = server.worker_pids()
-                before = Snapshot.take(pids, database_pids(PG_BENCH_DATABASE))
-                result = run_wrk(
-                    url,
-                    script,
-                    duration=args.duration,
-                    connections=args.connections,
-                    threads=args.threads,
-                )
-                cpu = CpuUse.between(before, Snapshot.take(pids, database_pids(PG_BENCH_DATABASE)))
-                per_request = 1000 / max(1, result.requests)
-                console.print(
-                    f"  {result.rps:,.0f} req/s, p50 {result.p50_ms:.1f} ms, "
-                    f"p99 {result.p99_ms:.1f} ms, errors {result.errors}; CPU per request: "
-                    f"server {cpu.server * per_request:.2f} ms"
-                    + (f", PostgreSQL {cpu.database * per_request:.2f} ms" if cpu.database else "")
-                    + f"; other processes {cpu.other_cores:.2f} cores"
-                )
-                report.scenarios.append(
-                    ScenarioResult(
-                        scenario.name,
-                        scenario.title,
-                        scenario.method,
-                        scenario.pattern,
-                        scenario.example,
-                        scenario.distinct_paths,
-                        result,
-                        cpu,
-                    )
-                )
+                if scenario.server != "bare":
+                    report.scenarios.append(measure(args, target, server, scenario))
+                    continue
+                # the ceiling: the same uvicorn, workers and flags, the page's bytes
+                body_file = VAR_DIR / "bare-body.html"
+                body_file.write_bytes(bare_body)
+                with Server(
+                    target.url,
+                    secret,
+                    VAR_DIR,
+                    workers=args.workers,
+                    env={"BENCH_BARE_BODY": str(body_file)},
+                    app_spec="bench.bare:app",
+                    factory=False,
+                    log_name="bare.log",
+                ) as bare:
+                    report.scenarios.append(measure(args, target, bare, scenario))
         ended_pids = set(server.worker_pids())
         if ended_pids != started_pids:
             console.print("[red]A worker was replaced during the run (crash or restart)[/red]")
@@ -344,6 +411,61 @@ def run_load(
             }
             for pid, kb in memory.max_kb.items()
         }
+
+
+def visitor_page(server: Server, path: str) -> bytes:
+    """A discussion page as a visitor gets it: the bytes the bare ceiling serves."""
+    status, body = http_get(server.base_url + path, timeout=120)
+    if status != 200 or "Sign out" in body:
+        raise SystemExit(
+            f"bench: GET {path} without a cookie did not show a visitor's page "
+            f"(status {status}):\n{body[:2000]}\n--- server log ---\n{server.log_tail()}"
+        )
+    return body.encode()
+
+
+def measure(
+    args: argparse.Namespace, target: Target, server: Server, scenario: Scenario
+) -> ScenarioResult:
+    """Warm-up, then one wrk run with the CPU of the server's workers (and PostgreSQL's
+    backends) read from /proc before and after."""
+    script = VAR_DIR / f"wrk-{scenario.name}.lua"
+    script.write_text(scenario.script)
+    url = server.base_url + "/"
+    console.print(
+        f"[bold]{scenario.title}[/bold]: {scenario.method} {scenario.pattern} "
+        f"({scenario.distinct_paths:,} distinct) for {args.duration:g} s …"
+    )
+    if args.warmup > 0:
+        run_wrk(
+            url, script, duration=args.warmup, connections=args.connections, threads=args.threads
+        )
+    pids = server.worker_pids()
+    before = Snapshot.take(pids, db_pids(target))
+    result = run_wrk(
+        url, script, duration=args.duration, connections=args.connections, threads=args.threads
+    )
+    cpu = CpuUse.between(before, Snapshot.take(pids, db_pids(target)))
+    per_request = 1000 / max(1, result.requests)
+    hit_rate = result.cache_hit_rate
+    console.print(
+        f"  {result.rps:,.0f} req/s, p50 {result.p50_ms:.1f} ms, "
+        f"p99 {result.p99_ms:.1f} ms, errors {result.errors}; CPU per request: "
+        f"server {cpu.server * per_request:.2f} ms"
+        + (f", PostgreSQL {cpu.database * per_request:.2f} ms" if cpu.database else "")
+        + f"; other processes {cpu.other_cores:.2f} cores"
+        + (f"; X-Cache hits {hit_rate:.0%}" if hit_rate is not None else "")
+    )
+    return ScenarioResult(
+        scenario.name,
+        scenario.title,
+        scenario.method,
+        scenario.pattern,
+        scenario.example,
+        scenario.distinct_paths,
+        result,
+        cpu,
+    )
 
 
 # -- main ----------------------------------------------------------------------------------
@@ -365,6 +487,32 @@ def git_state() -> dict[str, str | bool]:
     return {"commit": commit or "unknown", "dirty": dirty if commit else True}
 
 
+def results_path(target: Target, scale: str, only: str = "") -> Path:
+    return VAR_DIR / f"results-{target.kind}{scale_suffix(scale)}{'-' + only if only else ''}.json"
+
+
+def compare_with(args: argparse.Namespace, target: Target) -> dict[str, Any] | None:
+    """The results to show beside this run's: --compare's file, else the other scale's
+    last run of the same scenarios (--only), else its last full run, when there is one."""
+    if args.compare:
+        candidates = [Path(args.compare)]
+    else:
+        only = "-".join(sorted(args.only)) if args.only else ""
+        others = [name for name in SCALES if name != args.scale]
+        candidates = [results_path(target, o, only) for o in others if only]
+        candidates += [results_path(target, o) for o in others]
+    for path in candidates:
+        try:
+            found: dict[str, Any] = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        found["_path"] = str(path)
+        return found
+    if args.compare:
+        raise SystemExit(f"bench: cannot read --compare {args.compare}")
+    return None
+
+
 def _terminate(signum: int, _frame: FrameType | None) -> None:
     # unwinds through every `with`, so the server and wrk are stopped
     raise SystemExit(128 + signum)
@@ -375,18 +523,22 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     ensure_wrk(console)
     VAR_DIR.mkdir(parents=True, exist_ok=True)
-    target = resolve_target(args.database_url, VAR_DIR)
+    target = resolve_target(args.database_url, VAR_DIR, args.scale)
     plan = SeedPlan(
         discussions=args.discussions, replies=args.replies, users=args.users, seed=args.seed
     )
     secret = secrets.token_urlsafe(36)  # 48 characters
     try:
         seed_seconds = prepare_data(target, plan, args.reuse)
+        record_seeding(target, plan, args.scale, seed_seconds)
+        if args.seed_only:
+            return 0
         paths = asyncio.run(choose_paths(target.url, plan))
         report = Report(
             meta={
                 "database": target.kind,
                 "database_url": target.shown,
+                "scale": args.scale,
                 "summary": (
                     f"{plan.discussions:,} discussions × {plan.replies} replies, "
                     f"{args.duration:g} s each, {args.connections} connections, "
@@ -417,6 +569,8 @@ def main(argv: list[str] | None = None) -> int:
                     **paths.sizes,
                     "seed_seconds": seed_seconds,
                     "reused": seed_seconds is None,
+                    # when reused: how long this data took to seed, as recorded then
+                    "seeded_in_seconds": recorded_seeding(target, plan, args.scale),
                 },
             }
         )
@@ -424,11 +578,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.print("[red]Interrupted: the server and wrk are stopped.[/red]")
         return 130
-    report.judge()
+    other = compare_with(args, target)
+    report.judge(other)
     report.print(console)
     # a run of some scenarios (--only) does not overwrite the full run's results
     suffix = "-".join(sorted(args.only)) if args.only else ""
-    out = VAR_DIR / f"results-{target.kind}{'-' + suffix if suffix else ''}.json"
+    out = results_path(target, args.scale, suffix)
     report.write(out)
     console.print(f"Results written to {out.relative_to(ROOT)}")
     if (os.cpu_count() or 0) <= 2:

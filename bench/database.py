@@ -27,6 +27,16 @@ ROOT = Path(__file__).resolve().parents[1]
 PG_BENCH_DATABASE = "kindred_bench"
 
 Kind = Literal["sqlite", "postgresql"]
+# --scale: the forum's size; each has its own database, so both can be kept and compared
+SCALES: dict[str, SeedPlan] = {
+    "small": SeedPlan(discussions=10_000, replies=20, users=500),  # 210,000 posts
+    "large": SeedPlan(discussions=50_000, replies=20, users=20_000),  # 1,050,000 posts
+}
+
+
+def scale_suffix(scale: str) -> str:
+    """'' for the default size (the names earlier runs used), '-large' for the others."""
+    return "" if scale == "small" else f"-{scale}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,27 +45,32 @@ class Target:
     url: str  # what the app and the seeder connect to
     admin_url: str | None = None  # PostgreSQL: the server's database used to create ours
     sqlite_path: Path | None = None
+    database: str = PG_BENCH_DATABASE  # PostgreSQL: the bench's own database
 
     @property
     def shown(self) -> str:
         return make_url(self.url).render_as_string(hide_password=True)
 
 
-def resolve_target(database_url: str | None, var_dir: Path) -> Target:
+def resolve_target(database_url: str | None, var_dir: Path, scale: str = "small") -> Target:
     """SQLite file under var/bench by default; a PostgreSQL URL names the server, and the
-    bench uses its own database there so the one named (often `test`) is left alone."""
+    bench uses its own database there so the one named (often `test`) is left alone. Each
+    scale has its own file or database (`bench-large.db`, `kindred_bench_large`)."""
+    suffix = scale_suffix(scale)
     if not database_url:
-        path = (var_dir / "bench.db").resolve()
+        path = (var_dir / f"bench{suffix}.db").resolve()
         return Target("sqlite", f"sqlite+aiosqlite:///{path.as_posix()}", sqlite_path=path)
     url = make_url(database_url)
     if url.get_backend_name() == "postgresql":
-        bench = url.set(drivername="postgresql+asyncpg", database=PG_BENCH_DATABASE)
+        name = PG_BENCH_DATABASE + suffix.replace("-", "_")
+        bench = url.set(drivername="postgresql+asyncpg", database=name)
         return Target(
             "postgresql",
             bench.render_as_string(hide_password=False),
             admin_url=url.set(drivername="postgresql+asyncpg").render_as_string(
                 hide_password=False
             ),
+            database=name,
         )
     if url.get_backend_name() == "sqlite" and url.database:
         path = Path(url.database).resolve()
@@ -91,7 +106,7 @@ def database_exists(target: Target) -> bool:
     found = asyncio.run(
         _admin(
             target.admin_url,
-            f"SELECT 1 FROM pg_database WHERE datname = '{PG_BENCH_DATABASE}'",
+            f"SELECT 1 FROM pg_database WHERE datname = '{target.database}'",
         )
     )
     return found[0] == 1
@@ -110,8 +125,8 @@ def recreate_database(target: Target) -> None:
     asyncio.run(
         _admin(
             target.admin_url,
-            f'DROP DATABASE IF EXISTS "{PG_BENCH_DATABASE}" WITH (FORCE)',
-            f'CREATE DATABASE "{PG_BENCH_DATABASE}"',
+            f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)',
+            f'CREATE DATABASE "{target.database}"',
         )
     )
 

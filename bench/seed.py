@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, text, update
+from sqlalchemy import Dialect, Table, bindparam, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
 import app.models  # noqa: F401  (registers every table on Base.metadata)
 from app.core.markdown import render_markdown
@@ -422,9 +423,86 @@ def search_rows(chunk: Chunk, texts: dict[str, dict[str, Any]]) -> list[dict[str
     return rows
 
 
+# Below this many rows a plain executemany is as quick as COPY and needs no raw connection.
+COPY_MIN_ROWS = 50
+
+
+def copy_records(t: Table, rows: list[dict[str, Any]], dialect: Dialect) -> CopyRecords:
+    """The columns and tuples COPY takes for `rows`: the given columns, then every other
+    column with a Python-side default (COPY only knows the server's defaults), each value
+    passed through its type's bind processor as an INSERT would."""
+    given = list(rows[0])
+    defaults: dict[str, Any] = {}
+    for column in t.columns:
+        if column.key in rows[0] or column.computed is not None or column.default is None:
+            continue
+        default = column.default
+        if isinstance(default, ScalarElementColumnDefault):
+            defaults[column.key] = default.arg
+        elif isinstance(default, CallableColumnDefault):
+            defaults[column.key] = default.arg(None)  # utcnow and friends ignore the context
+    columns = [*given, *defaults]
+    processors = [t.c[name].type._cached_bind_processor(dialect) for name in columns]
+    fill = tuple(defaults.values())
+    records = []
+    for row in rows:
+        values = (*(row[name] for name in given), *fill)
+        records.append(
+            tuple(
+                p(v) if p is not None and v is not None else v
+                for p, v in zip(processors, values, strict=True)
+            )
+        )
+    return CopyRecords(columns, records)
+
+
+@dataclass(frozen=True, slots=True)
+class CopyRecords:
+    columns: list[str]
+    records: list[tuple[Any, ...]]
+
+
 async def _insert(conn: AsyncConnection, name: str, rows: list[dict[str, Any]]) -> None:
-    if rows:
+    """Bulk rows: COPY on PostgreSQL (asyncpg's `copy_records_to_table`, some five times
+    quicker than executemany for a million posts), executemany elsewhere. COPY runs on the
+    same connection, inside the transaction the first statement opened."""
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql" or len(rows) < COPY_MIN_ROWS:
         await conn.execute(table(name).insert(), rows)
+        return
+    await conn.execute(text("SELECT 1"))  # opens the transaction before COPY joins it
+    raw = await conn.get_raw_connection()
+    copy = copy_records(table(name), rows, conn.dialect)
+    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+        name, records=copy.records, columns=copy.columns
+    )
+
+
+# the tables that take the bulk of the rows
+BULK_TABLES = ("discussions", "posts", "reactions", "search_documents")
+
+
+async def _drop_bulk_indexes(conn: AsyncConnection) -> list[str]:
+    """PostgreSQL: drops the plain indexes of the bulk tables (not those behind a primary
+    key or unique constraint) and returns their definitions, to be built again once the
+    rows are in. One sorted build is far quicker than a million rows maintaining each
+    index as they arrive, the two full-text GIN indexes above all."""
+    if conn.dialect.name != "postgresql":
+        return []
+    found = (
+        await conn.execute(
+            text(
+                "SELECT i.indexname, i.indexdef FROM pg_indexes i "
+                "WHERE i.schemaname = current_schema() AND i.tablename = ANY(:tables) "
+                "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)"
+            ),
+            {"tables": list(BULK_TABLES)},
+        )
+    ).all()
+    for name, _definition in found:
+        await conn.execute(text(f'DROP INDEX "{name}"'))
+    return [definition for _name, definition in found]
 
 
 async def seed_database(
@@ -440,6 +518,8 @@ async def seed_database(
             await _insert(conn, "groups", group_rows(now))
             await _insert(conn, "users", user_rows(plan, rng, now))
         step(0, f"{len(GROUPS)} groups, {plan.users + 1} members")
+        async with engine.begin() as conn:
+            rebuild = await _drop_bulk_indexes(conn)
         generator = Generator(plan, rng, BodyPool.build(rng), now)
         texts: dict[str, dict[str, Any]] = {}
         first = 1
@@ -453,6 +533,12 @@ async def seed_database(
                 await _insert(conn, "search_documents", search_rows(chunk, texts))
             first += count
             step(count, f"{generator.next_post_id - 1:,} posts")
+        if rebuild:
+            step(0, f"building {len(rebuild)} indexes")
+            async with engine.begin() as conn:
+                await conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+                for definition in rebuild:
+                    await conn.execute(text(definition))
         async with engine.begin() as conn:
             users, groups = table("users"), table("groups")
             await conn.execute(

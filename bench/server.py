@@ -96,6 +96,10 @@ class Server:
     workers: int = 2
     env: dict[str, str] = field(default_factory=dict)  # more settings for the app
     startup_timeout: float = 90
+    # what uvicorn serves: Kindred's factory, or the bare ceiling (bench.bare:app)
+    app_spec: str = "app.main:create_app"
+    factory: bool = True
+    log_name: str = "server.log"
     port: int = 0
     log_path: Path = field(init=False)
     process: subprocess.Popen[bytes] | None = field(init=False, default=None)
@@ -119,7 +123,7 @@ class Server:
     def start(self) -> None:
         self.port = self.port or free_port()
         self.var_dir.mkdir(parents=True, exist_ok=True)
-        self.log_path = self.var_dir / "server.log"
+        self.log_path = self.var_dir / self.log_name
         env = {k: v for k, v in os.environ.items() if not k.startswith("KINDRED_")}
         env.update(
             KINDRED_ENV="production",
@@ -133,8 +137,8 @@ class Server:
             sys.executable,
             "-m",
             "uvicorn",
-            "app.main:create_app",
-            "--factory",
+            self.app_spec,
+            *(["--factory"] if self.factory else []),
             "--host",
             HOST,
             "--port",

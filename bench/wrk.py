@@ -2,7 +2,8 @@
 
 Every script counts response status codes in wrk's `response` callback and prints them in
 `done` on one line (`BENCH_STATUSES {...}`), so a benchmark that is fast because it answers
-403 or 500 is caught.
+403 or 500 is caught. It also counts the page cache's `X-Cache: hit|miss` answers
+(`BENCH_CACHE {...}`): zero of each where the server sends no such header.
 """
 
 from __future__ import annotations
@@ -28,24 +29,37 @@ end
 function init(args)
   math.randomseed(id * 7919 + os.time())
   statuses = {}
+  cache_hits = 0
+  cache_misses = 0
 end
 
 function response(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
+  -- header names keep the case the server sent them in
+  local cache = headers["x-cache"] or headers["X-Cache"]
+  if cache == "hit" then
+    cache_hits = cache_hits + 1
+  elseif cache == "miss" then
+    cache_misses = cache_misses + 1
+  end
 end
 
 function done(summary, latency, requests)
   local merged = {}
+  local hits, misses = 0, 0
   for _, thread in ipairs(threads) do
     for code, n in pairs(thread:get("statuses") or {}) do
       merged[code] = (merged[code] or 0) + n
     end
+    hits = hits + (thread:get("cache_hits") or 0)
+    misses = misses + (thread:get("cache_misses") or 0)
   end
   local parts = {}
   for code, n in pairs(merged) do
     table.insert(parts, string.format('"%d": %d', code, n))
   end
   io.write("BENCH_STATUSES {" .. table.concat(parts, ", ") .. "}\n")
+  io.write(string.format('BENCH_CACHE {"hit": %d, "miss": %d}\n', hits, misses))
 end
 """
 
@@ -135,6 +149,14 @@ class WrkResult:
     p99_ms: float
     statuses: dict[int, int]
     socket_errors: dict[str, int] = field(default_factory=dict)
+    cache_hits: int = 0  # responses with X-Cache: hit
+    cache_misses: int = 0  # responses with X-Cache: miss
+
+    @property
+    def cache_hit_rate(self) -> float | None:
+        """Hits among the answers that said hit or miss; None when none said either."""
+        said = self.cache_hits + self.cache_misses
+        return self.cache_hits / said if said else None
 
     @property
     def bad_statuses(self) -> int:
@@ -152,6 +174,7 @@ _SUMMARY = re.compile(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m|h)", re.M)
 _RPS = re.compile(r"^Requests/sec:\s+([\d.]+)", re.M)
 _SOCKET = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", re.M)
 _STATUSES = re.compile(r"^BENCH_STATUSES (\{.*\})\s*$", re.M)
+_CACHE = re.compile(r"^BENCH_CACHE (\{.*\})\s*$", re.M)
 
 
 def parse_output(output: str) -> WrkResult:
@@ -167,6 +190,8 @@ def parse_output(output: str) -> WrkResult:
             zip(("connect", "read", "write", "timeout"), map(int, found.groups()), strict=True)
         )
         socket_errors = {k: v for k, v in socket_errors.items() if v}
+    cache_line = _CACHE.search(output)
+    cache = json.loads(cache_line.group(1)) if cache_line else {}
     return WrkResult(
         requests=int(summary.group(1)),
         seconds=float(summary.group(2)) * _UNITS_MS[summary.group(3)] / 1000,
@@ -177,6 +202,8 @@ def parse_output(output: str) -> WrkResult:
         p99_ms=percentiles["99"],
         statuses={int(k): v for k, v in json.loads(statuses.group(1)).items()},
         socket_errors=socket_errors,
+        cache_hits=int(cache.get("hit", 0)),
+        cache_misses=int(cache.get("miss", 0)),
     )
 
 

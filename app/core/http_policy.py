@@ -17,9 +17,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from starlette.requests import Request
-
-from app.core.seclog import CURRENT_REQUEST
+from app.core.seclog import CURRENT_SCOPE
 from app.core.timing import HOLDER, wait_for_answer_time
 
 Scope = MutableMapping[str, Any]
@@ -27,9 +25,20 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+Headers = tuple[tuple[bytes, bytes], ...]
 
 PERSONAL_API_PREFIXES = ("/api/v1/me", "/api/v1/notifications", "/api/v1/auth")
 PERSONAL_PAGE_PREFIXES = ("/settings", "/notifications", "/reset-password", "/verify-email")
+
+# The headers each policy adds, built once: the middleware runs on every request, and the
+# health check (core.health) measures what it costs.
+_VARY = (b"vary", b"Cookie, Authorization")
+_POLICY_HEADERS: dict[bytes, Headers] = {
+    b"no-store": ((b"cache-control", b"no-store"),),
+    b"public, no-cache": ((b"cache-control", b"public, no-cache"), _VARY),
+    b"private, no-cache": ((b"cache-control", b"private, no-cache"), _VARY),
+    b"no-cache": ((b"cache-control", b"no-cache"), _VARY),
+}
 
 
 def _has_credentials(scope: Scope) -> bool:
@@ -56,6 +65,10 @@ def cache_control(scope: Scope) -> bytes | None:
 
 
 class HttpPolicyMiddleware:
+    """Pure ASGI, and cheap: the policy's headers are built once, a response's header list
+    is copied only when headers are added, and no Request object is made (the security
+    log builds one from the scope when it writes a line)."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -67,6 +80,7 @@ class HttpPolicyMiddleware:
         if head:
             scope = dict(scope, method="GET")
         policy = cache_control(scope)
+        added = _POLICY_HEADERS[policy] if policy is not None else ()
         started = False
         # core.timing.uniform_duration may ask for the answer to wait (after the commit)
         answer_time: dict[str, float] = {}
@@ -74,18 +88,20 @@ class HttpPolicyMiddleware:
 
         async def send_with_policy(message: Message) -> None:
             nonlocal started
-            if message["type"] == "http.response.start":
+            kind = message["type"]
+            if kind == "http.response.start":
                 if answer_time:
                     await wait_for_answer_time(answer_time)
                 started = True
-                headers = list(message.get("headers", []))
-                if policy is not None and not any(k == b"cache-control" for k, _ in headers):
-                    headers.append((b"cache-control", policy))
-                    if policy != b"no-store":
-                        headers.append((b"vary", b"Cookie, Authorization"))
-                message["headers"] = headers
+                if added:
+                    headers = message.get("headers") or ()
+                    for name, _value in headers:
+                        if name == b"cache-control":  # the route said what may be kept
+                            break
+                    else:
+                        message["headers"] = [*headers, *added]
                 await send(message)
-            elif message["type"] == "http.response.body" and head:
+            elif head and kind == "http.response.body":
                 if not message.get("more_body", False):
                     await send({"type": "http.response.body", "body": b""})
             else:
@@ -97,8 +113,8 @@ class HttpPolicyMiddleware:
                 return {"type": "http.disconnect"}
             return await receive()
 
-        token = CURRENT_REQUEST.set(Request(scope))
+        token = CURRENT_SCOPE.set(scope)
         try:
             await self.app(scope, receive_for_head if head else receive, send_with_policy)
         finally:
-            CURRENT_REQUEST.reset(token)
+            CURRENT_SCOPE.reset(token)

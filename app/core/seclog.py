@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+from collections.abc import MutableMapping
 from typing import Any
 
 from starlette.requests import Request
@@ -24,8 +25,10 @@ from app.core.client import client_ip
 from app.db import utcnow
 
 log = logging.getLogger("kindred.security")
-CURRENT_REQUEST: contextvars.ContextVar[Request | None] = contextvars.ContextVar(
-    "kindred_security_request", default=None
+# The request being served, as its ASGI scope (set by core.http_policy); a Request is built
+# from it only when a line is written, not on every request.
+CURRENT_SCOPE: contextvars.ContextVar[MutableMapping[str, Any] | None] = contextvars.ContextVar(
+    "kindred_security_scope", default=None
 )
 _FORBIDDEN_KEYS = frozenset({"password", "token", "cookie", "secret", "new_password"})
 
@@ -39,7 +42,8 @@ def security_event(event: str, *, user: Any = None, **fields: Any) -> None:
     if not log.isEnabledFor(logging.INFO):
         return
     record: dict[str, Any] = {"event": event, "at": utcnow().isoformat()}
-    request = CURRENT_REQUEST.get()
+    scope = CURRENT_SCOPE.get()
+    request = Request(scope) if scope is not None else None
     if user is None and request is not None:
         auth = getattr(request.state, "auth", None)
         user = getattr(auth, "viewer", None)

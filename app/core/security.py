@@ -114,16 +114,17 @@ class SecurityHeadersMiddleware:
         ]
         if hsts:
             headers.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
-        self.headers = headers
+        self.headers = tuple(headers)  # built once; each response gets one new list
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        added = self.headers
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", [])) + self.headers
+                message["headers"] = [*(message.get("headers") or ()), *added]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

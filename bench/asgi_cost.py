@@ -1,0 +1,103 @@
+"""In-process CPU per request of one path through Kindred's whole ASGI stack:
+`python -m bench.asgi_cost [/healthz] [--requests N] [--profile]`.
+
+No server, no sockets, no load generator: the app built by `create_app` (production
+settings, a throw-away SQLite file) is called directly with raw ASGI messages, N times, and
+the process's CPU time is divided by N. On a shared machine this moves far less than
+requests/s under wrk, so it is the figure to compare middleware changes by. `--profile`
+prints cProfile's top functions for a second round. Paths that need data (pages) need a
+seeded database: pass `--database-url`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import pstats
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from app.config import Settings
+from app.main import create_app
+
+
+def scope_for(path: str) -> dict[str, Any]:
+    raw, _, query = path.partition("?")
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "server": ("127.0.0.1", 8001),
+        "client": ("127.0.0.1", 50000),
+        "scheme": "http",
+        "method": "GET",
+        "root_path": "",
+        "path": raw,
+        "raw_path": raw.encode(),
+        "query_string": query.encode(),
+        "headers": [(b"host", b"127.0.0.1:8001")],
+        "state": {},
+    }
+
+
+async def measure(app: Any, path: str, requests: int) -> tuple[float, int]:
+    """CPU microseconds per request, and the status of the last answer."""
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    started = time.process_time()
+    for _ in range(requests):
+        await app(scope_for(path), receive, send)
+    return (time.process_time() - started) / requests * 1e6, status
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.asgi_cost", description=__doc__)
+    parser.add_argument("path", nargs="?", default="/healthz")
+    parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=3, help="the best round is reported")
+    parser.add_argument("--database-url", help="default: an empty SQLite file")
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            env="production",
+            database_url=args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'cost.db'}",
+            secret_key=SecretStr("bench-" * 8),
+            var_dir=Path(tmp),
+        )
+        app = create_app(settings)
+
+        async def run() -> None:
+            await measure(app, args.path, 200)  # warm
+            best = min(
+                [await measure(app, args.path, args.requests) for _ in range(args.rounds)],
+                key=lambda r: r[0],
+            )
+            print(f"GET {args.path}: {best[0]:.1f} µs CPU per request (status {best[1]})")
+            if args.profile:
+                profile = cProfile.Profile()
+                profile.enable()
+                await measure(app, args.path, args.requests)
+                profile.disable()
+                pstats.Stats(profile).sort_stats("tottime").print_stats(20)
+
+        asyncio.run(run())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
