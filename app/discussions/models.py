@@ -45,6 +45,10 @@ class Discussion(Base):
     __table_args__ = (
         # the group page: newest activity first, keyset-paginated on (last_activity_at, id)
         Index("ix_discussions_group_activity", "group_id", "last_activity_at", "id"),
+        # the home page's Latest (every group) and Unanswered tabs, newest first: without
+        # these each read sorted every discussion (measured 170-500 ms at 50,000)
+        Index("ix_discussions_activity", "last_activity_at", "id"),
+        Index("ix_discussions_created", "created_at", "id"),
         Index("ix_discussions_author_id", "author_id"),
         CheckConstraint("reply_count >= 0", name="reply_count_not_negative"),
         CheckConstraint(VISIBILITY_CHECK, name="status_known"),
