@@ -180,8 +180,9 @@ async def post_reply(
     location = await post_location(
         session, written.post, written.discussion, settings.discussion_page_size
     )
-    if safety_composer.with_support(location, session) != location:
-        return RedirectResponse(safety_composer.with_support(location, session), 303)
+    supported = safety_composer.with_support(location, session)
+    if supported != location:
+        return RedirectResponse(supported, 303)
     if written.rendered is not None and written.rendered.unknown_mentions:
         # "did you mean @colleenyoung?" before going on to the post
         return RedirectResponse(f"/posts/{written.post.id}/mentions", status_code=303)

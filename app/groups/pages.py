@@ -167,8 +167,9 @@ async def new_discussion(
         context = {"errors": {}, "values": form.values, **safety_composer.refused(form.values, exc)}
         return await again(context, 422)
     location = discussion_url(written.discussion.id, written.discussion.slug)
-    if safety_composer.with_support(location, session) != location:
-        return RedirectResponse(safety_composer.with_support(location, session), 303)
+    supported = safety_composer.with_support(location, session)
+    if supported != location:
+        return RedirectResponse(supported, 303)
     if written.rendered is not None and written.rendered.unknown_mentions:
         # "did you mean @colleenyoung?" before going on to the discussion
         return RedirectResponse(f"/posts/{written.post.id}/mentions", status_code=303)

@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.demo.seed import load_demo
 from app.groups.models import Group
+from tests.plans import plans_of_page
 
 
 async def test_the_pinned_discussions_come_from_an_index(
@@ -26,22 +27,14 @@ async def test_the_pinned_discussions_come_from_an_index(
     discussion = await load_demo(session, app.state.hasher)
     await session.commit()
     slug = await session.scalar(select(Group.slug).where(Group.id == discussion.group_id))
-    sent: list[tuple[str, Any]] = []
-
-    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if "discussions.pinned_at IS NOT NULL" in statement:
-            sent.append((statement, tuple(parameters)))
-
-    visitor = await make_client()
-    event.listen(engine.sync_engine, "before_cursor_execute", keep)
-    try:
-        page = await visitor.get(f"/groups/{slug}")
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", keep)
-    assert page.status_code == 200
-    assert sent, "the group page no longer asks for pinned discussions"
-    connection = await session.connection()
-    for statement, parameters in sent:
-        plan = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
-        steps = [row[-1] for row in plan if "discussions" in row[-1]]
+    plans = await plans_of_page(
+        engine,
+        session,
+        await make_client(),
+        f"/groups/{slug}",
+        sent_if=lambda statement: "discussions.pinned_at IS NOT NULL" in statement,
+    )
+    assert plans, "the group page no longer asks for pinned discussions"
+    for _statement, plan in plans:
+        steps = [step for step in plan if "discussions" in step]
         assert steps and all("pinned_at>?" in step for step in steps), steps

@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from app.demo.seed import load_demo
+from tests.plans import plans_of_page
 
 
 @pytest.mark.parametrize("tab", ["latest", "unanswered"])
@@ -26,22 +26,13 @@ async def test_the_home_tabs_sort_no_discussions_themselves(
         pytest.skip("the plan shown on an empty table is SQLite's")
     await load_demo(session, app.state.hasher)
     await session.commit()
-    sent: list[tuple[str, Any]] = []
-
-    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if "FROM discussions" in statement and "ORDER BY discussions." in statement:
-            sent.append((statement, tuple(parameters)))
-
-    visitor = await make_client()
-    event.listen(engine.sync_engine, "before_cursor_execute", keep)
-    try:
-        page = await visitor.get(f"/?tab={tab}")
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", keep)
-    assert page.status_code == 200
-    assert sent, "the tab sent no statement ordering discussions"
-    connection = await session.connection()
-    for statement, parameters in sent:
-        plan = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
-        steps = [row[-1] for row in plan]
-        assert not any("TEMP B-TREE FOR ORDER BY" in step for step in steps), (statement, steps)
+    plans = await plans_of_page(
+        engine,
+        session,
+        await make_client(),
+        f"/?tab={tab}",
+        sent_if=lambda st: "FROM discussions" in st and "ORDER BY discussions." in st,
+    )
+    assert plans, "the tab sent no statement ordering discussions"
+    for statement, plan in plans:
+        assert not any("TEMP B-TREE FOR ORDER BY" in step for step in plan), (statement, plan)
