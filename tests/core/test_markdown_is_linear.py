@@ -14,6 +14,7 @@ import pytest
 
 from app.core.markdown import ON_LOOP_MAX_CHARS, render_markdown
 from app.discussions.edit_limits import REVISIONS_PER_POST_HOUR
+from tests.growth import MAX_GROWTH, growth
 
 PATHOLOGICAL = {
     "repeated ftp scheme": "ftp://a.",
@@ -35,28 +36,15 @@ PATHOLOGICAL = {
 }
 
 
-def cpu(text: str) -> float:
-    best = float("inf")
-    for _ in range(3):
-        started = time.process_time()
-        render_markdown(text)
-        best = min(best, time.process_time() - started)
-    return best
-
-
 def body(unit: str, size: int) -> str:
     return (unit * (size // len(unit) + 1))[:size]
 
 
 @pytest.mark.parametrize("unit", list(PATHOLOGICAL.values()), ids=list(PATHOLOGICAL))
-def test_doubling_a_pathological_body_at_most_about_doubles_the_work(unit: str) -> None:
-    small, large = cpu(body(unit, 8_000)), cpu(body(unit, 16_000))
-    # quadratic growth would be 4x; times under 10 ms are noise more than work
-    assert large <= max(2.7 * small, 0.010), (unit, small, large)
-
-
-def test_the_reported_body_renders_in_milliseconds() -> None:
-    assert cpu(body("ftp://a.", 20_000)) < 0.2  # was about 4 s
+def test_eight_times_a_pathological_body_costs_about_eight_times_the_work(unit: str) -> None:
+    """The shape, not the clock (a timed test fails whenever the machine is busy): linear
+    growth is 8, quadratic 64; the reported body took about 4 s at 20,000 characters."""
+    assert growth(render_markdown, body(unit, 20_000)) < MAX_GROWTH
 
 
 def test_links_are_still_found() -> None:

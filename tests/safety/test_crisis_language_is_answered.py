@@ -10,7 +10,7 @@ import pytest
 
 from app.safety import crisis
 from app.safety.crisis import detect_crisis, resources_for
-from tests.safety.growth import MAX_GROWTH, growth
+from tests.growth import MAX_GROWTH, growth
 
 SELF_HARM = [
     "I want to end it tonight",

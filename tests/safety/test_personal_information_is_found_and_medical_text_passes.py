@@ -9,7 +9,7 @@ import pytest
 
 from app.safety import personal_info
 from app.safety.personal_info import Kind, check_post, find_personal_information, remove_findings
-from tests.safety.growth import MAX_GROWTH, growth
+from tests.growth import MAX_GROWTH, growth
 
 P, E, A, D, R = Kind.phone, Kind.email, Kind.address, Kind.date_of_birth, Kind.record_number
 

@@ -1,7 +1,8 @@
 """How a check's cost grows with its input, without timing against the clock.
 
-The issue's bound (well under a millisecond per kilobyte) is a figure for the bench
-(`python -m bench.safety_checks`): a timed test fails whenever the machine is busy. What a
+For the safety checks and the Markdown renderer. Their bounds in time (well under a
+millisecond per kilobyte) are figures for the bench (`python -m bench.safety_checks`): a
+timed test fails whenever the machine is busy, as the renderer's did in CI. What a
 test can hold on any machine is the shape: eight times the text must cost about eight times
 the CPU, not sixty-four (the quadratic versions of these checks took seconds on 20 KB).
 """
