@@ -1,5 +1,7 @@
 """The bounded store of rendered pages: at most `max_entries` entries and `max_bytes`
-bytes, segmented LRU.
+bytes, segmented LRU. Pages are kept gzip-compressed (a 28 KB discussion page is about
+5 KB), and the byte bound counts what is kept: the compressed body, both variants'
+headers and `ENTRY_OVERHEAD`.
 
 A new entry goes to the probation segment; a second request for it moves it to the
 protected segment (at most four fifths of the bounds). Eviction takes probation's least
@@ -19,15 +21,24 @@ PROTECTED_SHARE = 0.8
 
 
 @dataclass(slots=True)
-class Entry:
-    """One page as sent: the start message's status and headers (one list for hits, one
-    for 304s) and the body."""
+class Variant:
+    """What one encoding of a page is sent with: the headers of a 200 and of a 304, and
+    the ETag they carry (each encoding has its own: RFC 9110 8.8.3)."""
 
-    status: int
     hit_headers: list[tuple[bytes, bytes]]
     not_modified_headers: list[tuple[bytes, bytes]]
-    body: bytes
     etag: bytes
+
+
+@dataclass(slots=True)
+class Entry:
+    """One page: its status, the gzip-compressed body (sent as it is to clients that
+    accept gzip, decompressed for the others) and each variant's headers."""
+
+    status: int
+    gzip: Variant
+    plain: Variant
+    body: bytes  # gzip
     last_modified: float | None  # seconds since the epoch; None: not sent
     expires: float  # time.monotonic()
     size: int
@@ -51,6 +62,9 @@ class PageStore:
 
     def __contains__(self, key: str) -> bool:
         return key in self._protected or key in self._probation
+
+    def entries(self) -> list[Entry]:
+        return [*self._probation.values(), *self._protected.values()]
 
     def get(self, key: str) -> Entry | None:
         entry = self._protected.get(key)
