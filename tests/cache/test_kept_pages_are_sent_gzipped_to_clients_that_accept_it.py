@@ -89,9 +89,7 @@ async def test_a_client_without_gzip_gets_the_plain_page(app: Any, thread: Threa
     assert body == page and rendered["etag"] == plain["etag"]
 
 
-async def test_head_says_the_length_of_the_encoding_it_would_send(
-    app: Any, thread: Thread
-) -> None:
+async def test_head_says_the_length_of_the_encoding_it_would_send(app: Any, thread: Thread) -> None:
     _, _, packed = await raw_get(app, thread.url, {"accept-encoding": "gzip"})
     status, zipped, body = await raw_get(app, thread.url, {"accept-encoding": "gzip"}, "HEAD")
     assert status == 200 and body == b"" and zipped["content-encoding"] == "gzip"
