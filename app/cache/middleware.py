@@ -16,14 +16,15 @@ client already has them, and kept when all of this holds:
   move), and this process is not waiting to catch up on missed messages.
 
 Kept pages are kept gzip-compressed (`GZIP_LEVEL`, once, when the page is kept: a miss
-pays about half a millisecond more, a hit nothing) and sent as they are, with
+pays about 0.12 ms of CPU more, a hit nothing) and sent as they are, with
 `Content-Encoding: gzip`, to clients whose Accept-Encoding allows gzip (every browser, and
 nginx); a client that does not gets the page decompressed. Each encoding has its own ETag
 (the gzip one ends in `-gzip"`), so a 304 is only ever given for the copy the client holds,
 and every page says `Vary: Accept-Encoding, Cookie, Authorization`. Pages that are not
 kept (members', and visitors' pages that changed while rendering) are sent uncompressed:
-compressing them in the app would cost every such request a millisecond of the worker's
-CPU, which the reverse proxy in front (deploy/nginx, `gzip on`) spends instead.
+compressing them in the app would cost every such request 0.1-0.3 ms of the worker's CPU
+(level 1-6, a 28 KB page), which the reverse proxy in front (deploy/nginx, `gzip on`)
+spends instead, off the workers that hold the Python work.
 
 Kept pages tell shared caches they may keep them a second (`s-maxage=1`, for a reverse
 proxy's micro-cache, deploy/nginx) and browsers to ask again each time (`max-age=0`),
@@ -54,8 +55,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 SESSION_MARK = b"kindred_session="
 VISITOR_POLICY = b"public, max-age=0, s-maxage=1"
 VARY = b"Accept-Encoding, Cookie, Authorization"
-# zlib's fastest level: a 28 KB discussion page in about 0.2 ms (quiet machine) to 5.2 KB;
-# level 6 makes it 4.6 KB for twice the time, paid by every miss
+# zlib's fastest level: a 28.9 KB discussion page to 5.2 KB in 0.12 ms of CPU (a render
+# is about 1-3 ms); level 6 makes it 4.6 KB in 0.32 ms, paid by every miss. Decompressing
+# for a client without gzip: 0.04 ms
 GZIP_LEVEL = 1
 # headers the cache sets itself on the pages it handles
 _REPLACED = frozenset(
