@@ -85,12 +85,20 @@ class Settings(BaseSettings):
 
     # -- the page cache for visitors (app/cache) --
     # rendered pages kept per server process; 0 turns the cache off (writes are still
-    # announced to the other processes)
-    page_cache_entries: int = Field(default=2000, ge=0)
-    # bytes of pages kept per process (a discussion page is about 27 KB): the bound that
-    # keeps a worker under 150 MB with the cache full (measured: 108 MB without pages,
-    # 138 MB with 32 MB of them, 153 MB with 48 MB)
-    page_cache_bytes: int = Field(default=32_000_000, ge=100_000)
+    # announced to the other processes). Pages are kept gzip-compressed: a discussion
+    # page of 20 replies renders to 28 KB and is kept in 6.8 KB (5.2 KB of gzip, the rest
+    # its headers and objects), so the byte bound, not this one, is what usually binds;
+    # this one only stops a flood of small pages (empty searches of the library) from
+    # making many thousands of tiny entries. 10,000 leaves room for the bench's 5,000
+    # discussion pages and every group, profile and library page beside them.
+    page_cache_entries: int = Field(default=10_000, ge=0)
+    # bytes kept per process, counted as kept (compressed body, own headers, overhead):
+    # the bound that keeps a worker under 150 MB with the cache full. A worker is 108 MB
+    # once it has served pages (imports and app: /proc VmRSS), and each byte counted here
+    # grows it by about one; 36 MB holds 5,000 discussion pages of 20 replies (34 MB)
+    # with room for the others, and leaves 6 MB for the allocator's slack. (Before
+    # compression, 32 MB held 1,200 discussion pages and a worker reached 162 MB.)
+    page_cache_bytes: int = Field(default=36_000_000, ge=100_000)
     # the longest a page is kept even when nothing changes ("5 minutes ago" stays true)
     page_cache_seconds: float = Field(default=60.0, gt=0, le=3600)
     # how writes reach the other hosts: "auto" is Redis when redis_url is set, else

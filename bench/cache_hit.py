@@ -123,6 +123,7 @@ async def main(tmp: Path, url: str, n: int = 20_000) -> None:
             (b"host", b"127.0.0.1:8000"),
             (b"user-agent", b"wrk"),
             (b"accept", b"text/html"),
+            (b"accept-encoding", b"gzip, deflate, br"),  # a browser's: the kept gzip bytes
         ],
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8000),
@@ -131,7 +132,9 @@ async def main(tmp: Path, url: str, n: int = 20_000) -> None:
     assert app.state.page_cache.store.get(page) is not None, "the page was not kept"
 
     async def bare(_request: Any) -> Response:
-        return Response(body, media_type="text/html; charset=utf-8")
+        return Response(
+            body, media_type="text/html; charset=utf-8", headers={"content-encoding": "gzip"}
+        )
 
     ceiling = Starlette(routes=[Route(page, bare)])
     await _call(ceiling, scope)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gzip
 import json
 import os
 import platform
@@ -49,8 +50,9 @@ from bench.database import (
 )
 from bench.report import Report, ScenarioResult
 from bench.seed import SeedPlan, seed_database
-from bench.server import MemorySampler, Server, http_get, http_post_json
+from bench.server import MemorySampler, Server, http_get, http_get_raw, http_post_json
 from bench.wrk import (
+    ACCEPT_ENCODING,
     Identity,
     ensure_wrk,
     get_script,
@@ -101,6 +103,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--reuse", action="store_true", help="keep the data of a previous run")
     parser.add_argument("--duration", type=float, default=15, help="seconds per scenario")
     parser.add_argument("--warmup", type=float, default=3, help="seconds before each scenario")
+    parser.add_argument(
+        "--warm-until",
+        type=float,
+        default=0.95,
+        help="for pages the cache answers: warm up again while a warm-up round's X-Cache "
+        "hit rate is under this",
+    )
+    parser.add_argument(
+        "--warmup-max",
+        type=float,
+        default=120,
+        help="the longest warm-up of one scenario, seconds (rounds of --warmup)",
+    )
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
@@ -378,8 +393,9 @@ def run_load(
     with Server(target.url, secret, VAR_DIR, workers=args.workers, env=server_env) as server:
         report.meta["server"] = {"url": server.base_url, "log": str(server.log_path)}
         check_signed_in(server, paths, members[0], members[-1])
-        bare_body = visitor_page(server, paths.discussions[0])
+        bare_body, bare_headers = visitor_page(server, paths.discussions[0])
         report.meta["bare_body_bytes"] = len(bare_body)
+        report.meta["bare_headers"] = bare_headers
         started_pids = set(server.worker_pids())
         with MemorySampler(server) as memory:
             for scenario in chosen:
@@ -389,12 +405,17 @@ def run_load(
                 # the ceiling: the same uvicorn, workers and flags, the page's bytes
                 body_file = VAR_DIR / "bare-body.html"
                 body_file.write_bytes(bare_body)
+                headers_file = VAR_DIR / "bare-headers.json"
+                headers_file.write_text(json.dumps(bare_headers))
                 with Server(
                     target.url,
                     secret,
                     VAR_DIR,
                     workers=args.workers,
-                    env={"BENCH_BARE_BODY": str(body_file)},
+                    env={
+                        "BENCH_BARE_BODY": str(body_file),
+                        "BENCH_BARE_HEADERS": str(headers_file),
+                    },
                     app_spec="bench.bare:app",
                     factory=False,
                     log_name="bare.log",
@@ -413,15 +434,25 @@ def run_load(
         }
 
 
-def visitor_page(server: Server, path: str) -> bytes:
-    """A discussion page as a visitor gets it: the bytes the bare ceiling serves."""
-    status, body = http_get(server.base_url + path, timeout=120)
-    if status != 200 or "Sign out" in body:
+# headers the bare ceiling does not copy: uvicorn adds its own date and server, Starlette
+# counts the length, and X-Cache would make the ceiling's row count as cache hits
+BARE_DROPS = frozenset({"date", "server", "content-length", "x-cache", "connection"})
+
+
+def visitor_page(server: Server, path: str) -> tuple[bytes, list[tuple[str, str]]]:
+    """A discussion page as a visitor's browser gets it (the load's Accept-Encoding): the
+    bytes and headers the bare ceiling serves, gzip-compressed as Kindred sent them."""
+    status, headers, raw = http_get_raw(
+        server.base_url + path, {"Accept-Encoding": ACCEPT_ENCODING}, timeout=120
+    )
+    encoding = next((v for k, v in headers if k.lower() == "content-encoding"), "")
+    text = (gzip.decompress(raw) if encoding == "gzip" else raw).decode("utf-8", "replace")
+    if status != 200 or "Sign out" in text:
         raise SystemExit(
             f"bench: GET {path} without a cookie did not show a visitor's page "
-            f"(status {status}):\n{body[:2000]}\n--- server log ---\n{server.log_tail()}"
+            f"(status {status}):\n{text[:2000]}\n--- server log ---\n{server.log_tail()}"
         )
-    return body.encode()
+    return raw, [(k, v) for k, v in headers if k.lower() not in BARE_DROPS]
 
 
 def measure(
@@ -436,10 +467,25 @@ def measure(
         f"[bold]{scenario.title}[/bold]: {scenario.method} {scenario.pattern} "
         f"({scenario.distinct_paths:,} distinct) for {args.duration:g} s …"
     )
+    warmed = 0.0
+    rate: float | None = None
     if args.warmup > 0:
-        run_wrk(
-            url, script, duration=args.warmup, connections=args.connections, threads=args.threads
-        )
+        # a page cache is measured warm: while the last round's X-Cache hit rate is under
+        # --warm-until, another round, up to --warmup-max seconds
+        while True:
+            round_ = run_wrk(
+                url,
+                script,
+                duration=args.warmup,
+                connections=args.connections,
+                threads=args.threads,
+            )
+            warmed += args.warmup
+            rate = round_.cache_hit_rate
+            if rate is None or rate >= args.warm_until or warmed >= args.warmup_max:
+                break
+        if rate is not None:
+            console.print(f"  warmed {warmed:g} s; X-Cache hits in the last round {rate:.0%}")
     pids = server.worker_pids()
     before = Snapshot.take(pids, db_pids(target))
     result = run_wrk(
@@ -465,6 +511,8 @@ def measure(
         scenario.distinct_paths,
         result,
         cpu,
+        warmup_s=warmed,
+        warmup_hit_rate=rate if args.warmup > 0 else None,
     )
 
 
@@ -559,6 +607,8 @@ def main(argv: list[str] | None = None) -> int:
                     "seed": plan.seed,
                     "duration_s": args.duration,
                     "warmup_s": args.warmup,
+                    "warm_until": args.warm_until,
+                    "warmup_max_s": args.warmup_max,
                     "connections": args.connections,
                     "wrk_threads": args.threads,
                     "uvicorn_workers": args.workers,

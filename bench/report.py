@@ -48,6 +48,8 @@ class ScenarioResult:
     distinct_paths: int
     result: WrkResult
     cpu: CpuUse
+    warmup_s: float = 0.0  # how long the scenario was warmed
+    warmup_hit_rate: float | None = None  # X-Cache hits in the last warm-up round
 
     @property
     def cpu_ms_per_request(self) -> float:
@@ -353,6 +355,7 @@ class Report:
                         "misses": r.cache_misses,
                         "hit_rate": r.cache_hit_rate,
                     },
+                    "warmup": {"seconds": s.warmup_s, "hit_rate": s.warmup_hit_rate},
                 }
             )
         return {

@@ -39,6 +39,18 @@ def http_get(
         return exc.code, exc.read().decode("utf-8", "replace")
 
 
+def http_get_raw(
+    url: str, headers: dict[str, str] | None = None, timeout: float = 10
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """One bounded request; (status, headers, body bytes as sent: nothing decompressed)."""
+    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 (loopback)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return int(response.status), list(response.getheaders()), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, list(exc.headers.items()), exc.read()
+
+
 def http_post_json(
     url: str, body: bytes, headers: dict[str, str], timeout: float = 10
 ) -> tuple[int, str]:

@@ -63,14 +63,20 @@ function done(summary, latency, requests)
 end
 """
 
+# what browsers send (Chrome, Firefox, Safari): a page cached gzip-compressed is sent
+# as it is kept
+ACCEPT_ENCODING = "gzip, deflate, br"
+
 GET_LUA = r"""
+local visitor = {["Accept-Encoding"] = accept_encoding}
+
 function request()
   local path = paths[math.random(#paths)]
   if #identities == 0 then
-    return wrk.format("GET", path)
+    return wrk.format("GET", path, visitor)
   end
   local who = identities[math.random(#identities)]
-  return wrk.format("GET", path, {["Cookie"] = who[1]})
+  return wrk.format("GET", path, {["Cookie"] = who[1], ["Accept-Encoding"] = accept_encoding})
 end
 """
 
@@ -121,9 +127,13 @@ def identities_lua(identities: list[Identity]) -> str:
 
 
 def get_script(paths: list[str], identities: list[Identity]) -> str:
-    """GET a random path per request, as a random member (anonymous with none)."""
+    """GET a random path per request, as a random member (anonymous with none), with a
+    browser's Accept-Encoding."""
     listed = ",\n".join(f"  {lua_string(p)}" for p in paths)
-    return f"{COMMON_LUA}\n{identities_lua(identities)}paths = {{\n{listed}\n}}\n{GET_LUA}"
+    return (
+        f"{COMMON_LUA}\n{identities_lua(identities)}paths = {{\n{listed}\n}}\n"
+        f"accept_encoding = {lua_string(ACCEPT_ENCODING)}\n{GET_LUA}"
+    )
 
 
 def post_reply_script(targets: list[tuple[str, int | None]], identities: list[Identity]) -> str:

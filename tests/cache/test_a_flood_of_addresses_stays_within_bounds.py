@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.cache.store import Entry, PageStore
+from app.cache.store import ENTRY_OVERHEAD, Entry, PageStore, Variant
 from app.main import create_app
 from tests.cache.conftest import Thread
 from tests.conftest import TestDatabase, settings_for_tests
@@ -64,8 +64,47 @@ async def test_many_real_pages_stay_within_bounds_and_the_hot_page_stays(
         assert r.headers["x-cache"] == "hit"
 
 
+async def test_the_byte_bound_counts_compressed_bytes(
+    tmp_path: Any, database_url: str, sessionmaker: Any, thread: Thread
+) -> None:
+    """What a page costs the bound is what is kept: its gzip body, its own header values
+    (the others are shared by all entries) and the objects around them, a fraction of the
+    page as rendered; so more pages fit than the bound divided by their size."""
+    settings = settings_for_tests(
+        tmp_path, database_url, page_cache_entries=1000, page_cache_bytes=100_000
+    )
+    db = TestDatabase(database_url, sessionmaker, database_url.startswith("sqlite"))
+    app = create_app(settings, database=db)  # type: ignore[arg-type]
+    store = app.state.page_cache.store
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        plain = gzipped = 0
+        for n in range(40):
+            r = await c.get(f"/library?q=word{n}", headers={"accept-encoding": "identity"})
+            assert r.status_code == 200 and r.headers["x-cache"] == "miss"
+            plain += len(r.content)
+            r = await c.get(f"/library?q=word{n}", headers={"accept-encoding": "gzip"})
+            assert r.headers["x-cache"] == "hit" and r.headers["content-encoding"] == "gzip"
+            gzipped += int(r.headers["content-length"])
+            assert store.size <= 100_000
+        assert gzipped * 2 < plain  # the pages compress (a discussion page: five times)
+        # more pages are kept than would fit if the bound counted rendered bytes
+        assert len(store) > 100_000 / (plain / 40)
+        kept = store.entries()
+        own = sum(
+            len(k) + len(v)
+            for entry in kept
+            for variant in (entry.gzip, entry.plain)
+            for k, v in variant.hit_headers
+            if k in (b"etag", b"content-length")
+        )
+        packed = sum(len(entry.body) for entry in kept)
+        assert store.size == len(kept) * ENTRY_OVERHEAD + packed + own
+
+
 def _entry(size: int) -> Entry:
-    return Entry(200, [], [], b"x" * size, b'"e"', None, float("inf"), size)
+    variant = Variant([], [], b'"e"')
+    return Entry(200, variant, variant, b"x" * size, None, float("inf"), size)
 
 
 def test_the_store_keeps_to_its_byte_bound_and_protects_pages_read_twice() -> None:

@@ -43,7 +43,8 @@ async def test_public_answers_say_what_may_be_cached(client: Any, group: Any) ->
     # a visitor's page, the same for every visitor: a shared cache may keep it a second
     # (app/cache), a browser asks again each time
     assert page.headers["cache-control"] == "public, max-age=0, s-maxage=1"
-    assert page.headers["vary"] == "Cookie, Authorization"
+    # kept gzip-compressed for clients that accept it (app/cache)
+    assert page.headers["vary"] == "Accept-Encoding, Cookie, Authorization"
     login = await client.get("/login")  # carries a CSRF token: nobody else's to keep
     assert login.headers["cache-control"] == "no-cache"
     static = await client.get("/static/app.css")
