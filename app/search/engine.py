@@ -139,19 +139,6 @@ def fts5_match(terms: list[str], *, any_term: bool = False) -> str:
     return (" OR " if any_term else " AND ").join(fts5_quote(t) for t in terms)
 
 
-def ts_query(terms: list[str], *, prefix: str, any_term: bool = False) -> Any:
-    """A tsquery from bound parameters: phraseto_tsquery per term (a phrase or a word with
-    its punctuation, parsed as the index was), joined with && (or ||)."""
-    parts = [
-        func.phraseto_tsquery(literal_column("'english'::regconfig"), bindparam(f"{prefix}{i}", t))
-        for i, t in enumerate(terms)
-    ]
-    combined: Any = parts[0]
-    for part in parts[1:]:
-        combined = combined.op("||" if any_term else "&&")(part)
-    return combined
-
-
 # -- results -----------------------------------------------------------------------------------
 
 
@@ -400,7 +387,8 @@ def _library_joined(
 
 
 def _ts_query_params(count: int) -> Any:
-    """The tsquery of `count` terms bound as t0, t1, ... (see `ts_query`)."""
+    """The tsquery of `count` terms bound as t0, t1, ...: phraseto_tsquery per term (a
+    phrase or a word with its punctuation, parsed as the index was), joined with &&."""
     parts = [
         func.phraseto_tsquery(
             literal_column("'english'::regconfig"), bindparam(f"t{i}", type_=String)
@@ -1052,43 +1040,53 @@ def title_words(title: str) -> list[str]:
     return list(seen.values())[:10]
 
 
-async def similar_discussions(
-    session: AsyncSession, *, title: str, viewer: Actor | None, limit: int = 5
-) -> list[Similar]:
-    """Discussions whose title shares words with a title being typed, best first (any word
-    may match): the newest WINDOW such discussions the viewer may see, ranked by the engine,
-    then the few shown are described."""
-    words = title_words(title)
-    if not words:
-        return []
-    pg = is_postgres(session)
+@lru_cache(maxsize=256)
+def _similar_statements(pg: bool, role: str | None, words: int, limit: int) -> tuple[Any, Any]:
+    """The similar-discussions statements of a shape (built once; the words and the
+    viewer's id bound at execution): the best `limit` of the newest WINDOW discussions
+    whose title says any of the words, ranked in the database (500 rows were fetched and
+    sorted here), and their descriptions."""
+    viewer = _ViewerParam(role, bindparam("viewer_id", type_=Integer)) if role is not None else None
     filters: list[ColumnElement[bool]] = [
         source_is(POST, pg=pg),
         Doc.is_opening.is_(True),
         post_visibility(viewer, marked=False),
     ]
     if pg:
-        q = ts_query(words, prefix="w", any_term=True)
-        filters.append(HAS_TITLE)
-        filters.append(TITLE_TSV.op("@@")(q))
-        score: Any = -cast(func.ts_rank_cd(TSV, q), Float)
+        parts = [
+            func.phraseto_tsquery(
+                literal_column("'english'::regconfig"), bindparam(f"w{i}", type_=String)
+            )
+            for i in range(words)
+        ]
+        q: Any = parts[0]
+        for part in parts[1:]:
+            q = q.op("||")(part)
+        newest = (
+            select(Doc.id, TSV.label("tsv"))
+            .where(*filters, HAS_TITLE, TITLE_TSV.op("@@")(q))
+            .order_by(Doc.id.desc())
+            .limit(WINDOW)
+            .subquery("newest")
+        )
+        score: Any = -cast(func.ts_rank_cd(newest.c.tsv, q), Float)
+        candidates = select(newest.c.id.label("doc_id"), score.label("score"))
     else:
-        match = fts5_match(words, any_term=True)
-        filters.append(TITLES_NAME.op("MATCH")(bindparam("match", match)))
-        score = cast(func.bm25(TITLES_NAME), Float)
-    candidates = (
-        _documents([Doc.id, score], filters, fts=None if pg else TITLES)
-        .order_by((Doc.id if pg else TITLES.c.rowid).desc())
-        .limit(WINDOW)
-    )
-    ranked = sorted(
-        (float(found_score), -int(doc_id))
-        for doc_id, found_score in await _rows(session, candidates)
-    )
-    ids = [-neg_id for _score, neg_id in ranked[:limit]]
-    if not ids:
-        return []
-    stmt = (
+        filters.append(TITLES_NAME.op("MATCH")(bindparam("match", type_=String)))
+        newest = (
+            _documents(
+                [Doc.id.label("doc_id"), cast(func.bm25(TITLES_NAME), Float).label("score")],
+                filters,
+                fts=TITLES,
+            )
+            .order_by(TITLES.c.rowid.desc())
+            .limit(WINDOW)
+            .subquery("newest")
+        )
+        candidates = select(newest.c.doc_id, newest.c.score)
+    best = candidates.subquery("candidates")
+    ranked = select(best.c.doc_id).order_by(best.c.score, best.c.doc_id.desc()).limit(limit)
+    described = (
         select(
             Doc.id,
             Discussion.id.label("discussion_id"),
@@ -1102,9 +1100,33 @@ async def similar_discussions(
         .join(Post, Post.id == Doc.source_id)
         .join(Discussion, Discussion.id == Post.discussion_id)
         .join(Group, Group.id == Discussion.group_id)
-        .where(Doc.id.in_(ids))
+        .where(Doc.id.in_(IDS))
     )
-    rows = {row.id: row for row in await _rows(session, stmt)}
+    return ranked, described
+
+
+async def similar_discussions(
+    session: AsyncSession, *, title: str, viewer: Actor | None, limit: int = 5
+) -> list[Similar]:
+    """Discussions whose title shares words with a title being typed, best first (any word
+    may match): the newest WINDOW such discussions the viewer may see, ranked by the engine,
+    then the few shown are described."""
+    words = title_words(title)
+    if not words:
+        return []
+    pg = is_postgres(session)
+    ranked, described = _similar_statements(
+        pg, viewer.role if viewer is not None else None, len(words), limit
+    )
+    params: dict[str, Any] = {"viewer_id": viewer.id} if viewer is not None else {}
+    if pg:
+        params.update({f"w{i}": word for i, word in enumerate(words)})
+    else:
+        params["match"] = fts5_match(words, any_term=True)
+    ids = [int(row[0]) for row in await _rows(session, ranked, params)]
+    if not ids:
+        return []
+    rows = {row.id: row for row in await _rows(session, described, {"ids": ids})}
     return [
         Similar(
             discussion_id=row.discussion_id,
