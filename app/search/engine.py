@@ -839,8 +839,10 @@ async def _library_details(
     ]
 
 
-def _id_ranges(ids: list[int], gap: int = SNIPPET_GAP) -> list[tuple[int, int]]:
-    """The ids as runs of near neighbours: (first, last) of each."""
+def _id_ranges(ids: list[int], gap: int | None = None) -> list[tuple[int, int]]:
+    """The ids as runs of near neighbours (no further apart than `gap`, by default
+    SNIPPET_GAP): (first, last) of each."""
+    gap = SNIPPET_GAP if gap is None else gap
     ranges: list[tuple[int, int]] = []
     for ident in sorted(ids):
         if ranges and ident - ranges[-1][1] <= gap:
