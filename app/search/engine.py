@@ -334,7 +334,13 @@ def _filters(shape: _Shape, viewer: Any) -> list[ColumnElement[bool]]:
     if shape.author:
         author = select(User.id).where(User.username_key == bindparam("author_key", type_=String))
         filters.append(Doc.author_id == author.scalar_subquery())
-    if shape.group:
+    if shape.group and pg:
+        # the group's id, looked up first and written into the statement: PostgreSQL then
+        # reads its statistics for that group, and walks the (group_id, id) index newest
+        # first; given a parameter it assumed a sixth of the documents and walked them all
+        # newest first (`#digestive-health`: 17 ms -> 1.3 ms; with a word: 106 ms -> 2 ms)
+        filters.append(Doc.group_id == bindparam("group_id", type_=Integer, literal_execute=True))
+    elif shape.group:
         # the index row's own group (kept by moves): tested before any join is made
         group_id = (
             select(Group.id).where(Group.slug == bindparam("group_slug", type_=String))
@@ -493,6 +499,7 @@ def _joined(
     return stmt.where(*filters)
 
 
+GROUP_BY_SLUG = select(Group.id).where(Group.slug == bindparam("group_slug", type_=String))
 IDS: Any = bindparam("ids", expanding=True)  # the page's document ids
 
 
@@ -561,6 +568,11 @@ class _Plan:
             self._pg_window(self.match.condition, [Doc.id > recent]),
             self._pg_window(self.match.condition, [(Doc.id + 0) <= recent]),
         )
+
+    @cached_property
+    def group_window(self) -> Select[Any]:
+        assert self.match is not None
+        return self._pg_window(self.match.condition, [])
 
     @cached_property
     def title_window(self) -> Select[Any]:
@@ -717,6 +729,11 @@ async def search(
     plan = _plan(shape)
     params = _params(parsed, viewer, pg=pg)
     library_ids: set[int] = set()
+    if shape.group and pg:
+        found_group = await _rows(session, GROUP_BY_SLUG, params)
+        if not found_group:
+            return Results([], None, 0, False)  # no such group: nothing is in it
+        params["group_id"] = int(found_group[0][0])
 
     if shape.by_relevance:
         # the two windows merged and ranked here: two short indexed scans beat one compound
@@ -729,7 +746,10 @@ async def search(
                     best[doc_id] = key
 
         if plan.posts:
-            if pg:
+            if pg and shape.group:
+                # the group's index leads (see `_filters`)
+                keep(await _rows(session, plan.group_window, params))
+            elif pg:
                 # the newest WINDOW matches, looked for among the newest documents first:
                 # the GIN index's matches and the primary key's range are intersected
                 # before a row is read, so a phrase in 12,000 posts rechecks the ~1,200 of

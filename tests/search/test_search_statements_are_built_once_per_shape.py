@@ -114,3 +114,17 @@ async def test_snippets_made_in_one_walk_equal_those_sought_one_by_one(session, 
     for q in ("windowqz", "order:latest windowqz"):
         assert found[10**9, q] == found[0, q]
         assert all("<mark>windowqz</mark>" in snippet for _, snippet in found[0, q][0])
+
+
+async def test_a_group_is_looked_up_first_and_an_unknown_one_holds_nothing(session, many, group):
+    """PostgreSQL writes the group's id into the statement (its statistics then lead the
+    plan); SQLite reads it by a subquery. Either way a group finds its own posts and a
+    group that does not exist finds nothing, whatever the words."""
+    slug = group.slug
+    found = await search(session, f"#{slug} windowqz", None)
+    assert len(found.hits) == 9 and found.total == 9
+    latest = await search(session, f"#{slug} order:latest", None)
+    assert latest.total >= 17 and all(h.group_slug == slug for h in latest.hits)
+    for q in ("#no-such-group windowqz", "#no-such-group"):
+        nothing = await search(session, q, None)
+        assert (nothing.hits, nothing.total, nothing.total_capped) == ([], 0, False), q
