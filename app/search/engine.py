@@ -37,6 +37,7 @@ from sqlalchemy import (
     not_,
     select,
     table,
+    text,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -241,6 +242,19 @@ async def _rows(
         await session.flush()
     conn = await session.connection()
     return list((await conn.execute(stmt, params or {})).all())
+
+
+CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
+
+
+async def _plan_for_the_words(session: AsyncSession) -> None:
+    """PostgreSQL: plan each search's statements for the words it is given. asyncpg
+    prepares every statement, and after five runs PostgreSQL may keep one generic plan for
+    any words: a bitmap of every match, right for a word in 600 posts (1.4 ms), 91 ms for
+    one in 135,000, whose newest 500 the primary key finds in 4.5 ms. For the rest of
+    this transaction only (the request's)."""
+    conn = await session.connection()
+    await conn.execute(CUSTOM_PLANS)
 
 
 def day_start(day: date) -> datetime:
@@ -729,6 +743,8 @@ async def search(
     plan = _plan(shape)
     params = _params(parsed, viewer, pg=pg)
     library_ids: set[int] = set()
+    if pg:
+        await _plan_for_the_words(session)
     if shape.group and pg:
         found_group = await _rows(session, GROUP_BY_SLUG, params)
         if not found_group:
@@ -1137,6 +1153,8 @@ async def similar_discussions(
     if not words:
         return []
     pg = is_postgres(session)
+    if pg:
+        await _plan_for_the_words(session)
     ranked, described = _similar_statements(
         pg, viewer.role if viewer is not None else None, len(words), limit
     )
