@@ -61,7 +61,7 @@ def kind_of(q: str) -> str:
     return "rare word"
 
 
-async def measure(url: str, rounds: int) -> None:
+async def measure(url: str, rounds: int, *, per_query: bool = False) -> None:
     db = Database(url)
     queries = [parse_qs(urlsplit(p).query)["q"][0] for p in search_paths([g[0] for g in GROUPS])]
     titles = [parse_qs(urlsplit(p).query)["title"][0] for p in similar_paths(random.Random(7))][:60]
@@ -100,6 +100,11 @@ async def measure(url: str, rounds: int) -> None:
             f"{name:<14} {len(xs):>5} {1000 * statistics.median(xs):>8.1f} "
             f"{1000 * p95:>8.1f} {1000 * xs[-1]:>8.1f} {1000 * statistics.fmean(used):>8.2f}"
         )
+    if per_query:
+        print(f"\n{'query':<44} {'kind':<12} {'CPU ms':>8}")
+        for (name, q), v in sorted(cpu.items(), key=lambda kv: -kv[1]):
+            if name != "similar":
+                print(f"{q[:44]:<44} {name:<12} {1000 * v:>8.2f}")
 
 
 def main() -> None:
@@ -108,9 +113,17 @@ def main() -> None:
     parser.add_argument("--discussions", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--reuse", action="store_true", help="keep an earlier run's data")
+    parser.add_argument(
+        "--pg-database",
+        default=PG_DATABASE,
+        help="with --reuse: an already seeded PostgreSQL database (such as kindred_bench)",
+    )
+    parser.add_argument("--per-query", action="store_true", help="CPU ms of every query")
     args = parser.parse_args()
     if args.database_url:
-        url = make_url(args.database_url).set(database=PG_DATABASE).render_as_string(False)
+        if not args.reuse and args.pg_database != PG_DATABASE:
+            parser.error("--pg-database names a database to read: only with --reuse")
+        url = make_url(args.database_url).set(database=args.pg_database).render_as_string(False)
         if not args.reuse:
             url = asyncio.run(_recreate_pg(args.database_url))
     else:
@@ -124,7 +137,7 @@ def main() -> None:
         started = time.perf_counter()
         asyncio.run(seed_database(url, SeedPlan(discussions=args.discussions)))
         print(f"seeded in {time.perf_counter() - started:.0f} s")
-    asyncio.run(measure(url, args.rounds))
+    asyncio.run(measure(url, args.rounds, per_query=args.per_query))
 
 
 if __name__ == "__main__":
