@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from app.discussions.posting import reply, start_discussion
 from app.groups.models import Group
@@ -128,3 +129,31 @@ async def test_a_group_is_looked_up_first_and_an_unknown_one_holds_nothing(sessi
     for q in ("#no-such-group windowqz", "#no-such-group"):
         nothing = await search(session, q, None)
         assert (nothing.hits, nothing.total, nothing.total_capped) == ([], 0, False), q
+
+
+async def test_an_author_is_looked_up_first_and_an_unknown_one_holds_nothing(
+    app, session, many, mentor, make_user
+):
+    """`@name` is read before the words are searched: a name nobody has ends the search
+    there (given as a subquery, SQLite walked every match of the words to find none)."""
+    await make_user("quiet_quinn")
+    found = await search(session, f"@{mentor.username} windowqz", None)
+    assert len(found.hits) == 9 and found.total == 9
+    assert (await search(session, f"@{mentor.username.upper()} windowqz", None)).total == 9
+    assert (await search(session, "@quiet_quinn windowqz", None)).total == 0
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    engine_ = session.bind.sync_engine
+    event.listen(engine_, "before_cursor_execute", seen)
+    try:
+        for q in ("@no_such_member windowqz", "@no_such_member"):
+            statements.clear()
+            nothing = await search(session, q, None)
+            assert (nothing.hits, nothing.total, nothing.total_capped) == ([], 0, False), q
+            searched = [s for s in statements if "search" in s.lower()]
+            assert not searched, (q, statements)
+    finally:
+        event.remove(engine_, "before_cursor_execute", seen)
