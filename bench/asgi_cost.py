@@ -1,5 +1,6 @@
 """In-process CPU per request of one path through Kindred's whole ASGI stack:
-`python -m bench.asgi_cost [/healthz] [--requests N] [--profile]`.
+`python -m bench.asgi_cost [/healthz|discussions|groups] [--requests N] [--signed-in N]
+[--profile]`.
 
 No server, no sockets, no load generator: the app built by `create_app` (production
 settings, a throw-away SQLite file) is called directly with raw ASGI messages, N times, and
@@ -23,10 +24,12 @@ from typing import Any
 from pydantic import SecretStr
 
 from app.config import Settings
+from app.core.security import SESSION_COOKIE
 from app.main import create_app
+from bench.database import SCALES, choose_paths, sign_in
 
 
-def scope_for(path: str) -> dict[str, Any]:
+def scope_for(path: str, cookie: bytes = b"") -> dict[str, Any]:
     raw, _, query = path.partition("?")
     return {
         "type": "http",
@@ -40,14 +43,18 @@ def scope_for(path: str) -> dict[str, Any]:
         "path": raw,
         "raw_path": raw.encode(),
         "query_string": query.encode(),
-        "headers": [(b"host", b"127.0.0.1:8001")],
+        "headers": [(b"host", b"127.0.0.1:8001")] + ([(b"cookie", cookie)] if cookie else []),
         "state": {},
     }
 
 
-async def measure(app: Any, path: str, requests: int) -> tuple[float, int]:
-    """CPU microseconds per request, and the status of the last answer."""
+async def measure(
+    app: Any, paths: list[str], requests: int, cookies: list[bytes] | None = None
+) -> tuple[float, int]:
+    """CPU microseconds per request, and the status of the last answer; requests go to the
+    paths in turn, each with the next cookie in turn (none without cookies)."""
     status = 0
+    cookies = cookies or [b""]
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
@@ -58,8 +65,8 @@ async def measure(app: Any, path: str, requests: int) -> tuple[float, int]:
             status = message["status"]
 
     started = time.process_time()
-    for _ in range(requests):
-        await app(scope_for(path), receive, send)
+    for i in range(requests):
+        await app(scope_for(paths[i % len(paths)], cookies[i % len(cookies)]), receive, send)
     return (time.process_time() - started) / requests * 1e6, status
 
 
@@ -69,7 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3, help="the best round is reported")
     parser.add_argument("--database-url", help="default: an empty SQLite file")
+    parser.add_argument(
+        "--signed-in", type=int, default=0, metavar="N", help="as N members in turn"
+    )
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--top", type=int, default=25, help="functions the profile lists")
+    parser.add_argument("--profile-out", help="also write the profile's stats to this file")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
@@ -80,20 +92,35 @@ def main(argv: list[str] | None = None) -> int:
             var_dir=Path(tmp),
         )
         app = create_app(settings)
+        paths = [args.path]
+        if args.path in ("discussions", "groups"):
+            chosen = asyncio.run(choose_paths(settings.database_url, SCALES["small"]))
+            paths = chosen.discussions if args.path == "discussions" else chosen.groups
+        cookies = [
+            f"{SESSION_COOKIE}={token}".encode()
+            for token in (
+                asyncio.run(sign_in(settings.database_url, settings, args.signed_in))
+                if args.signed_in
+                else []
+            )
+        ]
 
         async def run() -> None:
-            await measure(app, args.path, 200)  # warm
+            await measure(app, paths, 200, cookies)  # warm
             best = min(
-                [await measure(app, args.path, args.requests) for _ in range(args.rounds)],
+                [await measure(app, paths, args.requests, cookies) for _ in range(args.rounds)],
                 key=lambda r: r[0],
             )
             print(f"GET {args.path}: {best[0]:.1f} µs CPU per request (status {best[1]})")
             if args.profile:
                 profile = cProfile.Profile()
                 profile.enable()
-                await measure(app, args.path, args.requests)
+                await measure(app, paths, args.requests, cookies)
                 profile.disable()
-                pstats.Stats(profile).sort_stats("tottime").print_stats(20)
+                if args.profile_out:
+                    profile.dump_stats(args.profile_out)
+                pstats.Stats(profile).sort_stats("tottime").print_stats(args.top)
+                pstats.Stats(profile).sort_stats("cumulative").print_stats(args.top)
 
         asyncio.run(run())
     return 0

@@ -138,12 +138,16 @@ def gzip_body(body: bytes) -> bytes:
     return packer.compress(body) + packer.flush()
 
 
-def _etag(body: bytes) -> bytes:
-    """The body's length and two checksums (CRC-32 and Adler-32, a few microseconds for a
-    page, where a cryptographic hash costs tens: members' pages pay it on every request).
-    A validator only has to tell a client's copy from the current page; nobody gains by
-    making two pages collide."""
-    return b'"%x-%08x%08x"' % (len(body), zlib.crc32(body), zlib.adler32(body))
+def _etag(body: bytes, *, kept: bool) -> bytes:
+    """The body's length and checksums (a few microseconds for a page, where a
+    cryptographic hash costs tens). A validator only has to tell a client's copy from the
+    current page; nobody gains by making two pages collide. A kept page (every visitor's,
+    revalidated all day) gets CRC-32 and Adler-32; any other page, above all a member's
+    (`no-store`: browsers keep no copy to revalidate, and a discussion page carries a new
+    `client_key` each time), CRC-32 only: Adler-32 cost members' pages ~35 µs each."""
+    if kept:
+        return b'"%x-%08x%08x"' % (len(body), zlib.crc32(body), zlib.adler32(body))
+    return b'"%x-%08x"' % (len(body), zlib.crc32(body))
 
 
 def _matches(etag: bytes, if_none_match: bytes) -> bool:
@@ -343,7 +347,7 @@ class PageCache:
             and names <= PAGES[self.pages[scope["endpoint"]]]
             and not any(k == b"set-cookie" or k == b"content-encoding" for k, _ in app_headers)
         )
-        etag = _etag(body)
+        etag = _etag(body, kept=keep)
         own: list[tuple[bytes, bytes]] = [(b"vary", VARY)]
         if last_modified is not None:
             own.append((b"last-modified", formatdate(last_modified, usegmt=True).encode()))

@@ -230,7 +230,9 @@ class Templates:
         # each page that uses it about 20 µs (Jinja checks the importing context against the
         # module's globals key by key), an {% include %} a context of its own.
         for name, macro_names in COMPONENTS.items():
-            module = self.env.get_template(name).module
+            # a module made now, not the one cached above for `badge`: a module's macros
+            # see the globals as they were when it was made, and now they hold `badges`
+            module = self.env.get_template(name).make_module()
             for macro_name in macro_names:
                 self.env.globals[macro_name] = getattr(module, macro_name)
 

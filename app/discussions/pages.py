@@ -34,6 +34,7 @@ router = APIRouter(include_in_schema=False)
 PLAIN_ROUTES: list[BaseRoute] = []
 
 MAX_PAGE = 1_000_000
+_NO_QUERY: dict[str, str] = {}
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
@@ -61,7 +62,9 @@ async def discussion_page(request: Request, session: AsyncSession, auth: Auth) -
         discussion_id = whole_number(request.path_params["discussion_id"], "discussion_id")
     except Invalid:
         raise NotFound("There is no discussion at this address.") from None
-    page = whole_number(request.query_params.get("page"), "page", default=1, high=MAX_PAGE)
+    # most requests have no query string: no QueryParams made for nothing (~15 µs)
+    query = request.query_params if request.scope["query_string"] else _NO_QUERY
+    page = whole_number(query.get("page"), "page", default=1, high=MAX_PAGE)
     viewer = auth.viewer
     check_permission(viewer, Action.read)
     discussion = await reading.discussion_head(session, discussion_id, viewer=viewer)
@@ -98,7 +101,9 @@ async def discussion_page(request: Request, session: AsyncSession, auth: Auth) -
             "can_use_canned": can(viewer, Action.use_canned_responses),
             "errors": {},
             "values": {},
-            "support": await _crisis_support(request, session, viewer),
+            "support": await _crisis_support(request, session, viewer)
+            if query.get("support") == "crisis"
+            else None,
         },
     )
     if discussion.group_visibility == "members":
@@ -109,9 +114,9 @@ async def discussion_page(request: Request, session: AsyncSession, auth: Auth) -
 async def _crisis_support(
     request: Request, session: AsyncSession, viewer: Actor | None
 ) -> dict[str, object] | None:
-    """The crisis resources for the viewer's country, when the page follows a post of
-    theirs that reads as a crisis (`?support=crisis`, app/safety)."""
-    if viewer is None or request.query_params.get("support") != "crisis":
+    """The crisis resources for the viewer's country, for a page that follows a post of
+    theirs that reads as a crisis (the caller checks for `?support=crisis`, app/safety)."""
+    if viewer is None:
         return None
     member = await session.get(User, viewer.id)
     return crisis_support(member.country if member else None, request.app.state.settings)

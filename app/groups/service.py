@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from markupsafe import Markup
 from sqlalchemy import Boolean, Integer, Select, String, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +20,7 @@ from app.access.visibility import (
 from app.accounts.models import Actor, User
 from app.core.errors import Conflict, Invalid, NotFound
 from app.core.rows import Query, fetch_all, fetch_one
+from app.core.templating import moment, plural
 from app.core.validation import MAX_ID, is_storable
 from app.discussions.models import Discussion
 from app.groups.models import Group, GroupVisibility
@@ -135,6 +137,14 @@ class DiscussionRow:
     author_role: str
     group_slug: str
     group_name: str
+
+    @property
+    def replies(self) -> str:
+        return plural(self.reply_count, "reply", "replies")
+
+    @property
+    def last_active(self) -> Markup:
+        return moment(self.last_activity_at)
 
 
 @dataclass(slots=True)
