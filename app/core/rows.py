@@ -410,7 +410,8 @@ async def execute_write(session: AsyncSession, write: Write, **params: Any) -> l
 
 async def execute_write_count(session: AsyncSession, write: Write, **params: Any) -> int:
     """Run a write without RETURNING in the session's transaction; returns how many rows
-    it inserted, updated or deleted (no row per change comes back to Python)."""
+    it inserted, updated or deleted (no row per change comes back to Python). On SQLite
+    the count includes rows that triggers changed: use it on tables without triggers."""
     _rows, count = await _run_write(session, write, params, count=True)
     return count
 
@@ -445,10 +446,12 @@ async def _run_write(
     driver = raw.driver_connection
     if count:
         if name == "aiosqlite":
-            cursor = await driver.execute(compiled.sql, args)  # type: ignore[union-attr]
-            changed = cursor.rowcount
-            await cursor.close()
-            return [], max(0, changed)
+            # one hand-off to the driver's thread, not two (a cursor to read its rowcount,
+            # then to close it): the connection's running count of changed rows, before
+            # and after (triggers' changes count too: use it on tables without triggers)
+            before = driver.total_changes  # type: ignore[union-attr]
+            await driver.execute_fetchall(compiled.sql, args)  # type: ignore[union-attr]
+            return [], driver.total_changes - before  # type: ignore[union-attr]
         status = await driver.execute(compiled.sql, *args)  # type: ignore[union-attr]
         return [], _status_count(status)
     if name == "aiosqlite":

@@ -214,9 +214,9 @@ async def touch_group(
     the `group` this request loaded, no statement at all when that already shows recent
     activity: the column only moves forward, so the row holds that or later."""
     stale_before = now - GROUP_ACTIVITY_RESOLUTION
-    if group is not None and group.last_activity_at is not None:
-        if group.last_activity_at >= stale_before:
-            return
+    seen = group.last_activity_at if group is not None else None
+    if seen is not None and seen >= stale_before:
+        return
     await execute_write(
         session,
         _GROUP_ACTIVITY,

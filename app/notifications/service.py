@@ -130,7 +130,7 @@ _RANK = {
 }
 
 
-def _recipients(kind: NotificationKind, audience: str, answered: str) -> Select[Any]:
+def _recipients(kind: NotificationKind, audience: str, answered: str) -> Select[int, int]:
     """Who one kind notifies, with the kind's rank; `answered` says how the author of the
     post answered is found ("post": by reply_to_post_id, "author": reply_to_author_id)."""
     recipients = select(User.id.label("user_id"), literal(_RANK[kind]).label("rank")).where(
