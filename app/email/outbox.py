@@ -44,6 +44,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    null,
     select,
     text,
     update,
@@ -109,6 +110,8 @@ def _queue_statements(target: str, dialect: str) -> _QueueStatements:
     """The statements of queue_notifications, built once per kind of target ("post":
     every notification of a post, "notification": one) and dialect; built afresh they cost
     a reply a few milliseconds of CPU. Parameters: target, now, digest_at, gathered_at.
+    Lists are literals one by one (`in_([literal(...)])`), not an expanding IN: a `Write`
+    with one runs through SQLAlchemy's execution, not on the driver.
 
     Each statement reads the candidates once, as a join: however many members a post
     notifies, the work is linear in them (a correlated look-up per gathering message was
@@ -130,7 +133,7 @@ def _queue_statements(target: str, dialect: str) -> _QueueStatements:
     )
     send_after = case(
         (mode == EmailMode.daily.value, digest_at),
-        (n.kind.in_([k.value for k in GATHERED_KINDS]), gathered_at),
+        (n.kind.in_([literal(k.value) for k in GATHERED_KINDS]), gathered_at),
         else_=now,
     )
     candidates = (
@@ -142,7 +145,7 @@ def _queue_statements(target: str, dialect: str) -> _QueueStatements:
                 (mode == EmailMode.daily.value, literal(OutboxCategory.digest.value)),
                 else_=literal(OutboxCategory.notification.value),
             ).label("category"),
-            case((batch_key == discussion_key, n.discussion_id), else_=literal(None)).label(
+            case((batch_key == discussion_key, n.discussion_id), else_=null()).label(
                 "discussion_id"
             ),
             User.email.label("email"),
@@ -156,7 +159,7 @@ def _queue_statements(target: str, dialect: str) -> _QueueStatements:
         .where(
             chosen == bindparam("target", type_=Integer),
             User.email_verified_at.is_not(None),
-            mode.in_([EmailMode.immediately.value, EmailMode.daily.value]),
+            mode.in_([literal(EmailMode.immediately.value), literal(EmailMode.daily.value)]),
             ~exists().where(OutboxItem.notification_id == n.id),
         )
     ).subquery("candidates")

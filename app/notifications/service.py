@@ -110,7 +110,7 @@ def _audience(discussion: Discussion) -> str:
 def _may_hear(audience: str) -> ColumnElement[bool]:
     """Conditions on `User` every recipient meets."""
     conditions = [User.id != bindparam("author_id", type_=Integer), not_suspended(_NOW)]
-    staff = User.role.in_([Role.moderator.value, Role.admin.value])
+    staff = User.role.in_([literal(Role.moderator.value), literal(Role.admin.value)])
     if audience == "author_and_staff":
         conditions.append(or_(staff, User.id == bindparam("discussion_author_id", type_=Integer)))
     elif audience == "staff":
