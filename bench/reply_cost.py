@@ -133,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--members", type=int, default=20)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--statements", action="store_true")
+    parser.add_argument("--profile-out", type=Path, help="with --profile: save the stats here")
     parser.add_argument(
         "--watchers",
         type=int,
@@ -213,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
                 await poster.measure(args.replies)
                 profile.disable()
                 stats = pstats.Stats(profile)
+                if args.profile_out:
+                    stats.dump_stats(args.profile_out)
                 by_package: dict[str, float] = {}
                 for (file, _line, _name), row in stats.stats.items():  # type: ignore[attr-defined]
                     key = package_of(file)
