@@ -19,8 +19,10 @@ from app.notifications.models import DiscussionFollow, FollowLevel, Notification
 # was written (14; it was 18 before every kind of notification went in one INSERT, the
 # answer was built from what was written rather than read back, and a group whose loaded
 # row shows recent activity was left alone; 21 on SQLite and 23 on PostgreSQL before the
-# reply wrote its post once, read nothing back and counted in one UPDATE)
-REPLY_STATEMENTS = 14
+# reply wrote its post once, read nothing back and counted in one UPDATE). PostgreSQL has
+# one more: the outbox first locks the gathering messages it joins. Not counted: the live
+# events' NOTIFY after the commit (outside the transaction, one per ~8 KB of member ids).
+REPLY_STATEMENTS = {"sqlite": 14, "postgresql": 15}
 
 
 async def watched_discussion(app, author, group, watchers: int) -> int:
@@ -103,10 +105,11 @@ async def test_reply_statement_count_does_not_grow_with_watchers(
                 json={"body": "Thank you, @mentioned_one, that helped."},
             )
         assert r.status_code == 201, r.text
-        counts.append(len(statements))
+        counts.append(sum("pg_notify" not in sql for sql in statements))
         notified = await _notified(app, r.json()["id"])
         # every watcher, the mentioned member and the question's author; e-mail for the
         # watchers (registered here, the other two have no verified address)
         assert notified == (watchers + 2, watchers), notified
     assert counts[0] == counts[1], counts
-    assert counts[0] <= REPLY_STATEMENTS, (counts, REPLY_STATEMENTS)
+    pinned = REPLY_STATEMENTS["sqlite" if app.state.db.is_sqlite else "postgresql"]
+    assert counts[0] <= pinned, (counts, pinned)
