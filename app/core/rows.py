@@ -404,33 +404,82 @@ def _in_driver_transaction(raw: Any) -> bool:
 async def execute_write(session: AsyncSession, write: Write, **params: Any) -> list[Any]:
     """Run a write in the session's transaction; returns the rows of its RETURNING clause
     (converted by the columns' types), else an empty list."""
+    rows, _count = await _run_write(session, write, params, count=False)
+    return rows
+
+
+async def execute_write_count(session: AsyncSession, write: Write, **params: Any) -> int:
+    """Run a write without RETURNING in the session's transaction; returns how many rows
+    it inserted, updated or deleted (no row per change comes back to Python). On SQLite
+    the count includes rows that triggers changed: use it on tables without triggers."""
+    _rows, count = await _run_write(session, write, params, count=True)
+    return count
+
+
+def _status_count(status: str) -> int:
+    """asyncpg's command status ("INSERT 0 12", "UPDATE 3"): the number of rows."""
+    last = status.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else 0
+
+
+_WRITE_CONNECTION = "kindred.write_connection"
+
+
+async def _write_connection(session: AsyncSession) -> tuple[AsyncConnection, Any]:
+    """The session's connection and its driver connection, asked of the session once per
+    transaction: a reply runs about ten writes, and each `session.connection()` and
+    `get_raw_connection()` goes through a greenlet (0.06 ms a write, measured)."""
+    transaction = session.sync_session.get_transaction()
+    cached = session.info.get(_WRITE_CONNECTION)
+    if cached is not None and cached[0] is transaction and transaction.is_active:
+        return cached[1], cached[2]
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    session.info[_WRITE_CONNECTION] = (session.sync_session.get_transaction(), conn, raw)
+    return conn, raw
+
+
+async def _run_write(
+    session: AsyncSession, write: Write, params: dict[str, Any], *, count: bool
+) -> tuple[list[Any], int]:
     if session.new or session.dirty or session.deleted:
         await session.flush()  # what the ORM would do first
-    conn = await session.connection()
+    conn, raw = await _write_connection(session)
     compiled = write.compiled(conn.dialect)
     name = conn.dialect.driver
-    raw = await conn.get_raw_connection()
     fast = name == "aiosqlite" or (name == "asyncpg" and _in_driver_transaction(raw))
     if "[POSTCOMPILE_" in compiled.sql:  # an expanding IN list: SQLAlchemy renders it
         fast = False
     if not fast:
         result = await conn.execute(write.statement, params)
-        return list(result.all()) if result.returns_rows else []
+        if count:
+            return [], int(getattr(result, "rowcount", 0) or 0)
+        return (list(result.all()) if result.returns_rows else []), 0
     args = compiled.arguments(params)
     sync = conn.sync_connection
     if sync is not None and sync.dispatch.before_cursor_execute:
         sync.dispatch.before_cursor_execute(sync, None, compiled.sql, args, None, False)
     driver = raw.driver_connection
+    if count:
+        if name == "aiosqlite":
+            # one hand-off to the driver's thread, not two (a cursor to read its rowcount,
+            # then to close it): the connection's running count of changed rows, before
+            # and after (triggers' changes count too: use it on tables without triggers)
+            before = driver.total_changes  # type: ignore[union-attr]
+            await driver.execute_fetchall(compiled.sql, args)  # type: ignore[union-attr]
+            return [], driver.total_changes - before  # type: ignore[union-attr]
+        status = await driver.execute(compiled.sql, *args)  # type: ignore[union-attr]
+        return [], _status_count(status)
     if name == "aiosqlite":
         rows = await driver.execute_fetchall(compiled.sql, args)  # type: ignore[union-attr]
     else:
         rows = await driver.fetch(compiled.sql, *args)  # type: ignore[union-attr]
     if not compiled.results:
-        return list(rows)
+        return list(rows), 0
     out = []
     for values in rows:
         values = list(values)
         for i, convert in compiled.results:
             values[i] = convert(values[i])
         out.append(values)
-    return out
+    return out, 0

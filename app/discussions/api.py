@@ -148,7 +148,9 @@ async def create_reply(
         canned_response_id=data.canned_response_id,
         confirm_personal_information=data.confirm_personal_information,
     )
-    view = await reading.post_view(session, written.post.id, viewer=user)
+    view = posting.written_view(written, author=user)
+    if view is None:
+        view = await reading.post_view(session, written.post.id, viewer=user)
     body = post_out(view, discussion.id)
     with_mentions(body, written.rendered)
     body.support = safety.support_out(session)

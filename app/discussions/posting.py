@@ -35,6 +35,7 @@ from app.discussions.models import (
     Visibility,
 )
 from app.discussions.rendering import RenderedBody, render_body
+from app.discussions.views import MAX_INDENT, PostView, Seer
 from app.groups.models import Group
 from app.moderation.canned import service as canned
 from app.moderation.models import SiteSettings
@@ -206,14 +207,22 @@ async def count_reply(
     set_committed_value(discussion, "last_activity_at", row[2])
 
 
-async def touch_group(session: AsyncSession, *, group_id: int, now: Any) -> None:
-    """The group's last activity, when it is older than GROUP_ACTIVITY_RESOLUTION."""
+async def touch_group(
+    session: AsyncSession, *, group_id: int, now: Any, group: Group | None = None
+) -> None:
+    """The group's last activity, when it is older than GROUP_ACTIVITY_RESOLUTION. With
+    the `group` this request loaded, no statement at all when that already shows recent
+    activity: the column only moves forward, so the row holds that or later."""
+    stale_before = now - GROUP_ACTIVITY_RESOLUTION
+    seen = group.last_activity_at if group is not None else None
+    if seen is not None and seen >= stale_before:
+        return
     await execute_write(
         session,
         _GROUP_ACTIVITY,
         p_group=group_id,
         p_now=now,
-        p_stale_before=now - GROUP_ACTIVITY_RESOLUTION,
+        p_stale_before=stale_before,
     )
 
 
@@ -233,6 +242,36 @@ class Written:
     @property
     def pending(self) -> bool:
         return self.post.status == Visibility.pending
+
+
+def written_view(written: Written, *, author: User) -> PostView | None:
+    """The post just written as its author sees it (the API's answer), from what was
+    written: reading it back cost a statement per reply. None when it must be read: a
+    replayed submit (the post is the first one's) or a reply deeper than the indentation
+    shows, which names whom it answers."""
+    post = written.post
+    if not written.created or post.depth > MAX_INDENT:
+        return None
+    view = PostView(
+        id=post.id,
+        reply_to_id=post.reply_to_id,
+        root_id=post.root_id,
+        depth=post.depth,
+        is_opening=post.is_opening,
+        body_md=post.body_md,
+        body_html=post.body_html,
+        created_at=post.created_at,
+        edited_at=post.edited_at,
+        deleted_at=post.deleted_at,
+        status=post.status,
+        helpful_count=post.helpful_count,
+        hug_count=post.hug_count,
+        author_id=author.id,
+        author=author.username,
+        author_role=author.role,
+        indent=post.depth,
+    )
+    return view.seen_by(Seer.of(author))
 
 
 async def initial_status(session: AsyncSession, author: User) -> Visibility:
@@ -270,11 +309,13 @@ async def publish_post(
     author: User,
     new_top_level: bool = False,
     new_post: bool = False,
+    group: Group | None = None,
 ) -> None:
     """Make a post visible to everybody: counters move, followers hear of it. Used when a
     post is written by a trusted member and when a moderator approves or restores one.
     `new_top_level`: the post is a top-level reply written now, counted in the same
-    statement; `new_post`: written in this transaction (nothing of it recorded before)."""
+    statement; `new_post`: written in this transaction (nothing of it recorded before);
+    `group`: the discussion's group, when the caller has loaded it."""
     now = utcnow()
     if post.status != Visibility.visible:  # a reply written visible needs no UPDATE (nor flush)
         post.status = Visibility.visible.value
@@ -289,7 +330,7 @@ async def publish_post(
         await count_reply(
             session, discussion=discussion, replies=1, top_level=int(new_top_level), now=now
         )
-        await touch_group(session, group_id=discussion.group_id, now=now)
+        await touch_group(session, group_id=discussion.group_id, now=now, group=group)
     await execute_write(session, _COUNT_AUTHOR_POST, p_user=author.id)
     if session.dirty:
         await session.flush()
@@ -406,7 +447,8 @@ async def reply(
     check_can_post(author)
     if discussion.is_locked and not can(author, Action.lock_discussion):
         raise Forbidden("This discussion is locked: no new replies.", code="locked")
-    check_group_open(await session.get_one(Group, discussion.group_id))
+    group = await session.get_one(Group, discussion.group_id)
+    check_group_open(group)
     if client_key:
         existing = await _existing_post_for_key(session, author, client_key)
         if existing is not None:
@@ -455,6 +497,7 @@ async def reply(
             author=author,
             new_top_level=top_level,
             new_post=True,
+            group=group,
         )
     elif top_level:
         await count_reply(session, discussion=discussion, replies=0, top_level=1, now=None)

@@ -44,6 +44,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    null,
     select,
     text,
     update,
@@ -52,6 +53,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
 from app.config import Settings
+from app.core.rows import Write, execute_write, execute_write_count
 from app.db import insert_for_dialect, table_of, utcnow
 from app.email.models import (
     DEFAULT_MODES,
@@ -93,10 +95,14 @@ def mode_expr(kind: Any, chosen: Any) -> ColumnElement[str]:
 
 @dataclass(frozen=True, slots=True)
 class _QueueStatements:
-    hold: Any  # PostgreSQL: (messages wanted, gathering messages locked), one row
-    move_earlier: Any  # gathering messages a notification makes due sooner
-    insert_new: Any  # messages that do not exist yet
-    items: Any  # each notification attached to its message
+    """Each compiled once and run on the driver (app/core/rows.py `Write`): through
+    `session.execute` these long statements cost a reply more CPU in SQLAlchemy (cache
+    keys, execution context) than the database spends running them."""
+
+    hold: Write  # PostgreSQL: (messages wanted, gathering messages locked), one row
+    move_earlier: Write  # gathering messages a notification makes due sooner
+    insert_new: Write  # messages that do not exist yet
+    items: Write  # each notification attached to its message
 
 
 @functools.cache
@@ -104,6 +110,8 @@ def _queue_statements(target: str, dialect: str) -> _QueueStatements:
     """The statements of queue_notifications, built once per kind of target ("post":
     every notification of a post, "notification": one) and dialect; built afresh they cost
     a reply a few milliseconds of CPU. Parameters: target, now, digest_at, gathered_at.
+    Lists are literals one by one (`in_([literal(...)])`), not an expanding IN: a `Write`
+    with one runs through SQLAlchemy's execution, not on the driver.
 
     Each statement reads the candidates once, as a join: however many members a post
     notifies, the work is linear in them (a correlated look-up per gathering message was
@@ -125,7 +133,7 @@ def _queue_statements(target: str, dialect: str) -> _QueueStatements:
     )
     send_after = case(
         (mode == EmailMode.daily.value, digest_at),
-        (n.kind.in_([k.value for k in GATHERED_KINDS]), gathered_at),
+        (n.kind.in_([literal(k.value) for k in GATHERED_KINDS]), gathered_at),
         else_=now,
     )
     candidates = (
@@ -137,7 +145,7 @@ def _queue_statements(target: str, dialect: str) -> _QueueStatements:
                 (mode == EmailMode.daily.value, literal(OutboxCategory.digest.value)),
                 else_=literal(OutboxCategory.notification.value),
             ).label("category"),
-            case((batch_key == discussion_key, n.discussion_id), else_=literal(None)).label(
+            case((batch_key == discussion_key, n.discussion_id), else_=null()).label(
                 "discussion_id"
             ),
             User.email.label("email"),
@@ -151,7 +159,7 @@ def _queue_statements(target: str, dialect: str) -> _QueueStatements:
         .where(
             chosen == bindparam("target", type_=Integer),
             User.email_verified_at.is_not(None),
-            mode.in_([EmailMode.immediately.value, EmailMode.daily.value]),
+            mode.in_([literal(EmailMode.immediately.value), literal(EmailMode.daily.value)]),
             ~exists().where(OutboxItem.notification_id == n.id),
         )
     ).subquery("candidates")
@@ -245,12 +253,11 @@ def _queue_statements(target: str, dialect: str) -> _QueueStatements:
         .on_conflict_do_nothing(index_elements=["notification_id"])
     )
     return _QueueStatements(
-        hold=hold, move_earlier=move_earlier, insert_new=insert_new, items=items
+        hold=Write(hold),
+        move_earlier=Write(move_earlier),
+        insert_new=Write(insert_new),
+        items=Write(items),
     )
-
-
-def _rowcount(result: Any) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def queue_notifications(
@@ -286,18 +293,18 @@ async def queue_notifications(
         # again to lock it. Counting is enough: each round locks every gathering message
         # there is for the notifications, and inserts only where there is none.
         for _ in range(5):
-            wanted, locked = (await session.execute(statements.hold, params)).one()
+            ((wanted, locked),) = await execute_write(session, statements.hold, **params)
             if not wanted:
                 return 0
-            inserted = _rowcount(await session.execute(statements.insert_new, params))
+            inserted = await execute_write_count(session, statements.insert_new, **params)
             if locked + inserted >= wanted:
                 break
     else:
         # SQLite: this transaction has written already, so it holds the database's write
         # lock; no worker or request can claim or create a message until it commits
-        await session.execute(statements.insert_new, params)
-    await session.execute(statements.move_earlier, params)
-    return _rowcount(await session.execute(statements.items, params))
+        await execute_write_count(session, statements.insert_new, **params)
+    await execute_write_count(session, statements.move_earlier, **params)
+    return await execute_write_count(session, statements.items, **params)
 
 
 def _digest_hour(settings: Settings | None) -> int:

@@ -1,10 +1,11 @@
 """Notifications: the set-based fan-out when a post becomes visible, the list, marking read,
 and the unread count folded into the sign-in look-up.
 
-Fan-out is one `INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING user_id` per kind,
-however many followers, in priority order: mention, reply to you, watched reply, new
-discussion. The partial unique index on (user_id, post_id) keeps the first kind that claims
-a member, so one post gives one member one notification.
+Fan-out is one `INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING user_id` for every
+kind at once, however many followers: each member gets the first kind, in priority order
+(mention, reply to you, watched reply, new discussion), that would notify them. The partial
+unique index on (user_id, post_id) keeps a member from being told twice of one post (an
+approved or restored post is published again).
 
 Who is never notified: the author; suspended members; members who muted the discussion
 (or its group, unless they set a level on the discussion itself); and, while the discussion
@@ -22,15 +23,17 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Insert,
     Integer,
     ScalarSelect,
+    Select,
     and_,
     bindparam,
+    case,
     func,
     literal,
     or_,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,7 +46,7 @@ from app.core.rows import Write, execute_write
 from app.core.validation import MAX_ID
 from app.db import dialect_insert, insert_for_dialect, table_of, utcnow
 from app.discussions.models import Discussion, Post, Visibility
-from app.notifications.mentions import not_suspended
+from app.notifications.mentions import MAX_MENTIONS, not_suspended
 from app.notifications.models import (
     DiscussionFollow,
     FollowLevel,
@@ -107,7 +110,7 @@ def _audience(discussion: Discussion) -> str:
 def _may_hear(audience: str) -> ColumnElement[bool]:
     """Conditions on `User` every recipient meets."""
     conditions = [User.id != bindparam("author_id", type_=Integer), not_suspended(_NOW)]
-    staff = User.role.in_([Role.moderator.value, Role.admin.value])
+    staff = User.role.in_([literal(Role.moderator.value), literal(Role.admin.value)])
     if audience == "author_and_staff":
         conditions.append(or_(staff, User.id == bindparam("discussion_author_id", type_=Integer)))
     elif audience == "staff":
@@ -115,56 +118,81 @@ def _may_hear(audience: str) -> ColumnElement[bool]:
     return and_(*conditions)
 
 
-@functools.cache
-def _fan_out(kind: NotificationKind, audience: str, answered: str, dialect: str) -> Insert:
-    """INSERT ... SELECT of one kind's notifications; `answered` says how the author of
-    the post answered is found ("post": by reply_to_post_id, "author": reply_to_author_id)."""
-    may_hear = _may_hear(audience)
+# the mentioned members are bound one parameter each (none: NULL, which matches no one), so
+# the statement is the same whoever is mentioned and is compiled once
+_MENTION_SLOTS = [f"mention_{i}" for i in range(MAX_MENTIONS)]
+# which kind claims a member that several reasons would notify: the first in this order
+_RANK = {
+    NotificationKind.mention: 1,
+    NotificationKind.reply_to_you: 2,
+    NotificationKind.watched_reply: 3,
+    NotificationKind.new_discussion: 3,
+}
+
+
+def _recipients(kind: NotificationKind, audience: str, answered: str) -> Select[int, int]:
+    """Who one kind notifies, with the kind's rank; `answered` says how the author of the
+    post answered is found ("post": by reply_to_post_id, "author": reply_to_author_id)."""
+    recipients = select(User.id.label("user_id"), literal(_RANK[kind]).label("rank")).where(
+        _may_hear(audience)
+    )
     not_muted = _level_in(User.id) != FollowLevel.muted.value
-    recipients = select(User.id).where(may_hear)
     if kind == NotificationKind.mention:
-        recipients = recipients.where(
-            User.id.in_(bindparam("mention_ids", expanding=True)), not_muted
+        return recipients.where(
+            User.id.in_([bindparam(name, type_=Integer) for name in _MENTION_SLOTS]), not_muted
         )
-    elif kind == NotificationKind.reply_to_you:
+    if kind == NotificationKind.reply_to_you:
         recipients = recipients.where(not_muted)
         if answered == "post":  # the author of the post answered, in the same query
-            recipients = recipients.join(Post, Post.author_id == User.id).where(
+            return recipients.join(Post, Post.author_id == User.id).where(
                 Post.id == bindparam("reply_to_post_id", type_=Integer)
             )
-        else:
-            recipients = recipients.where(User.id == bindparam("reply_to_author_id", type_=Integer))
-    elif kind == NotificationKind.watched_reply:
-        recipients = recipients.join(DiscussionFollow, DiscussionFollow.user_id == User.id).where(
+        return recipients.where(User.id == bindparam("reply_to_author_id", type_=Integer))
+    if kind == NotificationKind.watched_reply:
+        return recipients.join(DiscussionFollow, DiscussionFollow.user_id == User.id).where(
             DiscussionFollow.discussion_id == bindparam("discussion_id", type_=Integer),
             DiscussionFollow.level == FollowLevel.watching.value,
         )
-    else:  # a new discussion, to its group's watchers
-        recipients = recipients.join(GroupFollow, GroupFollow.user_id == User.id).where(
-            GroupFollow.group_id == bindparam("group_id", type_=Integer),
-            GroupFollow.level == FollowLevel.watching.value,
-            not_muted,
-        )
-    rows = recipients.with_only_columns(
-        User.id,
-        literal(kind.value),
-        bindparam("post_id", type_=Integer),
-        bindparam("discussion_id", type_=Integer),
-        bindparam("author_id", type_=Integer),
-        literal(""),
-        _NOW,
+    # a new discussion, to its group's watchers
+    return recipients.join(GroupFollow, GroupFollow.user_id == User.id).where(
+        GroupFollow.group_id == bindparam("group_id", type_=Integer),
+        GroupFollow.level == FollowLevel.watching.value,
+        not_muted,
     )
-    return (
+
+
+@functools.cache
+def _fan_out(kinds: tuple[tuple[NotificationKind, str], ...], audience: str, dialect: str) -> Write:
+    """One INSERT ... SELECT of every kind's notifications: each kind's recipients with its
+    rank, one row per member (the best rank: a member mentioned and watching is told of the
+    mention), so a post costs one statement however many kinds and members it notifies.
+    `kinds`: (kind, how the answered author is found) in rank order."""
+    parts = [_recipients(kind, audience, answered) for kind, answered in kinds]
+    candidates = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("candidates")
+    best = func.min(candidates.c.rank)
+    kind_of = case(
+        *[(best == _RANK[kind], literal(kind.value)) for kind, _ in kinds],
+        else_=literal(kinds[-1][0].value),
+    )
+    rows = (
+        select(
+            candidates.c.user_id,
+            kind_of,
+            bindparam("post_id", type_=Integer),
+            bindparam("discussion_id", type_=Integer),
+            bindparam("author_id", type_=Integer),
+            literal(""),
+            _NOW,
+        )
+        .where(candidates.c.user_id.is_not(None))  # SQLite: a WHERE before the upsert
+        .group_by(candidates.c.user_id)
+    )
+    return Write(
         insert_for_dialect(dialect, table_of(Notification))
         .from_select(_COLUMNS, rows)
         .on_conflict_do_nothing()
         .returning(Notification.user_id)
     )
-
-
-@functools.cache
-def _fan_out_write(kind: NotificationKind, audience: str, answered: str, dialect: str) -> Write:
-    return Write(_fan_out(kind, audience, answered, dialect))
 
 
 async def notify_post(
@@ -179,9 +207,8 @@ async def notify_post(
     only_mentions: bool = False,
 ) -> list[int]:
     """Write the notifications about a post that just became visible (or, with
-    `only_mentions`, about names an edit added). Returns who was notified."""
-    audience = _audience(discussion)
-    dialect = session.get_bind().dialect.name
+    `only_mentions`, about names an edit added), in one statement. Returns who was
+    notified."""
     kinds: list[tuple[NotificationKind, str]] = []
     if mention_ids:
         kinds.append((NotificationKind.mention, ""))
@@ -195,6 +222,10 @@ async def notify_post(
             if post.is_opening
             else (NotificationKind.watched_reply, "")
         )
+    if not kinds:
+        return []
+    write = _fan_out(tuple(kinds), _audience(discussion), session.get_bind().dialect.name)
+    mentioned = mention_ids[:MAX_MENTIONS]
     params = {
         "post_id": post.id,
         "discussion_id": discussion.id,
@@ -202,19 +233,12 @@ async def notify_post(
         "author_id": author_id,
         "discussion_author_id": discussion.author_id,
         "now": utcnow(),
-        "mention_ids": mention_ids,
         "reply_to_post_id": reply_to_post_id,
         "reply_to_author_id": reply_to_author_id,
+    } | {
+        name: mentioned[i] if i < len(mentioned) else None for i, name in enumerate(_MENTION_SLOTS)
     }
-    notified: list[int] = []
-    for kind, answered in kinds:
-        if kind == NotificationKind.mention:  # an expanding IN list: through SQLAlchemy
-            statement = _fan_out(kind, audience, answered, dialect)
-            notified.extend((await session.execute(statement, params)).scalars().all())
-        else:
-            write = _fan_out_write(kind, audience, answered, dialect)
-            notified.extend(row[0] for row in await execute_write(session, write, **params))
-    return notified
+    return [row[0] for row in await execute_write(session, write, **params)]
 
 
 async def notify_moderation(
