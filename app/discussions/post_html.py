@@ -8,7 +8,7 @@ concealed post never shows its text.
 This is Python rather than a Jinja macro because it runs twenty times and more on every
 discussion page, the page read most: as a macro (templates/components/post.html, until
 December 2026) it cost some 330 µs of a signed-in page's 1,160 (about 450 autoescape calls
-and 530 attribute look-ups a page); this costs about 200. It writes what the macro wrote,
+and 530 attribute look-ups a page); this costs about 150. It writes what the macro wrote,
 byte for byte, its odd whitespace included (what Jinja's trim_blocks/lstrip_blocks left), and
 escapes the same values the same way (markupsafe's routine, as the templates' autoescaping
 does: app/core/templating.py `escape_output`). Every text a member wrote (names, the return
