@@ -76,6 +76,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         site_name=settings.site_name,
         role_badges={role.value: role.badge is not None for role in Role},
     )
+    from app.discussions.post_html import PostsHtml
+
+    # the posts of a discussion page, written in Python (app/discussions/post_html.py)
+    app.state.templates.env.globals["posts"] = PostsHtml(app.state.templates.env.globals["badges"])
 
     install_error_handlers(app)
     # Each add_middleware wraps the ones added before it: the first added is innermost.

@@ -123,13 +123,21 @@ def moment(value: datetime) -> Markup:
     """A time as pages show it, a <time> element: machine-readable, in full (its title),
     and how long ago. Every part of it is made here from numbers and fixed words, so there
     is nothing in it to escape."""
-    v = value.astimezone(UTC)
+    return Markup(moment_html(value, time.time()))  # noqa: S704 (digits and fixed words only)
+
+
+def moment_html(value: datetime, now: float) -> str:
+    """`moment(value)`'s text, how long ago counted from `now` (a time.time())."""
+    v = value if value.tzinfo is UTC else value.astimezone(UTC)
     two = _TWO_DIGITS
-    # the datetime is isoformat(timespec="seconds"), at a fifth of the cost
-    iso = f"{v.year:04d}-{two[v.month]}-{two[v.day]}T{two[v.hour]}:{two[v.minute]}:{two[v.second]}"
-    ago = _ago(int(time.time() - v.timestamp()))
-    return Markup(  # noqa: S704 (digits and fixed words only)
-        f'<time datetime="{iso}+00:00" title="{_in_full(v)}">{ago}</time>'
+    hour_minute = f"{two[v.hour]}:{two[v.minute]}"
+    # the datetime is isoformat(timespec="seconds") and the title _in_full(v), at a fraction
+    # of the cost. Not kept between requests: a table of them by time cost more to fill
+    # than it saved while pages of many discussions were read (bench, ~40 µs a page).
+    return (
+        f'<time datetime="{v.year:04d}-{two[v.month]}-{two[v.day]}T{hour_minute}:'
+        f'{two[v.second]}+00:00" title="{v.day} {_MONTHS[v.month]} {v.year}, {hour_minute}'
+        f' UTC">{_ago(int(now - v.timestamp()))}</time>'
     )
 
 
@@ -176,7 +184,7 @@ class _Environment(Environment):
     code_generator_class = _CodeGenerator
 
 
-# Under every volunteer mentor's post (the post component) and in the API's `footer`.
+# Under every volunteer mentor's post (app/discussions/post_html.py) and in the API's `footer`.
 MENTOR_FOOTER = (
     "Volunteer mentor: shares personal experience as a patient or caregiver, not medical advice."
 )
@@ -189,7 +197,6 @@ COMPONENTS = {
         "form_errors",
         "discussion_list",
     ),
-    "components/post.html": ("posts",),
     "notifications/follow_form.html": ("follow_form",),
     "notifications/live_region.html": ("live_region",),
     "library/save_form.html": ("save_form",),
@@ -219,8 +226,8 @@ class Templates:
             plural=plural,
             mentor_footer=MENTOR_FOOTER,
         )
-        # For the post component: what follows an author's name, a space and the badge (or
-        # nothing, for members), rendered once. Set first: the components read it.
+        # For posts and discussion lists: what follows an author's name, a space and the
+        # badge (or nothing, for members), rendered once. Set first: the components read it.
         badge = self.env.get_template("components/macros.html").module.badge  # type: ignore[attr-defined]
         self.env.globals["badges"] = {
             role: Markup(" ") + badge(role) if has_badge else Markup("")

@@ -136,7 +136,8 @@ class Seer:
 
 @dataclass(frozen=True, slots=True)
 class PostActions:
-    """What the viewer of a page of posts may do with them (the post component's `v`)."""
+    """What the viewer of a page of posts may do with them (the `v` of `posts(items, v)`,
+    app/discussions/post_html.py)."""
 
     viewer_id: int  # 0: a visitor
     csrf_token: str
