@@ -471,7 +471,10 @@ def measure(
     rate: float | None = None
     if args.warmup > 0:
         # a page cache is measured warm: while the last round's X-Cache hit rate is under
-        # --warm-until, another round, up to --warmup-max seconds
+        # --warm-until, another round, up to --warmup-max seconds; not while a round has no
+        # hits at all (members' pages carry X-Cache: miss and are never kept) or stopped
+        # gaining (the cache is as full as it gets)
+        previous = -1.0
         while True:
             round_ = run_wrk(
                 url,
@@ -484,6 +487,9 @@ def measure(
             rate = round_.cache_hit_rate
             if rate is None or rate >= args.warm_until or warmed >= args.warmup_max:
                 break
+            if rate == 0 or rate < previous + 0.01:
+                break
+            previous = rate
         if rate is not None:
             console.print(f"  warmed {warmed:g} s; X-Cache hits in the last round {rate:.0%}")
     pids = server.worker_pids()
