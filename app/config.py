@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     # -- the page cache for visitors (app/cache) --
     # rendered pages kept per server process; 0 turns the cache off (writes are still
     # announced to the other processes). Pages are kept gzip-compressed: a discussion
-    # page of 20 replies renders to 28 KB and is kept in 6.8 KB (5.2 KB of gzip, the rest
+    # page of 20 replies renders to 28 KB and is kept in 6.3 KB (4.7 KB of gzip, the rest
     # its headers and objects), so the byte bound, not this one, is what usually binds;
     # this one only stops a flood of small pages (empty searches of the library) from
     # making many thousands of tiny entries. 10,000 leaves room for the bench's 5,000
@@ -95,10 +95,12 @@ class Settings(BaseSettings):
     # bytes kept per process, counted as kept (compressed body, own headers, overhead):
     # the bound that keeps a worker under 150 MB with the cache full. A worker is 108 MB
     # once it has served pages (imports and app: /proc VmRSS), and each byte counted here
-    # grows it by about one; 36 MB holds 5,000 discussion pages of 20 replies (34 MB)
-    # with room for the others, and leaves 6 MB for the allocator's slack. (Before
+    # grows it by about one; 33 MB holds 5,000 discussion pages of 20 replies (31.7 MB)
+    # with room for the others, and leaves the allocator's slack and the other pages'
+    # work (search, replies) below 150 MB: with 36 MB and pages kept at gzip level 1
+    # (34 MB for the 5,000) the bench's workers reached exactly 150 MB. (Before
     # compression, 32 MB held 1,200 discussion pages and a worker reached 162 MB.)
-    page_cache_bytes: int = Field(default=36_000_000, ge=100_000)
+    page_cache_bytes: int = Field(default=33_000_000, ge=100_000)
     # the longest a page is kept even when nothing changes ("5 minutes ago" stays true)
     page_cache_seconds: float = Field(default=60.0, gt=0, le=3600)
     # how writes reach the other hosts: "auto" is Redis when redis_url is set, else
