@@ -6,16 +6,17 @@ counts only for moderators and administrators (SQLite and PostgreSQL evaluate a 
 branch's subqueries only when the branch is taken) and members' requests pay nothing.
 Both counts are read from indexes (ix_flags_open, ix_posts_status_created) and stop at
 QUEUE_CAP (the header shows "99+").
-Imports models only: the accounts package reads it.
+Imports models and `core.rows` only: the accounts package reads it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 
 from app.accounts.models import Role
+from app.core.rows import inline
 from app.discussions.models import Post, Visibility
 from app.moderation.models import Flag
 
@@ -24,7 +25,8 @@ MODERATING_ROLES = (Role.moderator.value, Role.admin.value)
 
 
 def _capped_count(inner: Any) -> Any:
-    return select(func.count()).select_from(inner.limit(QUEUE_CAP).subquery()).scalar_subquery()
+    capped = inner.limit(inline(QUEUE_CAP)).subquery()
+    return select(func.count()).select_from(capped).scalar_subquery()
 
 
 def open_queue_column(role: Any) -> ColumnElement[int]:
@@ -32,15 +34,16 @@ def open_queue_column(role: Any) -> ColumnElement[int]:
     viewer whose role is `role`; 0 for everyone else."""
     flagged = select(Flag.post_id).where(Flag.resolved_at.is_(None)).distinct()
     pending = (
-        select(literal(1))
+        select(inline(1))
         .select_from(Post)
-        .where(Post.status == Visibility.pending.value, Post.deleted_at.is_(None))
+        .where(Post.status == inline(Visibility.pending.value), Post.deleted_at.is_(None))
     )
     return case(
-        # two comparisons, not IN: hot reads take no expanding parameters (core/rows.py)
+        # two comparisons, not IN: hot reads take no expanding parameters (core/rows.py);
+        # the constants inline, so PostgreSQL keeps one plan for the look-up (`inline`)
         (
-            or_(*(role == value for value in MODERATING_ROLES)),
+            or_(*(role == inline(value) for value in MODERATING_ROLES)),
             _capped_count(flagged) + _capped_count(pending),
         ),
-        else_=0,
+        else_=inline(0),
     )

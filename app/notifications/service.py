@@ -42,7 +42,7 @@ from sqlalchemy.orm import aliased
 from app.access.visibility import notification_shown_now, visible_notifications
 from app.accounts.models import Role, User
 from app.core.errors import Invalid, NotFound
-from app.core.rows import Write, execute_write
+from app.core.rows import Write, execute_write, inline
 from app.core.validation import MAX_ID
 from app.db import dialect_insert, insert_for_dialect, table_of, utcnow
 from app.discussions.models import Discussion, Post, Visibility
@@ -287,11 +287,11 @@ def unread_count_column(user_id: Any) -> ScalarSelect[int]:
     the partial index kept for it. Correlated to `user_id` (e.g. `User.id`), so it rides
     on the sign-in look-up."""
     inner = (
-        select(literal(1))
+        select(inline(1))
         .select_from(Notification)
         .where(visible_notifications(user_id), Notification.read_at.is_(None))
         .correlate_except(Notification)
-        .limit(UNREAD_CAP)
+        .limit(inline(UNREAD_CAP))  # inline: see `core.rows.inline`
         .subquery()
     )
     return select(func.count()).select_from(inner).scalar_subquery()
