@@ -29,7 +29,14 @@ from app.main import create_app
 from bench.database import SCALES, choose_paths, sign_in
 
 
-def scope_for(path: str, cookie: bytes = b"") -> dict[str, Any]:
+def scope_for(
+    path: str,
+    cookie: bytes = b"",
+    *,
+    method: str = "GET",
+    headers: tuple[tuple[bytes, bytes], ...] = (),
+) -> dict[str, Any]:
+    """An HTTP request's ASGI scope, as uvicorn would pass it (also `bench.reply_cost`'s)."""
     raw, _, query = path.partition("?")
     return {
         "type": "http",
@@ -38,12 +45,14 @@ def scope_for(path: str, cookie: bytes = b"") -> dict[str, Any]:
         "server": ("127.0.0.1", 8001),
         "client": ("127.0.0.1", 50000),
         "scheme": "http",
-        "method": "GET",
+        "method": method,
         "root_path": "",
         "path": raw,
         "raw_path": raw.encode(),
         "query_string": query.encode(),
-        "headers": [(b"host", b"127.0.0.1:8001")] + ([(b"cookie", cookie)] if cookie else []),
+        "headers": [(b"host", b"127.0.0.1:8001")]
+        + ([(b"cookie", cookie)] if cookie else [])
+        + list(headers),
         "state": {},
     }
 

@@ -31,6 +31,7 @@ from app.config import Settings
 from app.core.security import Signer
 from app.main import create_app
 from bench import watchers
+from bench.asgi_cost import scope_for
 from bench.database import ROOT, choose_paths, sign_in
 from bench.seed import SeedPlan
 
@@ -44,27 +45,16 @@ LINES = (
 
 
 def reply_scope(path: str, cookie: str, csrf: str, length: int) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "server": ("127.0.0.1", 8001),
-        "client": ("127.0.0.1", 50000),
-        "scheme": "http",
-        "method": "POST",
-        "root_path": "",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "headers": [
-            (b"host", b"127.0.0.1:8001"),
-            (b"cookie", cookie.encode()),
+    return scope_for(
+        path,
+        cookie.encode(),
+        method="POST",
+        headers=(
             (b"x-csrf-token", csrf.encode()),
             (b"content-type", b"application/json"),
             (b"content-length", str(length).encode()),
-        ],
-        "state": {},
-    }
+        ),
+    )
 
 
 class Poster:

@@ -115,6 +115,53 @@ class Seeded:
     session_token: str
 
 
+async def add_watchers(
+    session: Any,
+    discussion_id: int,
+    count: int,
+    *,
+    prefix: str,
+    password_hash: str,
+    domain: str = "example.org",
+    verified: bool = True,
+) -> list[int]:
+    """`count` members watching the discussion, written in bulk (registering them one by one
+    would hash as many passwords); e-mail addresses verified unless `verified` is false.
+    The bench's setup, and the tests' that a reply costs no more statements with them."""
+    now = datetime.now(UTC)
+    rows = [
+        dict(
+            username=f"{prefix}{n:05d}",
+            username_key=f"{prefix}{n:05d}".casefold(),
+            email=f"{prefix}{n:05d}@{domain}",
+            email_key=f"{prefix}{n:05d}@{domain}".casefold(),
+            password_hash=password_hash,
+            role=Role.member.value,
+            bio="",
+            post_count=0,
+            created_at=now,
+            password_changed_at=now,
+            suspension_reason="",
+            email_verified_at=now if verified else None,
+        )
+        for n in range(count)
+    ]
+    ids = list((await session.scalars(insert(User).returning(User.id), rows)).all())
+    await session.execute(
+        insert(DiscussionFollow),
+        [
+            dict(
+                user_id=i,
+                discussion_id=discussion_id,
+                level=FollowLevel.watching.value,
+                created_at=now,
+            )
+            for i in ids
+        ],
+    )
+    return ids
+
+
 async def seed(
     target: Target, settings: Settings, watchers: int, *, email: bool, plan_cache_mode: str = ""
 ) -> Seeded:
@@ -141,37 +188,15 @@ async def seed(
             quiet = await start_discussion(
                 session, author=writer, group=group, title="Watched by nobody", body="Question?"
             )
-            password_hash = writer.password_hash
-            rows = [
-                dict(
-                    username=f"watcher{n:05d}",
-                    username_key=f"watcher{n:05d}",
-                    email=f"watcher{n:05d}@bench.kindred.test",
-                    email_key=f"watcher{n:05d}@bench.kindred.test",
-                    password_hash=password_hash,
-                    role=Role.member.value,
-                    bio="",
-                    post_count=0,
-                    created_at=now,
-                    password_changed_at=now,
-                    suspension_reason="",
-                    # unverified members get no e-mail: --no-email measures notifications alone
-                    email_verified_at=now if email else None,
-                )
-                for n in range(watchers)
-            ]
-            ids = (await session.scalars(insert(User).returning(User.id), rows)).all()
-            await session.execute(
-                insert(DiscussionFollow),
-                [
-                    dict(
-                        user_id=i,
-                        discussion_id=watched.discussion.id,
-                        level=FollowLevel.watching.value,
-                        created_at=now,
-                    )
-                    for i in ids
-                ],
+            await add_watchers(
+                session,
+                watched.discussion.id,
+                watchers,
+                prefix="watcher",
+                domain="bench.kindred.test",
+                password_hash=writer.password_hash,
+                # unverified members get no e-mail: --no-email measures notifications alone
+                verified=email,
             )
             token = await start_session(session, settings, user=writer, user_agent="bench")
             await session.commit()

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
-from app.accounts.models import Role, User
-from app.db import utcnow
+from app.accounts.models import Role
 from app.discussions import posting
 from app.email.models import OutboxItem
-from app.notifications.models import DiscussionFollow, FollowLevel, Notification
+from app.notifications.models import Notification
+from bench.watchers import add_watchers
 
 # session look-up, the discussion, the reply's insert and counters, mentions, follows,
 # notifications, the e-mail outbox and the search index's document: measured when this test
@@ -31,42 +31,12 @@ async def watched_discussion(app, author, group, watchers: int) -> int:
     hash a thousand passwords."""
     async with app.state.db.sessionmaker() as s:
         written = await posting.start_discussion(s, author=author, group=group, title="Q", body="?")
-        now = utcnow()
-        tag = uuid.uuid4().hex[:8]
-        names = [f"w{tag}_{n}" for n in range(watchers)]
-        ids = (
-            await s.scalars(
-                insert(User).returning(User.id),
-                [
-                    dict(
-                        username=name,
-                        username_key=name,
-                        email=f"{name}@example.org",
-                        email_key=f"{name}@example.org",
-                        password_hash=author.password_hash,
-                        role=Role.member.value,
-                        bio="",
-                        post_count=0,
-                        created_at=now,
-                        password_changed_at=now,
-                        suspension_reason="",
-                        email_verified_at=now,
-                    )
-                    for name in names
-                ],
-            )
-        ).all()
-        await s.execute(
-            insert(DiscussionFollow),
-            [
-                dict(
-                    user_id=i,
-                    discussion_id=written.discussion.id,
-                    level=FollowLevel.watching.value,
-                    created_at=now,
-                )
-                for i in ids
-            ],
+        await add_watchers(
+            s,
+            written.discussion.id,
+            watchers,
+            prefix=f"w{uuid.uuid4().hex[:8]}_",
+            password_hash=author.password_hash,
         )
         await s.commit()
         return written.discussion.id

@@ -6,14 +6,13 @@ gathering message created) and the next (every watcher's message joined) are cou
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from sqlalchemy import func, select
 
-from sqlalchemy import func, insert, select
-
-from app.accounts.models import Role, User
+from app.accounts.models import Role
 from app.discussions import posting
 from app.email.models import OutboxItem, OutboxMessage
-from app.notifications.models import DiscussionFollow, FollowLevel, Notification
+from app.notifications.models import Notification
+from bench.watchers import add_watchers
 
 WATCHERS = 1000
 
@@ -21,39 +20,9 @@ WATCHERS = 1000
 async def watched_by(app, author, group, watchers: int, tag: str) -> int:
     """A discussion watched by `watchers` members with verified addresses (bulk-inserted:
     registering a thousand members one by one would hash a thousand passwords)."""
-    now = datetime.now(UTC)
     async with app.state.db.sessionmaker() as s:
         written = await posting.start_discussion(s, author=author, group=group, title=tag, body="?")
-        rows = [
-            dict(
-                username=f"{tag}{n:05d}",
-                username_key=f"{tag}{n:05d}",
-                email=f"{tag}{n:05d}@example.org",
-                email_key=f"{tag}{n:05d}@example.org",
-                password_hash="x",
-                role=Role.member.value,
-                bio="",
-                post_count=0,
-                created_at=now,
-                password_changed_at=now,
-                suspension_reason="",
-                email_verified_at=now,
-            )
-            for n in range(watchers)
-        ]
-        ids = (await s.scalars(insert(User).returning(User.id), rows)).all()
-        await s.execute(
-            insert(DiscussionFollow),
-            [
-                dict(
-                    user_id=i,
-                    discussion_id=written.discussion.id,
-                    level=FollowLevel.watching.value,
-                    created_at=now,
-                )
-                for i in ids
-            ],
-        )
+        await add_watchers(s, written.discussion.id, watchers, prefix=tag, password_hash="x")
         await s.commit()
         return written.discussion.id
 
