@@ -9,20 +9,12 @@ the CPU, not sixty-four (the quadratic versions of these checks took seconds on 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
+
+from bench.safety_checks import cpu_best_of
 
 # linear is 8; a fixed cost per call makes it less; quadratic is 64
 MAX_GROWTH = 20.0
-
-
-def _cpu_best_of(runs: int, fn: Callable[[], object]) -> float:
-    best = float("inf")
-    for _ in range(runs):
-        started = time.process_time()
-        fn()
-        best = min(best, time.process_time() - started)
-    return best
 
 
 def growth(check: Callable[[str], object], text: str, *, runs: int = 5) -> float:
@@ -30,8 +22,8 @@ def growth(check: Callable[[str], object], text: str, *, runs: int = 5) -> float
     each; the eighth is repeated until its cost is measurable)."""
     eighth = text[: max(1, len(text) // 8)]
     repeat = 1
-    while _cpu_best_of(1, lambda: [check(eighth) for _ in range(repeat)]) < 0.005:
+    while cpu_best_of(1, lambda: [check(eighth) for _ in range(repeat)]) < 0.005:
         repeat *= 2
-    small = _cpu_best_of(runs, lambda: [check(eighth) for _ in range(repeat)]) / repeat
-    whole = _cpu_best_of(runs, lambda: check(text))
+    small = cpu_best_of(runs, lambda: [check(eighth) for _ in range(repeat)]) / repeat
+    whole = cpu_best_of(runs, lambda: check(text))
     return whole / max(small, 1e-9)

@@ -407,18 +407,19 @@ def _library_joined(
     return stmt.join(LibraryPage, LibraryPage.id == Doc.source_id).where(*filters)
 
 
-def _ts_query_params(count: int) -> Any:
-    """The tsquery of `count` terms bound as t0, t1, ...: phraseto_tsquery per term (a
-    phrase or a word with its punctuation, parsed as the index was), joined with &&."""
+def _ts_query_params(count: int, *, name: str = "t", join: str = "&&") -> Any:
+    """The tsquery of `count` terms bound as t0, t1, ... (`name`): phraseto_tsquery per
+    term (a phrase or a word with its punctuation, parsed as the index was), joined with
+    `join` (&&: every term; ||: any, for similar titles)."""
     parts = [
         func.phraseto_tsquery(
-            literal_column("'english'::regconfig"), bindparam(f"t{i}", type_=String)
+            literal_column("'english'::regconfig"), bindparam(f"{name}{i}", type_=String)
         )
         for i in range(count)
     ]
     combined: Any = parts[0]
     for part in parts[1:]:
-        combined = combined.op("&&")(part)
+        combined = combined.op(join)(part)
     return combined
 
 
@@ -1098,15 +1099,7 @@ def _similar_statements(pg: bool, role: str | None, words: int, limit: int) -> t
         post_visibility(viewer, marked=False),
     ]
     if pg:
-        parts = [
-            func.phraseto_tsquery(
-                literal_column("'english'::regconfig"), bindparam(f"w{i}", type_=String)
-            )
-            for i in range(words)
-        ]
-        q: Any = parts[0]
-        for part in parts[1:]:
-            q = q.op("||")(part)
+        q = _ts_query_params(words, name="w", join="||")
         newest = (
             select(Doc.id, TSV.label("tsv"))
             .where(*filters, HAS_TITLE, TITLE_TSV.op("@@")(q))
