@@ -12,10 +12,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections import namedtuple
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import cached_property, lru_cache
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from markupsafe import Markup, escape
 from sqlalchemy import (
@@ -25,6 +27,7 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    TypeDecorator,
     and_,
     bindparam,
     case,
@@ -46,6 +49,8 @@ from sqlalchemy.sql.expression import FromClause, TableClause
 from app.access.visibility import PostFacts, readable_posts, visible_library_pages
 from app.accounts.models import Actor, User
 from app.core.errors import Invalid
+from app.core.rows import Query
+from app.core.rows import _on_driver as on_driver
 from app.discussions.models import Discussion, Post, Visibility
 from app.groups.models import Group
 from app.library.models import LibraryPage
@@ -66,6 +71,21 @@ TITLE_TSV: ColumnElement[Any] = literal_column("search_documents.title_tsv")
 # the partial GIN index on title_tsv covers the rows with a title (opening posts)
 HAS_TITLE: ColumnElement[bool] = literal_column("search_documents.title <> ''", Boolean)
 TITLE_WEIGHT, BODY_WEIGHT = 10.0, 1.0  # bm25 column weights; PostgreSQL: A=1.0, B=0.4
+
+
+class _Score(TypeDecorator[float]):
+    """A rank, a float on either database: the drivers return one already (asyncpg's
+    float8, SQLite's REAL), so no conversion is looked up from the column's type code,
+    which a statement run on the driver (`_rows`) does not have."""
+
+    impl = Float
+    cache_ok = True
+
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        return None
+
+
+SCORE = _Score()
 SNIPPET_WORDS = 24
 COUNT_CAP = 1000
 # SQLite: ids of a page's rows this close together have their snippets made in one walk
@@ -231,17 +251,39 @@ def decode_cursor(cursor: str, shape: str) -> list[Any]:
 # -- the search ---------------------------------------------------------------------------------
 
 
+# each statement's compiled form, kept beside the statement (which the plan caches keep)
+_QUERIES: WeakKeyDictionary[Any, Query[Any]] = WeakKeyDictionary()
+
+
+def _query(stmt: Any) -> Query[Any]:
+    found = _QUERIES.get(stmt)
+    if found is None:
+        names = [column.key for column in stmt.selected_columns]
+        found = _QUERIES[stmt] = Query(stmt, namedtuple("Row", names, rename=True))  # type: ignore[misc]
+    return found
+
+
 async def _rows(
     session: AsyncSession, stmt: Any, params: dict[str, Any] | None = None
 ) -> list[Any]:
-    """A SELECT's rows through the session's connection, as Core runs it: the same rows as
-    `session.execute`, without the ORM's result machinery (a third of a search's Python
-    time, measured on the bench's 210,000 posts). Pending changes are flushed first, as
-    the session would."""
+    """A SELECT's rows through the session's connection: compiled once (`app.core.rows`)
+    and run on the driver underneath, in one hand-off, the columns converted by their
+    types; a statement SQLAlchemy must render for its values (an expanding `IN` list, a
+    value written into the text) goes through Core instead. SQLAlchemy's execution and
+    result layers were a third of a search's Python time, and on SQLite each statement
+    took three hand-offs to aiosqlite's thread. Pending changes are flushed first, as the
+    session would."""
     if session.new or session.dirty or session.deleted:
         await session.flush()
     conn = await session.connection()
-    return list((await conn.execute(stmt, params or {})).all())
+    values = params or {}
+    query = _query(stmt)
+    compiled = query.compiled(conn.dialect)
+    if "[POSTCOMPILE_" not in compiled.sql:
+        raw = await on_driver(conn, compiled, compiled.arguments(values))
+        if raw is not None:
+            return query.rows(compiled, raw)
+    return list((await conn.execute(stmt, values)).all())
 
 
 CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
@@ -437,20 +479,20 @@ class _Match:
             self.title_condition: ColumnElement[bool] = and_(HAS_TITLE, TITLE_TSV.op("@@")(self.q))
             if in_title:
                 self.condition = and_(self.condition, self.title_condition)
-            self.score: Any = -cast(func.ts_rank_cd(TSV, self.q), Float)
+            self.score: Any = -cast(func.ts_rank_cd(TSV, self.q), SCORE)
             self.title_score: Any = self.score
         else:
             self.fts_match = bindparam("fts_match", type_=String)
             self.title_condition = TITLES_NAME.op("MATCH")(self.fts_match)
             # bm25 over the titles alone, weighed as a title in `search_fts` is
-            self.title_score = cast(func.bm25(TITLES_NAME) * TITLE_WEIGHT, Float)
+            self.title_score = cast(func.bm25(TITLES_NAME) * TITLE_WEIGHT, SCORE)
             if in_title:
                 self.table, self.condition = TITLES, self.title_condition
                 self.score = self.title_score
             else:
                 self.table = FTS
                 self.condition = FTS_NAME.op("MATCH")(self.fts_match)
-                self.score = cast(func.bm25(FTS_NAME, TITLE_WEIGHT, BODY_WEIGHT), Float)
+                self.score = cast(func.bm25(FTS_NAME, TITLE_WEIGHT, BODY_WEIGHT), SCORE)
 
     def exact(self, title: Any = Doc.title) -> Any:
         """0 for a title that is the query as typed (those come first), else 1."""
@@ -565,7 +607,7 @@ class _Plan:
         return select(
             newest.c.id.label("doc_id"),
             self.match.exact(newest.c.title).label("exact"),
-            (-cast(func.ts_rank_cd(newest.c.tsv, self.match.q), Float)).label("score"),
+            (-cast(func.ts_rank_cd(newest.c.tsv, self.match.q), SCORE)).label("score"),
         )
 
     @cached_property
@@ -1107,13 +1149,13 @@ def _similar_statements(pg: bool, role: str | None, words: int, limit: int) -> t
             .limit(WINDOW)
             .subquery("newest")
         )
-        score: Any = -cast(func.ts_rank_cd(newest.c.tsv, q), Float)
+        score: Any = -cast(func.ts_rank_cd(newest.c.tsv, q), SCORE)
         candidates = select(newest.c.id.label("doc_id"), score.label("score"))
     else:
         filters.append(TITLES_NAME.op("MATCH")(bindparam("match", type_=String)))
         newest = (
             _documents(
-                [Doc.id.label("doc_id"), cast(func.bm25(TITLES_NAME), Float).label("score")],
+                [Doc.id.label("doc_id"), cast(func.bm25(TITLES_NAME), SCORE).label("score")],
                 filters,
                 fts=TITLES,
             )
