@@ -1,0 +1,79 @@
+"""What a search brings back from the database does not grow with the number of documents
+that match it: a relevance search reads the newest WINDOW matches (and the newest WINDOW
+title matches) and ranks those, a search by date lists one page and counts up to
+COUNT_CAP, the page's rows and snippets are its own. So a word in four times as many posts
+costs the same statements and the same rows, and says "more than" rather than counting
+further (the bench measures the time: `python -m bench.search_latency`).
+
+What this cannot see: the engines' own work inside a statement. SQLite's bm25 counts every
+document that says each word (its IDF) and PostgreSQL's GIN index lists every match before
+the newest are taken: those still grow with the matches (bench/README.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.discussions.posting import reply, start_discussion
+from app.groups.models import Group
+from app.search import engine
+from app.search.query import parse_query
+
+QUERIES = ("growthqz", '"growthqz said"', "order:latest growthqz", "in:title growthqz")
+
+
+async def _add(app: Any, group: Any, mentor: Any, discussions: int) -> None:
+    """`discussions` discussions whose title and opening post say the word, each with
+    three replies that say it too (and one that does not)."""
+    async with app.state.db.sessionmaker() as s:
+        g = await s.get_one(Group, group.id)
+        author = await s.merge(mentor)
+        for i in range(discussions):
+            opened = await start_discussion(
+                s, author=author, group=g, title=f"growthqz {i}", body="growthqz said first"
+            )
+            for j in range(3):
+                await reply(
+                    s, author=author, discussion=opened.discussion, body=f"growthqz said {j}"
+                )
+            await reply(s, author=author, discussion=opened.discussion, body="nothing of it")
+        await s.commit()
+
+
+async def _work(session: Any, group: Any, monkeypatch: Any) -> dict[str, Any]:
+    """Per query: the rows each statement brought back, and what the page said."""
+    real = engine._rows
+    fetched: list[int] = []
+
+    async def counted(s: Any, stmt: Any, params: Any = None) -> list[Any]:
+        rows = await real(s, stmt, params)
+        fetched.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(engine, "_rows", counted)
+    work = {}
+    for q in (*QUERIES, f"#{group.slug} growthqz"):
+        fetched.clear()
+        found = await engine.search(session, parsed=parse_query(q), viewer=None)
+        work[q] = (list(fetched), len(found.hits), found.total, found.total_capped)
+    monkeypatch.setattr(engine, "_rows", real)
+    return work
+
+
+async def test_four_times_the_matches_bring_back_the_same_rows(
+    app, session, group, mentor, monkeypatch
+):
+    monkeypatch.setattr(engine, "WINDOW", 8)
+    monkeypatch.setattr(engine, "COUNT_CAP", 12)
+    engine._plan.cache_clear()
+    try:
+        await _add(app, group, mentor, 10)  # 40 matching posts, 10 titles
+        small = await _work(session, group, monkeypatch)
+        await _add(app, group, mentor, 30)  # 160 matching posts, 40 titles
+        large = await _work(session, group, monkeypatch)
+    finally:
+        engine._plan.cache_clear()
+    assert large == small
+    for q, (fetched, hits, total, capped) in large.items():
+        assert hits > 0 and capped, (q, large[q])
+        # no statement brought back more than a window, a count's bound or a page
+        assert max(fetched) <= max(engine.COUNT_CAP + 1, engine.WINDOW, 21), (q, fetched)
