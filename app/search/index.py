@@ -191,6 +191,7 @@ async def rebuild(session: AsyncSession, *, progress: Any = None, batch: int = 2
 MERGE_SEGMENTS = (
     "INSERT INTO search_fts(search_fts) VALUES ('optimize')",
     "INSERT INTO search_fts_titles(search_fts_titles) VALUES ('optimize')",
+    "INSERT INTO search_fts_recent(search_fts_recent) VALUES ('optimize')",
 )
 
 

@@ -44,8 +44,8 @@ async def _work(session: Any, group: Any, monkeypatch: Any) -> dict[str, Any]:
     real = engine._rows
     fetched: list[int] = []
 
-    async def counted(s: Any, stmt: Any, params: Any = None) -> list[Any]:
-        rows = await real(s, stmt, params)
+    async def counted(s: Any, stmt: Any, params: Any = None, **kw: Any) -> list[Any]:
+        rows = await real(s, stmt, params, **kw)
         fetched.append(len(rows))
         return rows
 
