@@ -415,8 +415,13 @@ def _filters(shape: _Shape, viewer: Any) -> list[ColumnElement[bool]]:
         # the group's id, looked up first and written into the statement: PostgreSQL then
         # reads its statistics for that group, and walks the (group_id, id) index newest
         # first; given a parameter it assumed a sixth of the documents and walked them all
-        # newest first (`#digestive-health`: 17 ms -> 1.3 ms; with a word: 106 ms -> 2 ms)
-        filters.append(Doc.group_id == bindparam("group_id", type_=Integer, literal_execute=True))
+        # newest first (`#digestive-health`: 17 ms -> 1.3 ms; with a word: 106 ms -> 2 ms).
+        # Written as a range of one group, the statements ordered by (group_id, id)
+        # (`_Plan._newest`): as an equality PostgreSQL drops the group from the order and
+        # may walk the primary key newest first instead, reading every group's documents
+        # (16,500 rows for `#caregivers fatigue`) rather than the group's own (2,500)
+        the_group = bindparam("group_id", type_=Integer, literal_execute=True)
+        filters.extend([Doc.group_id >= the_group, Doc.group_id <= the_group])
     elif shape.group:
         # the index row's own group (kept by moves): tested before any join is made
         group_id = (
@@ -625,7 +630,7 @@ class _Plan:
         newest = (
             select(Doc.id, Doc.title, TSV.label("tsv"))
             .where(*self.filters, condition, *where)
-            .order_by(Doc.id.desc())
+            .order_by(*self._newest())
             .limit(WINDOW)
             .subquery("newest")
         )
@@ -694,8 +699,14 @@ class _Plan:
 
     # -- by date
 
-    def _newest(self) -> Any:
-        return (self.table.c.rowid if self.table is not None else Doc.id).desc()
+    def _newest(self) -> list[Any]:
+        """Newest first: by the full-text table's rowid on SQLite; on PostgreSQL by id, or
+        within one group by (group_id, id), its index's order (see `_filters`)."""
+        if self.table is not None:
+            return [self.table.c.rowid.desc()]
+        if self.shape.pg and self.shape.group:
+            return [Doc.group_id.desc(), Doc.id.desc()]
+        return [Doc.id.desc()]
 
     def _conditions(self) -> list[Any]:
         text = [self.match.condition] if self.match is not None else []
@@ -707,7 +718,7 @@ class _Plan:
         one walk counts and lists them."""
         return (
             _documents([Doc.id.label("doc_id")], self._conditions(), fts=self.table)
-            .order_by(self._newest())
+            .order_by(*self._newest())
             .limit(COUNT_CAP + 1)
         )
 
@@ -718,7 +729,7 @@ class _Plan:
         )
         return (
             _documents([Doc.id.label("doc_id")], [*self._conditions(), before], fts=self.table)
-            .order_by(self._newest())
+            .order_by(*self._newest())
             .limit(self.shape.limit + 1)
         )
 
@@ -726,7 +737,7 @@ class _Plan:
     def latest_count(self) -> Select[Any]:
         counted = (
             _documents([Doc.id], self._conditions(), fts=self.table)
-            .order_by(self._newest())  # on SQLite: walk the full-text index newest first
+            .order_by(*self._newest())  # on SQLite: walk the full-text index newest first
             .limit(COUNT_CAP + 1)
             .subquery()
         )
