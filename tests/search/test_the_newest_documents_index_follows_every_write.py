@@ -1,7 +1,7 @@
 """SQLite keeps the newest RECENT_DOCUMENTS documents in a full-text index of their own
 (`search_fts_recent`, migration s5window), where a search looks for the newest matches
-first: its triggers put each new document in and take out the one that many ids older,
-and edits and deletions follow, so it always holds exactly the newest documents' text."""
+first: its triggers put each new document in and (every 64th) take out those that many ids older,
+and edits and deletions follow, so it always holds the newest documents' text."""
 
 from __future__ import annotations
 
@@ -39,14 +39,21 @@ async def test_the_newest_documents_index_holds_the_newest_documents_text(sessio
     await session.execute(update(Doc).where(Doc.id == base + 1).values(body="editedqz"))
     assert await recent(session, "recentqz") == [base]
     assert await recent(session, "editedqz") == [base + 1]
-    # a document RECENT_DOCUMENTS ids newer than the first takes it out
-    await put(session, base + engine.RECENT_DOCUMENTS, "recentqz newest")
-    assert await recent(session, "recentqz") == [base + engine.RECENT_DOCUMENTS]
-    assert await recent(session, "editedqz") == [base + 1]
     await session.execute(delete(Doc).where(Doc.id == base + 1))
+    assert await recent(session, "editedqz") == []
+    await put(session, base + 1, "editedqz again")
+    # every 64th document takes out those RECENT_DOCUMENTS ids older than itself: the
+    # index holds at least the newest RECENT_DOCUMENTS, and a few more
+    newer = base + engine.RECENT_DOCUMENTS + 1
+    assert newer % 64 != 0
+    await put(session, newer, "recentqz newer")
+    assert await recent(session, "recentqz") == [base, newer]
+    newest = newer + 64 - newer % 64
+    await put(session, newest, "recentqz newest")
+    assert await recent(session, "recentqz") == [newer, newest]
     assert await recent(session, "editedqz") == []
     # the index of every document still has them all
     every = await session.execute(
         text("SELECT rowid FROM search_fts WHERE search_fts MATCH 'recentqz'")
     )
-    assert sorted(row[0] for row in every) == [base, base + engine.RECENT_DOCUMENTS]
+    assert sorted(row[0] for row in every) == [base, newer, newest]
