@@ -73,6 +73,10 @@ TITLES_NAME: ColumnElement[Any] = literal_column("search_fts_titles")
 # IDF), not among every document: the cost of a search stays as the index grows
 RECENT = table("search_fts_recent", column("rowid"), column("title"), column("body"))
 RECENT_NAME: ColumnElement[Any] = literal_column("search_fts_recent")
+# SQLite: the library's pages alone (migration s5window), ranked there: in `search_fts` bm25
+# counted every post that says the word before ranking the few pages that do
+LIBRARY_FTS = table("search_fts_library", column("rowid"), column("title"), column("body"))
+LIBRARY_NAME: ColumnElement[Any] = literal_column("search_fts_library")
 TSV: ColumnElement[Any] = literal_column("search_documents.tsv")
 TITLE_TSV: ColumnElement[Any] = literal_column("search_documents.title_tsv")
 # the partial GIN index on title_tsv covers the rows with a title (opening posts)
@@ -512,6 +516,9 @@ class _Match:
         # SQLite: the same test and score in `search_fts_recent` (None for in:title)
         self.recent_condition: ColumnElement[bool] | None = None
         self.recent_score: Any = None
+        # SQLite: the same in `search_fts_library` (None for in:title)
+        self.library_condition: ColumnElement[bool] | None = None
+        self.library_score: Any = None
         self.exact_text = bindparam("exact_text", type_=String)
         if pg:
             self.q = _ts_query_params(terms)
@@ -535,6 +542,8 @@ class _Match:
                 self.score = cast(func.bm25(FTS_NAME, TITLE_WEIGHT, BODY_WEIGHT), SCORE)
                 self.recent_condition = RECENT_NAME.op("MATCH")(self.fts_match)
                 self.recent_score = cast(func.bm25(RECENT_NAME, TITLE_WEIGHT, BODY_WEIGHT), SCORE)
+                self.library_condition = LIBRARY_NAME.op("MATCH")(self.fts_match)
+                self.library_score = cast(func.bm25(LIBRARY_NAME, TITLE_WEIGHT, BODY_WEIGHT), SCORE)
 
     def exact(self, title: Any = Doc.title) -> Any:
         """0 for a title that is the query as typed (those come first), else 1."""
@@ -716,6 +725,20 @@ class _Plan:
     @cached_property
     def library_ranked(self) -> Select[Any]:
         assert self.match is not None and self.library is not None
+        if self.match.library_condition is not None:
+            # SQLite: in the library's own index (see LIBRARY_FTS)
+            return (
+                select(
+                    Doc.id.label("doc_id"),
+                    self.match.exact().label("exact"),
+                    self.match.library_score.label("score"),
+                )
+                .select_from(LIBRARY_FTS)
+                .join(Doc, Doc.id == LIBRARY_FTS.c.rowid)
+                .join(LibraryPage, LibraryPage.id == Doc.source_id)
+                .where(self.match.library_condition, *self.library)
+                .limit(WINDOW)
+            )
         columns = [
             Doc.id.label("doc_id"),
             self.match.exact().label("exact"),
