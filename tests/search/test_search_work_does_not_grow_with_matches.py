@@ -90,7 +90,8 @@ async def test_four_times_the_matches_bring_back_the_same_rows(
         assert max(fetched) <= max(engine.COUNT_CAP + 1, engine.WINDOW, 21), (q, fetched)
     if not engine.is_postgres(session):
         # SQLite ranks the newest matches in the newest documents' index, whose bm25
-        # counts a word's matches among those alone, not in the index of every document
-        # (which ranks the library's pages alone: none here)
+        # counts a word's matches among those alone, and the library's pages in theirs:
+        # never in the index of every document
         for q in ("growthqz", '"growthqz said"'):
             assert "search_fts_recent" in large[q][1], large[q]
+            assert "search_fts" not in large[q][1], large[q]
