@@ -5,9 +5,11 @@ COUNT_CAP, the page's rows and snippets are its own. So a word in four times as 
 costs the same statements and the same rows, and says "more than" rather than counting
 further (the bench measures the time: `python -m bench.search_latency`).
 
-What this cannot see: the engines' own work inside a statement. SQLite's bm25 counts every
-document that says each word (its IDF) and PostgreSQL's GIN index lists every match before
-the newest are taken: those still grow with the matches (bench/README.md)."""
+Inside a statement the engines' own work is seen only where it is decided by which index
+is read: SQLite's bm25 counts every document of the index it ranks in that says each word
+(its IDF), so a full window is ranked in the newest documents' index (`search_fts_recent`),
+never in every document's. PostgreSQL's GIN index lists every match of a word before the
+newest are taken, which this cannot see (the bench can: `python -m bench.search_latency`)."""
 
 from __future__ import annotations
 
