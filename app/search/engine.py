@@ -12,20 +12,25 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections import namedtuple
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import cached_property, lru_cache
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from markupsafe import Markup, escape
 from sqlalchemy import (
+    ARRAY,
     Boolean,
     ColumnElement,
     Float,
     Integer,
     Select,
     String,
+    TypeDecorator,
     and_,
+    any_,
     bindparam,
     case,
     cast,
@@ -46,6 +51,8 @@ from sqlalchemy.sql.expression import FromClause, TableClause
 from app.access.visibility import PostFacts, readable_posts, visible_library_pages
 from app.accounts.models import Actor, User
 from app.core.errors import Invalid
+from app.core.rows import READER, Query, Reader
+from app.core.rows import _on_driver as on_driver
 from app.discussions.models import Discussion, Post, Visibility
 from app.groups.models import Group
 from app.library.models import LibraryPage
@@ -61,17 +68,44 @@ FTS_NAME: ColumnElement[Any] = literal_column("search_fts")
 # the titles that say a word, not for every body that does (bm25 counts them all: its IDF)
 TITLES = table("search_fts_titles", column("rowid"), column("title"))
 TITLES_NAME: ColumnElement[Any] = literal_column("search_fts_titles")
+# SQLite: the newest RECENT_DOCUMENTS documents alone, kept by triggers (migration s5window),
+# so that ranking the newest matches of a common word counts its matches among those (bm25's
+# IDF), not among every document: the cost of a search stays as the index grows
+RECENT = table("search_fts_recent", column("rowid"), column("title"), column("body"))
+RECENT_NAME: ColumnElement[Any] = literal_column("search_fts_recent")
+# SQLite: the library's pages alone (migration s5window), ranked there: in `search_fts` bm25
+# counted every post that says the word before ranking the few pages that do
+LIBRARY_FTS = table("search_fts_library", column("rowid"), column("title"), column("body"))
+LIBRARY_NAME: ColumnElement[Any] = literal_column("search_fts_library")
 TSV: ColumnElement[Any] = literal_column("search_documents.tsv")
 TITLE_TSV: ColumnElement[Any] = literal_column("search_documents.title_tsv")
 # the partial GIN index on title_tsv covers the rows with a title (opening posts)
 HAS_TITLE: ColumnElement[bool] = literal_column("search_documents.title <> ''", Boolean)
 TITLE_WEIGHT, BODY_WEIGHT = 10.0, 1.0  # bm25 column weights; PostgreSQL: A=1.0, B=0.4
+
+
+class _Score(TypeDecorator[float]):
+    """A rank, a float on either database: the drivers return one already (asyncpg's
+    float8, SQLite's REAL), so no conversion is looked up from the column's type code,
+    which a statement run on the driver (`_rows`) does not have."""
+
+    impl = Float
+    cache_ok = True
+
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        return None
+
+
+SCORE = _Score()
 SNIPPET_WORDS = 24
 COUNT_CAP = 1000
 # SQLite: ids of a page's rows this close together have their snippets made in one walk
 SNIPPET_GAP = 1000
 # PostgreSQL: how many of the newest documents are searched first for the newest matches
+# (SQLite's `search_fts_recent` holds as many: the number is written in its triggers)
 RECENT_DOCUMENTS = 20_000
+# SQLite: the newest matches looked for in `search_fts_recent` first (the tests compare)
+RECENT_FIRST = True
 # candidates ranked by relevance: the newest matches (and the newest title matches)
 WINDOW = 500
 KINDS = ("all", "discussions", "posts", "library")
@@ -231,17 +265,61 @@ def decode_cursor(cursor: str, shape: str) -> list[Any]:
 # -- the search ---------------------------------------------------------------------------------
 
 
+# each statement's compiled form, kept beside the statement (which the plan caches keep)
+_QUERIES: WeakKeyDictionary[Any, Query[Any]] = WeakKeyDictionary()
+
+
+def _query(stmt: Any) -> Query[Any]:
+    found = _QUERIES.get(stmt)
+    if found is None:
+        names = [column.key for column in stmt.selected_columns]
+        found = _QUERIES[stmt] = Query(stmt, namedtuple("Row", names, rename=True))  # type: ignore[misc]
+    return found
+
+
 async def _rows(
-    session: AsyncSession, stmt: Any, params: dict[str, Any] | None = None
+    session: AsyncSession, stmt: Any, params: dict[str, Any] | None = None, *, named: bool = False
 ) -> list[Any]:
-    """A SELECT's rows through the session's connection, as Core runs it: the same rows as
-    `session.execute`, without the ORM's result machinery (a third of a search's Python
-    time, measured on the bench's 210,000 posts). Pending changes are flushed first, as
-    the session would."""
+    """A SELECT's rows through the session's connection: compiled once (`app.core.rows`)
+    and run on the driver underneath, in one hand-off, the columns converted by their
+    types; a statement SQLAlchemy must render for its values (an expanding `IN` list, a
+    value written into the text) goes through Core instead. SQLAlchemy's execution and
+    result layers were a third of a search's Python time, and on SQLite each statement
+    took three hand-offs to aiosqlite's thread. Rows are read by position, or also by
+    name when `named` (a named tuple a row cost 1.3 µs: 1.4 ms for a search's 1,000 window
+    rows). Pending changes are flushed first, as the session would."""
     if session.new or session.dirty or session.deleted:
         await session.flush()
-    conn = await session.connection()
-    return list((await conn.execute(stmt, params or {})).all())
+    values = params or {}
+    query = _query(stmt)
+    raw = None
+    reader: Reader | None = session.info.get(READER)
+    if reader is not None and not session.in_transaction():
+        # outside a transaction (no write to see, no PostgreSQL setting made): the
+        # process's own reader, on SQLite read right here on the loop's thread, without
+        # the seven hand-offs to aiosqlite's thread a search took (1.1 ms of its CPU)
+        compiled = query.compiled(reader.engine.dialect)
+        if "[POSTCOMPILE_" not in compiled.sql:
+            raw = await reader.fetch(compiled, compiled.arguments(values))
+    if raw is None:
+        conn = await session.connection()
+        compiled = query.compiled(conn.dialect)
+        if "[POSTCOMPILE_" not in compiled.sql:
+            raw = await on_driver(conn, compiled, compiled.arguments(values))
+        if raw is None:
+            return list((await conn.execute(stmt, values)).all())
+    if named:
+        return query.rows(compiled, raw)
+    if not compiled.results:
+        return list(raw)
+    return [_converted(compiled.results, row) for row in raw]
+
+
+def _converted(results: tuple[tuple[int, Any], ...], row: Any) -> list[Any]:
+    values = list(row)
+    for i, convert in results:
+        values[i] = convert(values[i])
+    return values
 
 
 CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
@@ -353,8 +431,13 @@ def _filters(shape: _Shape, viewer: Any) -> list[ColumnElement[bool]]:
         # the group's id, looked up first and written into the statement: PostgreSQL then
         # reads its statistics for that group, and walks the (group_id, id) index newest
         # first; given a parameter it assumed a sixth of the documents and walked them all
-        # newest first (`#digestive-health`: 17 ms -> 1.3 ms; with a word: 106 ms -> 2 ms)
-        filters.append(Doc.group_id == bindparam("group_id", type_=Integer, literal_execute=True))
+        # newest first (`#digestive-health`: 17 ms -> 1.3 ms; with a word: 106 ms -> 2 ms).
+        # Written as a range of one group, the statements ordered by (group_id, id)
+        # (`_Plan._newest`): as an equality PostgreSQL drops the group from the order and
+        # may walk the primary key newest first instead, reading every group's documents
+        # (16,500 rows for `#caregivers fatigue`) rather than the group's own (2,500)
+        the_group = bindparam("group_id", type_=Integer, literal_execute=True)
+        filters.extend([Doc.group_id >= the_group, Doc.group_id <= the_group])
     elif shape.group:
         # the index row's own group (kept by moves): tested before any join is made
         group_id = (
@@ -430,6 +513,12 @@ class _Match:
     def __init__(self, pg: bool, terms: int, *, in_title: bool) -> None:
         self.pg = pg
         self.table: Any = None  # SQLite: the full-text table `condition` is a MATCH on
+        # SQLite: the same test and score in `search_fts_recent` (None for in:title)
+        self.recent_condition: ColumnElement[bool] | None = None
+        self.recent_score: Any = None
+        # SQLite: the same in `search_fts_library` (None for in:title)
+        self.library_condition: ColumnElement[bool] | None = None
+        self.library_score: Any = None
         self.exact_text = bindparam("exact_text", type_=String)
         if pg:
             self.q = _ts_query_params(terms)
@@ -437,20 +526,24 @@ class _Match:
             self.title_condition: ColumnElement[bool] = and_(HAS_TITLE, TITLE_TSV.op("@@")(self.q))
             if in_title:
                 self.condition = and_(self.condition, self.title_condition)
-            self.score: Any = -cast(func.ts_rank_cd(TSV, self.q), Float)
+            self.score: Any = -cast(func.ts_rank_cd(TSV, self.q), SCORE)
             self.title_score: Any = self.score
         else:
             self.fts_match = bindparam("fts_match", type_=String)
             self.title_condition = TITLES_NAME.op("MATCH")(self.fts_match)
             # bm25 over the titles alone, weighed as a title in `search_fts` is
-            self.title_score = cast(func.bm25(TITLES_NAME) * TITLE_WEIGHT, Float)
+            self.title_score = cast(func.bm25(TITLES_NAME) * TITLE_WEIGHT, SCORE)
             if in_title:
                 self.table, self.condition = TITLES, self.title_condition
                 self.score = self.title_score
             else:
                 self.table = FTS
                 self.condition = FTS_NAME.op("MATCH")(self.fts_match)
-                self.score = cast(func.bm25(FTS_NAME, TITLE_WEIGHT, BODY_WEIGHT), Float)
+                self.score = cast(func.bm25(FTS_NAME, TITLE_WEIGHT, BODY_WEIGHT), SCORE)
+                self.recent_condition = RECENT_NAME.op("MATCH")(self.fts_match)
+                self.recent_score = cast(func.bm25(RECENT_NAME, TITLE_WEIGHT, BODY_WEIGHT), SCORE)
+                self.library_condition = LIBRARY_NAME.op("MATCH")(self.fts_match)
+                self.library_score = cast(func.bm25(LIBRARY_NAME, TITLE_WEIGHT, BODY_WEIGHT), SCORE)
 
     def exact(self, title: Any = Doc.title) -> Any:
         """0 for a title that is the query as typed (those come first), else 1."""
@@ -517,7 +610,23 @@ def _joined(
 
 GROUP_BY_SLUG = select(Group.id).where(Group.slug == bindparam("group_slug", type_=String))
 AUTHOR_BY_KEY = select(User.id).where(User.username_key == bindparam("author_key", type_=String))
-IDS: Any = bindparam("ids", expanding=True)  # the page's document ids
+
+
+def in_page(column: Any, *, pg: bool) -> ColumnElement[bool]:
+    """`column` is one of the page's document ids, given as one value (`page_ids`), not an
+    expanding list SQLAlchemy must render anew for each count: so the statement runs on
+    the driver (`_rows`), and PostgreSQL prepares it once."""
+    if pg:
+        return column == any_(bindparam("ids", type_=ARRAY(Integer)))
+    listed: Select[Any] = select(literal_column("value")).select_from(
+        func.json_each(bindparam("ids", type_=String))
+    )
+    return column.in_(listed.scalar_subquery())
+
+
+def page_ids(ids: list[int], *, pg: bool) -> Any:
+    """The value of `in_page`'s parameter: a list for PostgreSQL, JSON text for SQLite."""
+    return list(ids) if pg else json.dumps(ids)
 
 
 class _Plan:
@@ -558,15 +667,30 @@ class _Plan:
         newest = (
             select(Doc.id, Doc.title, TSV.label("tsv"))
             .where(*self.filters, condition, *where)
-            .order_by(Doc.id.desc())
+            .order_by(*self._newest())
             .limit(WINDOW)
             .subquery("newest")
         )
         return select(
             newest.c.id.label("doc_id"),
             self.match.exact(newest.c.title).label("exact"),
-            (-cast(func.ts_rank_cd(newest.c.tsv, self.match.q), Float)).label("score"),
+            (-cast(func.ts_rank_cd(newest.c.tsv, self.match.q), SCORE)).label("score"),
         )
+
+    @cached_property
+    def recent_window(self) -> Select[Any] | None:
+        """SQLite: the newest matches among the newest documents (`RECENT`), or None when
+        the text is searched in titles alone (their index is the titles') or a filter
+        keeps few documents (a group, an author, an answer status, opening posts alone):
+        the newest documents then seldom hold WINDOW matches, and walking all of theirs
+        before every document is searched cost more than it saved (`#heart-rhythm
+        fatigue`: 10.4 -> 16.8 ms of CPU)."""
+        assert self.match is not None
+        shape = self.shape
+        selective = shape.group or shape.author or shape.status or shape.kind == "discussions"
+        if self.match.recent_condition is None or selective:
+            return None
+        return self._window(self.match.recent_condition, self.match.recent_score, RECENT)
 
     @cached_property
     def body_window(self) -> Select[Any]:
@@ -601,6 +725,20 @@ class _Plan:
     @cached_property
     def library_ranked(self) -> Select[Any]:
         assert self.match is not None and self.library is not None
+        if self.match.library_condition is not None:
+            # SQLite: in the library's own index (see LIBRARY_FTS)
+            return (
+                select(
+                    Doc.id.label("doc_id"),
+                    self.match.exact().label("exact"),
+                    self.match.library_score.label("score"),
+                )
+                .select_from(LIBRARY_FTS)
+                .join(Doc, Doc.id == LIBRARY_FTS.c.rowid)
+                .join(LibraryPage, LibraryPage.id == Doc.source_id)
+                .where(self.match.library_condition, *self.library)
+                .limit(WINDOW)
+            )
         columns = [
             Doc.id.label("doc_id"),
             self.match.exact().label("exact"),
@@ -612,8 +750,14 @@ class _Plan:
 
     # -- by date
 
-    def _newest(self) -> Any:
-        return (self.table.c.rowid if self.table is not None else Doc.id).desc()
+    def _newest(self) -> list[Any]:
+        """Newest first: by the full-text table's rowid on SQLite; on PostgreSQL by id, or
+        within one group by (group_id, id), its index's order (see `_filters`)."""
+        if self.table is not None:
+            return [self.table.c.rowid.desc()]
+        if self.shape.pg and self.shape.group:
+            return [Doc.group_id.desc(), Doc.id.desc()]
+        return [Doc.id.desc()]
 
     def _conditions(self) -> list[Any]:
         text = [self.match.condition] if self.match is not None else []
@@ -625,7 +769,7 @@ class _Plan:
         one walk counts and lists them."""
         return (
             _documents([Doc.id.label("doc_id")], self._conditions(), fts=self.table)
-            .order_by(self._newest())
+            .order_by(*self._newest())
             .limit(COUNT_CAP + 1)
         )
 
@@ -636,7 +780,7 @@ class _Plan:
         )
         return (
             _documents([Doc.id.label("doc_id")], [*self._conditions(), before], fts=self.table)
-            .order_by(self._newest())
+            .order_by(*self._newest())
             .limit(self.shape.limit + 1)
         )
 
@@ -644,7 +788,7 @@ class _Plan:
     def latest_count(self) -> Select[Any]:
         counted = (
             _documents([Doc.id], self._conditions(), fts=self.table)
-            .order_by(self._newest())  # on SQLite: walk the full-text index newest first
+            .order_by(*self._newest())  # on SQLite: walk the full-text index newest first
             .limit(COUNT_CAP + 1)
             .subquery()
         )
@@ -697,7 +841,7 @@ class _Plan:
                 User.username,
                 snippet.label("snippet"),
             ],
-            [Doc.id.in_(IDS)],
+            [in_page(Doc.id, pg=self.shape.pg)],
             fts=source,
         )
 
@@ -706,10 +850,10 @@ class _Plan:
         match = self.match
         fts = match is not None and not self.shape.pg
         snippet = match.snippet() if match is not None else func.substr(Doc.body, 1, 240)
-        conditions: list[Any] = [Doc.id.in_(IDS)]
+        conditions: list[Any] = [in_page(Doc.id, pg=self.shape.pg)]
         if fts:
             assert match is not None
-            conditions = [FTS.c.rowid.in_(IDS), FTS_NAME.op("MATCH")(match.fts_match)]
+            conditions = [in_page(FTS.c.rowid, pg=False), FTS_NAME.op("MATCH")(match.fts_match)]
         return _library_joined(
             [
                 Doc.id.label("doc_id"),
@@ -788,7 +932,17 @@ async def search(
                     rows += older_rows[: WINDOW - len(rows)]
                 keep(rows)
             else:
-                keep(await _rows(session, plan.body_window, params))
+                # the newest WINDOW matches, looked for among the newest documents first
+                # (`RECENT`: their bm25 counts a word's matches there, 13,000 for a word in
+                # 135,000 posts, not all of them: 2.9 ms -> 0.8 ms); only when those hold
+                # too few is every document searched, and the window ranked there alone,
+                # so that the scores of one window are always of one index
+                rows = []
+                if RECENT_FIRST and plan.recent_window is not None:
+                    rows = await _rows(session, plan.recent_window, params)
+                if len(rows) < WINDOW:
+                    rows = await _rows(session, plan.body_window, params)
+                keep(rows)
             # every match is in the first window already (title ones included) unless it
             # is full: only then may an older title match be missing
             if not shape.in_title and len(best) >= WINDOW:
@@ -811,13 +965,13 @@ async def search(
         if plan.posts:
             if cursor:
                 ids = [
-                    row.doc_id
+                    row[0]
                     for row in await _rows(
                         session, plan.latest_page_after, {**params, "before_id": cid}
                     )
                 ]
             else:
-                found = [row.doc_id for row in await _rows(session, plan.latest_page, params)]
+                found = [row[0] for row in await _rows(session, plan.latest_page, params)]
                 counted, ids = len(found), found[: limit + 1]
         library_total = 0
         if plan.library is not None:
@@ -879,7 +1033,12 @@ async def _library_details(
             reply_count=0,
             marker=None,
         )
-        for row in await _rows(session, plan.library_details, {**params, "ids": ids})
+        for row in await _rows(
+            session,
+            plan.library_details,
+            {**params, "ids": page_ids(ids, pg=plan.shape.pg)},
+            named=True,
+        )
     ]
 
 
@@ -907,9 +1066,9 @@ def _fts_snippets(match: _Match, *, span: bool) -> Any:
     matched = FTS_NAME.op("MATCH")(match.fts_match)
     if span:
         first, last = bindparam("first_id", type_=Integer), bindparam("last_id", type_=Integer)
-        walk = [FTS.c.rowid >= first, FTS.c.rowid <= last, (FTS.c.rowid + 0).in_(IDS)]
+        walk = [FTS.c.rowid >= first, FTS.c.rowid <= last, in_page(FTS.c.rowid + 0, pg=False)]
         return stmt.where(matched, *walk).subquery("snippets")
-    return stmt.where(matched, FTS.c.rowid.in_(IDS)).subquery("snippets")
+    return stmt.where(matched, in_page(FTS.c.rowid, pg=False)).subquery("snippets")
 
 
 async def _details(
@@ -920,12 +1079,14 @@ async def _details(
         return []
     ranges = _id_ranges(ids)
     span = len(ranges) == 1
-    values = {**params, "ids": ids}
+    values = {**params, "ids": page_ids(ids, pg=plan.shape.pg)}
     if span:
         values.update(first_id=ranges[0][0], last_id=ranges[0][1])
     rows = {
         row.doc_id: row
-        for row in await _rows(session, plan.details(span=span and not plan.shape.pg), values)
+        for row in await _rows(
+            session, plan.details(span=span and not plan.shape.pg), values, named=True
+        )
     }
     return [
         Hit(
@@ -1107,13 +1268,13 @@ def _similar_statements(pg: bool, role: str | None, words: int, limit: int) -> t
             .limit(WINDOW)
             .subquery("newest")
         )
-        score: Any = -cast(func.ts_rank_cd(newest.c.tsv, q), Float)
+        score: Any = -cast(func.ts_rank_cd(newest.c.tsv, q), SCORE)
         candidates = select(newest.c.id.label("doc_id"), score.label("score"))
     else:
         filters.append(TITLES_NAME.op("MATCH")(bindparam("match", type_=String)))
         newest = (
             _documents(
-                [Doc.id.label("doc_id"), cast(func.bm25(TITLES_NAME), Float).label("score")],
+                [Doc.id.label("doc_id"), cast(func.bm25(TITLES_NAME), SCORE).label("score")],
                 filters,
                 fts=TITLES,
             )
@@ -1138,7 +1299,7 @@ def _similar_statements(pg: bool, role: str | None, words: int, limit: int) -> t
         .join(Post, Post.id == Doc.source_id)
         .join(Discussion, Discussion.id == Post.discussion_id)
         .join(Group, Group.id == Discussion.group_id)
-        .where(Doc.id.in_(IDS))
+        .where(in_page(Doc.id, pg=pg))
     )
     return ranked, described
 
@@ -1166,7 +1327,10 @@ async def similar_discussions(
     ids = [int(row[0]) for row in await _rows(session, ranked, params)]
     if not ids:
         return []
-    rows = {row.id: row for row in await _rows(session, described, {"ids": ids})}
+    rows = {
+        row.id: row
+        for row in await _rows(session, described, {"ids": page_ids(ids, pg=pg)}, named=True)
+    }
     return [
         Similar(
             discussion_id=row.discussion_id,

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.rows import Write, execute_write
@@ -184,4 +184,21 @@ async def rebuild(session: AsyncSession, *, progress: Any = None, batch: int = 2
         count += len(chunk)
         if progress is not None:
             progress(len(chunk))
+    await merge_segments(session)
     return count
+
+
+MERGE_SEGMENTS = (
+    "INSERT INTO search_fts(search_fts) VALUES ('optimize')",
+    "INSERT INTO search_fts_titles(search_fts_titles) VALUES ('optimize')",
+    "INSERT INTO search_fts_recent(search_fts_recent) VALUES ('optimize')",
+)
+
+
+async def merge_segments(session: AsyncSession) -> None:
+    """SQLite: merge each full-text index into one segment. FTS5 seeks a word in every
+    segment of its index, and a page's snippets seek each of its rows: 9 segments made
+    them 4 ms a page, 0.7 ms merged (migration s5window). PostgreSQL: nothing to do."""
+    if session.get_bind().dialect.name == "sqlite":
+        for statement in MERGE_SEGMENTS:
+            await session.execute(text(statement))
