@@ -239,6 +239,8 @@ def _is_ssn(text: str, start: int, end: int) -> bool:
 
 
 _MONEY_BEFORE = re.compile(r"[$\u00a3\u20ac]\s*$")
+# "my insurance 2024 plan", "insurance 2024-2025": a year, or two, is no record number
+_YEARS = re.compile(r"(?:19|20)\d\d(?:\s*[\-/\u2013]\s*(?:19|20)?\d\d)?")
 
 
 def _records(text: str) -> Iterator[Finding]:
@@ -249,7 +251,7 @@ def _records(text: str) -> Iterator[Finding]:
         token = m.group("id").strip()
         start = m.start("id") + (len(m.group("id")) - len(m.group("id").lstrip()))
         digits = len(_DIGIT.findall(token))
-        if digits < 4:
+        if digits < 4 or _YEARS.fullmatch(token):
             continue
         if _MONEY_BEFORE.search(text, max(0, start - 2), start):
             continue

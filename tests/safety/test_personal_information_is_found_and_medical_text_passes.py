@@ -85,6 +85,7 @@ FOUND: list[tuple[str, str | None, list[tuple[Kind, str]]]] = [
     ("NHS number 943 476 5919", None, [(R, "943 476 5919")]),
     ("subscriber ID W123456789", None, [(R, "W123456789")]),
     ("chart # 5566778", None, [(R, "5566778")]),
+    ("MRN 20241234", None, [(R, "20241234")]),  # a year's digits in a longer number
     # several in one post, in order
     (
         "Jane, DOB 1/2/1990, jane@example.com, 212-555-0187",
@@ -137,6 +138,9 @@ CLEAN: list[str] = [
     "insurance paid $2000 of it",
     "my insurance covers 80%",
     "insurance deductible is 1,500",
+    "my insurance 2024 plan changed",  # a year is not a record number
+    "Insurance: 2025 open enrollment starts",
+    "the insurance 2024-2025 year",
     "member since 2015",
     "patient for 12 years",
     "the record shows 2 infections",
