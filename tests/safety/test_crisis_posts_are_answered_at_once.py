@@ -169,3 +169,20 @@ async def test_members_set_their_country_in_settings(app, make_client, member):
     assert r.status_code == 422
     r = await c.form("/settings/country", {"country": ""})
     assert (await c.get("/api/v1/me")).json()["country"] is None
+
+
+async def test_setting_the_country_through_the_api_keeps_the_rest_of_the_profile(
+    make_client, member
+):
+    """PATCH /api/v1/me changes what it is sent: the country alone leaves the bio as it was
+    (a client setting the country had to send the bio again, or erase it)."""
+    c = await make_client(member)
+    r = await c.api("PATCH", "/api/v1/me", json={"bio": "Caring for my husband."})
+    assert r.status_code == 200, r.text
+    r = await c.api("PATCH", "/api/v1/me", json={"country": "GB"})
+    assert r.status_code == 200, r.text
+    me = (await c.get("/api/v1/me")).json()
+    assert (me["country"], me["bio"]) == ("GB", "Caring for my husband.")
+    r = await c.api("PATCH", "/api/v1/me", json={"bio": "Caregiver."})
+    me = (await c.get("/api/v1/me")).json()
+    assert (me["country"], me["bio"]) == ("GB", "Caregiver.")
