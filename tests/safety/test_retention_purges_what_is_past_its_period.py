@@ -3,6 +3,7 @@ expired tokens and old password-reset rows go; everything current stays."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -10,6 +11,8 @@ from sqlalchemy import select
 from app.accounts.models import ApiToken, PasswordReset, UserSession
 from app.db import utcnow
 from app.email.models import OutboxMessage
+from app.email.worker import OutboxWorker
+from app.safety.models import UsernameHold
 from app.safety.retention import RetentionClock, purge_expired
 
 
@@ -51,12 +54,16 @@ async def test_the_purge_removes_only_what_is_past_its_period(app, member):
                 PasswordReset(
                     user_id=member.id, nonce="n2", token_hash="d" * 64, expires_at=now + day
                 ),
+                UsernameHold(key_hash="e" * 64, until=now - day),  # its 30 days are over
+                UsernameHold(key_hash="f" * 64, until=now + day),
             ]
         )
         await s.commit()
         purged = await purge_expired(s, settings=app.state.settings, now=now)
         await s.commit()
         assert (purged.emails, purged.tokens, purged.password_resets) == (2, 1, 1)
+        assert purged.username_holds == 1
+        assert (await s.scalars(select(UsernameHold.key_hash))).all() == ["f" * 64]
         assert purged.sessions >= 2
         statuses = sorted((await s.scalars(select(OutboxMessage.status))).all())
         assert statuses.count("queued") >= 1 and "failed" not in statuses
@@ -73,3 +80,24 @@ async def test_the_worker_purges_at_most_once_an_hour(app):
     assert await clock.maybe_purge(sm, settings, now) is not None
     assert await clock.maybe_purge(sm, settings, now + timedelta(minutes=59)) is None
     assert await clock.maybe_purge(sm, settings, now + timedelta(minutes=61)) is not None
+
+
+async def test_the_running_worker_purges(app, member):
+    """The e-mail worker's loop runs the purge: an expired session is gone after a round."""
+    now = utcnow()
+    async with app.state.db.sessionmaker() as s:
+        s.add(UserSession(id="stale", user_id=member.id, expires_at=now - timedelta(days=1)))
+        await s.commit()
+    worker = OutboxWorker(app.state.db.sessionmaker, app.state.settings, app.state.signer)
+    task = asyncio.create_task(worker.run())
+    try:
+        for _ in range(200):
+            if worker.retention.last is not None:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        worker.stop()
+        await asyncio.wait_for(task, 10)
+    assert worker.retention.last is not None
+    async with app.state.db.sessionmaker() as s:
+        assert "stale" not in (await s.scalars(select(UserSession.id))).all()
