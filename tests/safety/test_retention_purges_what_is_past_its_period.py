@@ -4,7 +4,10 @@ expired tokens and old password-reset rows go; everything current stays."""
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -101,3 +104,24 @@ async def test_the_running_worker_purges(app, member):
     assert worker.retention.last is not None
     async with app.state.db.sessionmaker() as s:
         assert "stale" not in (await s.scalars(select(UserSession.id))).all()
+
+
+def _write_mail(folder: Path, name: str, days_old: int) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text("To: someone@example.org\n\nhello\n")
+    when = time.time() - days_old * 86_400
+    os.utime(path, (when, when))
+    return path
+
+
+async def test_mail_written_as_files_goes_after_30_days_too(app):
+    """Without an SMTP host e-mail is written as .eml files (app/email/mailer.py): those
+    copies of sent e-mail are kept no longer than the outbox rows."""
+    folder = Path(app.state.settings.var_dir, "mail")
+    old = _write_mail(folder, "00000001-old.eml", 31)
+    recent = _write_mail(folder, "00000002-recent.eml", 29)
+    async with app.state.db.sessionmaker() as s:
+        purged = await purge_expired(s, settings=app.state.settings, now=utcnow())
+    assert purged.mail_files == 1
+    assert not old.exists() and recent.exists()
