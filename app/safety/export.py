@@ -43,7 +43,7 @@ flags.json          the posts you flagged for moderators, and what became of eac
 notifications.json  your notifications
 sessions.json       where you are signed in (no session keys)
 tokens.json         your API tokens (names and dates; the tokens themselves are never stored)
-moderation.json     what moderators did about you and your posts (the audit log)
+moderation.json     what moderators did about you, your posts and your discussions (the audit log)
 saved.json          the library pages and discussions you saved for later
 """
 
@@ -357,7 +357,10 @@ def _saved(user_id: int) -> Any:
 
 
 def _moderation(user_id: int) -> Any:
+    """What moderators did about the member, their posts and the discussions they started
+    (locked, pinned, moved)."""
     mine = select(Post.id).where(Post.author_id == user_id)
+    started = select(Discussion.id).where(Discussion.author_id == user_id)
     return select(
         AuditEntry.id.label("key"),
         AuditEntry.created_at,
@@ -371,6 +374,7 @@ def _moderation(user_id: int) -> Any:
         or_(
             (AuditEntry.target_type == "user") & (AuditEntry.target_id == user_id),
             (AuditEntry.target_type == "post") & AuditEntry.target_id.in_(mine),
+            (AuditEntry.target_type == "discussion") & AuditEntry.target_id.in_(started),
         )
     )
 

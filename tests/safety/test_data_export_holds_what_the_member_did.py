@@ -60,6 +60,10 @@ async def test_the_export_holds_what_the_member_did(
         f"/api/v1/posts/{opening['id']}",
         json={"body": "third text", "reason": "tidied"},
     )
+    r = await mod.api(
+        "PATCH", f"/api/v1/mod/discussions/{d['id']}", json={"locked": True, "reason": "done"}
+    )
+    assert r.status_code == 204, r.text
 
     files = await _unzip(await c.get("/api/v1/me/export"))
     assert set(files) == {
@@ -105,8 +109,9 @@ async def test_the_export_holds_what_the_member_did(
     sessions = json.loads(files["sessions.json"])
     assert len(sessions) == 1 and "id" not in sessions[0] and "key" not in sessions[0]
     moderation = json.loads(files["moderation.json"])
-    assert [(m["moderator"], m["action"]) for m in moderation] == [
-        (moderator.username, "edit_post")
+    assert [(m["moderator"], m["action"], m["reason"]) for m in moderation] == [
+        (moderator.username, "edit_post", "tidied"),
+        (moderator.username, "lock", "done"),  # their discussion
     ]
     assert [s["discussion_id"] for s in json.loads(files["saved.json"])] == [d["id"]]
     everything = b"".join(files.values()).decode()
