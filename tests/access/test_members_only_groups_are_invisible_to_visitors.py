@@ -136,6 +136,18 @@ async def test_members_see_it_and_its_pages_send_noindex(app, make_user, make_cl
     assert f"Thread {LEAK}" in home.text
     library = await member.get(f"/library/{LIBRARY_SLUG}")
     assert "/groups/private-circle" in library.text and f"Thread {LEAK}" in library.text
+    # saved for later, it stays on the member's list
+    d = world["discussion"]
+    r = await member.api(
+        "POST", "/api/v1/saved", json={"kind": "discussion", "discussion_id": d["id"]}
+    )
+    assert r.status_code in (200, 201), r.text
+    assert [i["title"] for i in (await member.get("/api/v1/saved")).json()] == [f"Thread {LEAK}"]
+    # and mentors find it waiting for an answer, its group in the medians
+    mentor = await make_client(await make_user("vis_mentor", Role.mentor))
+    waiting = (await mentor.get("/api/v1/unanswered")).json()
+    assert d["id"] in [w["id"] for w in waiting["items"]]
+    assert "private-circle" in [m["group"] for m in waiting["medians"]]
     assert "private-circle" in [g["slug"] for g in (await member.get("/api/v1/groups")).json()]
     public = await member.get(world["public_discussion"]["url"])
     assert "x-robots-tag" not in public.headers
