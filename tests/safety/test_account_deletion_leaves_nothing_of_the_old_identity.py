@@ -47,6 +47,12 @@ async def _world(app, make_user, make_client, group) -> dict[str, Any]:
     )
     own_reply = r.json()
     await fc.api("POST", f"/api/v1/discussions/{d['id']}/posts", json={"body": "Fay's reply"})
+    # a mention edited away: its earlier version still names Lena
+    r = await fc.api(
+        "POST", f"/api/v1/discussions/{d['id']}/posts", json={"body": f"See you @{OLD}!"}
+    )
+    r = await fc.api("PATCH", f"/api/v1/posts/{r.json()['id']}", json={"body": "See you!"})
+    assert r.status_code == 200, r.text
     # moderation about Lena, in the audit log
     for change in ({"suspend": True, "reason": "cooling off"}, {"suspend": False}):
         r = await mc.api("PATCH", f"/api/v1/mod/users/{OLD}", json=change)
@@ -315,3 +321,26 @@ async def test_the_old_username_is_free_again_after_30_days(app, make_user, make
         await s.execute(update(UsernameHold).values(until=utcnow() - timedelta(seconds=1)))
         await s.commit()
     assert (await anon.api("POST", "/api/v1/auth/register", json=new)).status_code == 202
+
+
+@pytest.mark.hold_first_posts
+async def test_a_held_post_that_mentions_the_member_loses_the_name_too(
+    app, make_user, make_client, group
+):
+    """A newcomer's reply waiting for approval mentions the member: its mention was never
+    recorded (mentions are, on publishing), and it loses the name all the same."""
+    world = await _world(app, make_user, make_client, group)
+    newcomer = await make_client(await make_user("new_nell"))
+    d = world["discussion"]
+    r = await newcomer.api(
+        "POST", f"/api/v1/discussions/{d['id']}/posts", json={"body": f"Hello @{OLD}!"}
+    )
+    assert r.status_code == 201 and r.json()["status"] == "pending", r.text
+    held = r.json()
+    r = await world["lc"].api(
+        "DELETE", "/api/v1/me", json={"password": PASSWORD, "mode": "anonymize"}
+    )
+    assert r.status_code == 204
+    assert not await _raw_rows_holding(app, OLD, world["lena"].email)
+    post = (await world["mc"].get(f"/api/v1/posts/{held['id']}")).json()
+    assert post["body"] == "Hello a former member!"
