@@ -5,6 +5,8 @@
 - sessions past their absolute end or idle for longer than `session_idle_days`;
 - API tokens past their end;
 - password-reset requests used or expired more than a day ago;
+- registrations whose link expired unused (their address and password hash; registering
+  also forgets them, but only when somebody registers);
 - holds on deleted members' usernames, after their 30 days;
 - e-mail verification keeps no rows (its links are signed values), and no client (IP)
   address is stored in the database (rate limits count them in memory or Redis, for
@@ -22,7 +24,7 @@ from anyio import to_thread
 from sqlalchemy import delete, or_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.accounts.models import ApiToken, PasswordReset, UserSession
+from app.accounts.models import ApiToken, PasswordReset, PendingRegistration, UserSession
 from app.config import Settings
 from app.db import utcnow
 from app.email.models import OutboxMessage, OutboxStatus
@@ -40,6 +42,7 @@ class Purged:
     sessions: int = 0
     tokens: int = 0
     password_resets: int = 0
+    pending_registrations: int = 0
     username_holds: int = 0
     mail_files: int = 0
 
@@ -80,6 +83,11 @@ async def purge_expired(session: AsyncSession, *, settings: Settings, now: datet
                     PasswordReset.used_at < now - RESET_GRACE,
                 )
             )
+        )
+    )
+    out.pending_registrations = _count(
+        await session.execute(
+            delete(PendingRegistration).where(PendingRegistration.expires_at <= now)
         )
     )
     out.username_holds = _count(

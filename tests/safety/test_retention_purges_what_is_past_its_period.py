@@ -6,17 +6,29 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
-from app.accounts.models import ApiToken, PasswordReset, UserSession
+from app.accounts.models import ApiToken, PasswordReset, PendingRegistration, UserSession
 from app.db import utcnow
 from app.email.models import OutboxMessage
 from app.email.worker import OutboxWorker
 from app.safety.models import UsernameHold
 from app.safety.retention import RetentionClock, purge_expired
+
+
+def _pending(name: str, *, expires_at: datetime) -> PendingRegistration:
+    return PendingRegistration(
+        username=name,
+        username_key=name,
+        email=f"{name}@example.org",
+        password_hash="x",
+        nonce=name,
+        token_hash=name.ljust(64, "0"),
+        expires_at=expires_at,
+    )
 
 
 async def test_the_purge_removes_only_what_is_past_its_period(app, member):
@@ -58,6 +70,9 @@ async def test_the_purge_removes_only_what_is_past_its_period(app, member):
                     user_id=member.id, nonce="n2", token_hash="d" * 64, expires_at=now + day
                 ),
                 UsernameHold(key_hash="e" * 64, until=now - day),  # its 30 days are over
+                # registrations whose link was never followed (address and password hash)
+                _pending("gone_gina", expires_at=now - day),
+                _pending("still_sam", expires_at=now + day),
                 UsernameHold(key_hash="f" * 64, until=now + day),
             ]
         )
@@ -66,6 +81,8 @@ async def test_the_purge_removes_only_what_is_past_its_period(app, member):
         await s.commit()
         assert (purged.emails, purged.tokens, purged.password_resets) == (2, 1, 1)
         assert purged.username_holds == 1
+        assert purged.pending_registrations == 1
+        assert (await s.scalars(select(PendingRegistration.username))).all() == ["still_sam"]
         assert (await s.scalars(select(UsernameHold.key_hash))).all() == ["f" * 64]
         assert purged.sessions >= 2
         statuses = sorted((await s.scalars(select(OutboxMessage.status))).all())
