@@ -126,6 +126,31 @@ async def test_the_alert_is_sent_at_once_even_just_after_an_email_about_the_disc
     assert mail.recipients == [moderator.email]
 
 
+async def test_a_crisis_post_its_author_deletes_stays_in_the_queue(
+    app, make_client, member, moderator, group
+):
+    """Someone who wrote "I took all my pills" and then deleted it still needs a
+    moderator's look: the item stays, marked deleted, until it is marked reviewed."""
+    c = await make_client(member)
+    d = await _discussion(c, group)
+    r = await c.api(
+        "POST", f"/api/v1/discussions/{d['id']}/posts", json={"body": "I took all my pills."}
+    )
+    post = r.json()
+    assert post["support"] is not None
+    assert (await c.api("DELETE", f"/api/v1/posts/{post['id']}")).status_code == 204
+    mod = await make_client(moderator)
+    queue = (await mod.get("/api/v1/mod/queue")).json()
+    assert [(i["post_id"], i["deleted"]) for i in queue["crisis"]] == [(post["id"], True)]
+    assert queue["crisis"][0]["excerpt"] == "I took all my pills."
+    page = await mod.get("/mod/queue")
+    item = page.text[page.text.index(f'id="safety-item-{queue["crisis"][0]["id"]}"') :]
+    assert "the post is deleted" in item[: item.index("</li>")]
+    r = await mod.api("POST", f"/api/v1/mod/safety/{queue['crisis'][0]['id']}/resolve", json={})
+    assert r.status_code == 200
+    assert (await mod.get("/api/v1/mod/queue")).json()["crisis"] == []
+
+
 async def test_the_next_page_shows_the_resources_of_the_members_country(
     app, make_client, member, group
 ):
