@@ -252,6 +252,9 @@ async def test_the_confirmation_page_says_what_happens_and_asks_for_the_password
     page = await c.get("/settings/delete")
     assert page.status_code == 200
     assert "held for 30 days" in page.text and 'value="anonymize"' in page.text
+    # what stays is said too: reactions and reports, and started discussions' place
+    assert "your reactions and the posts you reported" in page.text
+    assert "A deleted discussion" in page.text
     r = await c.form("/settings/delete", {"mode": "anonymize", "password": "nope"})
     assert r.status_code == 422 and "not your current password" in r.text
     r = await c.form("/settings/delete", {"mode": "delete_posts", "password": PASSWORD})
