@@ -68,6 +68,11 @@ EMERGENCY = [
     "I'm bleeding heavily after the biopsy",
     "I am coughing up blood",
     "the bleeding won't stop",
+    "my son is having a seizure right now",
+    "My husband collapsed and isn't responding",
+    "my dad is not responding",
+    "My 2 year old swallowed a bottle of pills",
+    "my toddler got into a whole bottle of iron pills",
 ]
 NOT_CRISIS = [
     # the issue's own examples
@@ -98,6 +103,13 @@ NOT_CRISIS = [
     "The risk of an overdose goes up if I take too many tablets at once",
     "I'm going to jump off the deep end with this new diet",
     "I swallowed 2 tablets with water",
+    "my son took all his meds without a fight",
+    "my husband had a seizure last year",
+    "my son has seizures since birth",
+    "my son is having a seizure workup next week",
+    "my mom isn't responding to the new treatment",
+    "my dad is not responding to texts",
+    "my daughter swallowed her pills easily today",
     "chest pain can be a sign of a heart attack",
     "is bleeding after a bone marrow biopsy normal?",
     # idioms and ordinary speech
