@@ -121,7 +121,12 @@ _STREET_TYPES = (
 # are not street names here, so "3 bone marrow biopsies" or "a 4 lane road" never match.
 _NAME_WORD = r"(?:[A-Z][A-Za-z'\-]+|\d{1,3}(?:st|nd|rd|th))"
 _UNIT = r"(?:,?\s*(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Flat|#)\s*[A-Za-z0-9\-]{1,6})?"
-_US_STATE_ZIP = r"(?:,\s*[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)?(?:,?\s+[A-Z]{2}\s+\d{5}(?:-\d{4})?)?"
+# a city, then a US state and ZIP, a Canadian province and postal code, or an Australian
+# state and postcode
+_US_STATE_ZIP = (
+    r"(?:,\s*[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)?(?:,?\s+(?:[A-Z]{2}\s+\d{5}(?:-\d{4})?|"
+    r"[A-Z]{2}\s+[A-Z]\d[A-Z]\s?\d[A-Z]\d|(?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT)\s+\d{4}))?"
+)
 _UK_POSTCODE = r"(?:,?\s+[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2})?"
 
 _ADDRESS = re.compile(
@@ -142,6 +147,9 @@ _ADDRESS = re.compile(
             r"\b(?:Calle|Avenida|Via|Viale|Piazza|Corso|Rua|Travessa|Carrer)\s+"
             r"(?:(?:de|del|della|di|da|do|dos|la)\s+){0,2}[A-Z\u00c0-\u00dd][\w\-]+"
             r"(?:\s+[A-Z\u00c0-\u00dd][\w\-]+)?,?\s+(?:n\.?\s*|no\.?\s*)?\d{1,4}\b",
+            # Av. Paulista, 1578 (a name written as names are: "Av. ANC 1500" is an average)
+            r"\bAv\.\s+(?:(?:de|da|do|dos|das)\s+)?[A-Z\u00c0-\u00dd][a-z\u00e0-\u00ff][\w\-]*"
+            r"(?:\s+[A-Z\u00c0-\u00dd][a-z\u00e0-\u00ff][\w\-]*)?,?\s+\d{1,5}\b",
             # P.O. Box 1234
             r"\bP\.?\s?O\.?\s+Box\s+\d{1,6}\b",
         )

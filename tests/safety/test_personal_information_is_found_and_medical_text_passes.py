@@ -48,6 +48,13 @@ FOUND: list[tuple[str, str | None, list[tuple[Kind, str]]]] = [
     ("my place, 9 Cherry Tree Lane", None, [(A, "9 Cherry Tree Lane")]),
     ("It is 310 Elm Blvd Suite 200", None, [(A, "310 Elm Blvd Suite 200")]),
     ("mail P.O. Box 1234", None, [(A, "P.O. Box 1234")]),
+    (  # a Canadian postal code goes with the street
+        "123 Main St W, Toronto, ON M5V 2T6 is us",
+        None,
+        [(A, "123 Main St W, Toronto, ON M5V 2T6")],
+    ),
+    ("Unit 4/22 Smith St, Sydney NSW 2000", None, [(A, "22 Smith St, Sydney NSW 2000")]),
+    ("moramos na Av. Paulista, 1578", None, [(A, "Av. Paulista, 1578")]),
     ("PO Box 77, Rochester", None, [(A, "PO Box 77")]),
     # street addresses, international
     ("10 Downing Street, London SW1A 2AA", None, [(A, "10 Downing Street, London SW1A 2AA")]),
@@ -148,6 +155,7 @@ CLEAN: list[str] = [
     "dose 1-2-3 days",
     "from 2019-2021 I was on G-CSF",
     "a 4 lane road to the clinic",
+    "Av. ANC 1500 over the month",
     "we walk 2 miles a day",
     "take 1 tablet twice a day",
     "Room 12 on the 3rd floor",
