@@ -190,6 +190,14 @@ _BIRTH_WINDOW = 40  # characters either side of the word
 MAX_FINDINGS_PER_KIND = 50  # enough to make the point; bounds the work on hostile input
 
 
+# A month and a day without a year ("birthday: 12/25") is a date only right after the word:
+# anywhere near it, "3/4" is as likely a fraction.
+_SHORT_DATE_AFTER = re.compile(
+    r"(?:\s|:|-|=|\u2013|\bis\b|\bwas\b|\bon\b)*(?<![\d/])(?P<date>\d{1,2}/\d{1,2})(?![\d/])",
+    re.IGNORECASE,
+)
+
+
 def _dates_of_birth(text: str) -> Iterator[Finding]:
     for n, word in enumerate(_BIRTH_WORD.finditer(text)):
         if n >= MAX_FINDINGS_PER_KIND:
@@ -199,6 +207,14 @@ def _dates_of_birth(text: str) -> Iterator[Finding]:
         for date in _DATE.finditer(text, lo, hi):
             if _is_date(date.group()):
                 yield Finding(Kind.date_of_birth, date.group(), date.start(), date.end())
+        short = _SHORT_DATE_AFTER.match(text, word.end(), hi)
+        if short is not None and _is_month_and_day(short.group("date")):
+            yield Finding(Kind.date_of_birth, short.group("date"), *short.span("date"))
+
+
+def _is_month_and_day(text: str) -> bool:
+    a, b = (int(part) for part in text.split("/"))
+    return 1 <= a <= 31 and 1 <= b <= 31 and (a <= 12 or b <= 12)
 
 
 _NUMERIC_DATE = re.compile(r"(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})")

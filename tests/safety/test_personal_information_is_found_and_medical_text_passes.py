@@ -78,6 +78,9 @@ FOUND: list[tuple[str, str | None, list[tuple[Kind, str]]]] = [
     ("June 5th, 2021 is when she was born", None, [(D, "June 5th, 2021")]),
     ("my daughter's bday is Dec 24", None, [(D, "Dec 24")]),
     ("born 3rd of March 2020 at 32 weeks", None, [(D, "3rd of March 2020")]),
+    ("birthday: 12/25", None, [(D, "12/25")]),  # a month and a day, no year
+    ("my son was born on 12/25, a Christmas baby", None, [(D, "12/25")]),
+    ("DOB 31/12 (UK order)", None, [(D, "31/12")]),
     # record and ID numbers
     ("MRN 12345678", None, [(R, "12345678")]),
     ("my MRN is 00456123", None, [(R, "00456123")]),
@@ -142,6 +145,9 @@ CLEAN: list[str] = [
     "he was born with it",
     "born in 2019",
     "she was born 3 weeks early",
+    "born at 32 weeks, about 3/4 of the usual weight",  # a fraction, not right after
+    "born with 2/3 of a kidney",
+    "my birthday party had 12/40 guests",  # no month has 40 days
     "insurance paid $2000 of it",
     "my insurance covers 80%",
     "insurance deductible is 1,500",
