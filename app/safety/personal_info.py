@@ -233,7 +233,10 @@ def _is_date(text: str) -> bool:
 
 # -- record and ID numbers ------------------------------------------------------------------
 
-_ID_NUMBER = r"(?P<id>[A-Z]{0,4}[\-\s]?\d[\d\-\s]{2,18}\d[A-Z]{0,2}|[A-Z]{1,4}\d{4,14}|\d{4,})"
+_ID_NUMBER = (
+    r"(?P<id>\d[A-Z][A-Z\d]\d-?[A-Z][A-Z\d]\d-?[A-Z]{2}\d{2}\b|"  # a Medicare MBI: 1EG4-TE5-MK73
+    r"[A-Z]{0,4}[\-\s]?\d[\d\-\s]{2,18}\d[A-Z]{0,2}|[A-Z]{1,4}\d{4,14}|\d{4,})"
+)
 # The lookaheads on first letters (here and below) let the scan skip most positions
 # without trying the whole alternation: several times faster on a long post.
 _RECORD_WORD = re.compile(
@@ -242,6 +245,7 @@ _RECORD_WORD = re.compile(
     r"subscriber\s+(?:ID|number)|policy\s+(?:number|no\.?|#)|group\s+(?:number|no\.?)|"
     r"chart\s+(?:number|no\.?|#)|hospital\s+(?:number|no\.?)|NHS\s+(?:number|no\.?)|"
     r"insurance(?:\s+(?:ID|card|number|no\.?|#|policy))*|SSN|SS\s?#|"
+    r"medicare(?:\s+(?:ID|card|number|no\.?|#))*|medicaid(?:\s+(?:ID|card|number|no\.?|#))*|"
     r"social\s+security(?:\s+(?:number|no\.?|#))?|(?:ID|I\.D\.)\s+(?:number|no\.?|#))",
     re.IGNORECASE,
 )

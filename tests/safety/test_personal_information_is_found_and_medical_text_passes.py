@@ -95,6 +95,8 @@ FOUND: list[tuple[str, str | None, list[tuple[Kind, str]]]] = [
     ("NHS number 943 476 5919", None, [(R, "943 476 5919")]),
     ("subscriber ID W123456789", None, [(R, "W123456789")]),
     ("chart # 5566778", None, [(R, "5566778")]),
+    ("Medicare number 1EG4-TE5-MK73", None, [(R, "1EG4-TE5-MK73")]),  # the US MBI form
+    ("my medicaid ID is 123456789012", None, [(R, "123456789012")]),
     ("MRN 20241234", None, [(R, "20241234")]),  # a year's digits in a longer number
     # several in one post, in order
     (
@@ -150,6 +152,8 @@ CLEAN: list[str] = [
     "my birthday party had 12/40 guests",  # no month has 40 days
     "insurance paid $2000 of it",
     "my insurance covers 80%",
+    "Medicare covers 80% of it",
+    "on medicare part B since 2019",
     "insurance deductible is 1,500",
     "my insurance 2024 plan changed",  # a year is not a record number
     "Insurance: 2025 open enrollment starts",
