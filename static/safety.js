@@ -25,6 +25,16 @@
     return node;
   }
 
+  // The UTF-16 index of the code point at `points` (an emoji is one code point, two units).
+  function unitIndex(value, points) {
+    var i = 0;
+    for (var n = 0; n < points && i < value.length; n += 1) {
+      var c = value.charCodeAt(i);
+      i += c >= 0xd800 && c <= 0xdbff && i + 1 < value.length ? 2 : 1;
+    }
+    return i;
+  }
+
   function setup(form) {
     var body = form.querySelector("textarea[name=body]");
     var csrf = form.querySelector("input[name=csrf_token]");
@@ -109,10 +119,13 @@
     function removeFinding(finding) {
       var field = finding.field === "title" && title ? title : body;
       var value = field.value;
-      if (value.slice(finding.start, finding.end) !== finding.text) {
+      // the server counts characters (code points); a string here counts UTF-16 units
+      var start = unitIndex(value, finding.start);
+      var end = unitIndex(value, finding.end);
+      if (value.slice(start, end) !== finding.text) {
         return; // the text changed since: check again
       }
-      field.value = value.slice(0, finding.start) + finding.placeholder + value.slice(finding.end);
+      field.value = value.slice(0, start) + finding.placeholder + value.slice(end);
       status.textContent = "Removed " + finding.label + ".";
       checkedText = null;
       check().then(function (left) {

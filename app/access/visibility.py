@@ -128,6 +128,13 @@ def published_discussions() -> ColumnElement[bool]:
     return and_(Discussion.status == PUBLISHED, Discussion.deleted_at.is_(None))
 
 
+def published_posts() -> ColumnElement[bool]:
+    """Published posts, not deleted, in published discussions not deleted, whatever the
+    group: on a query joining each post's `Discussion`, where the viewer's right to the
+    discussion's group was checked already (e.g. by `access_discussion`)."""
+    return and_(Post.status == PUBLISHED, Post.deleted_at.is_(None), published_discussions())
+
+
 def sees_deleted(viewer: Actor | None) -> bool:
     """Moderators read deleted posts where they are marked as deleted: the deleted-posts
     pages (app/moderation/deleted.py) and search results (`readable_posts(marked=True)`)."""

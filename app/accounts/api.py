@@ -131,7 +131,9 @@ async def update_me(data: ProfileUpdateIn, user: CurrentUser, session: SessionDe
     check_permission(user, Action.edit_own_profile)
     if data.country is not None:
         await set_country(session, user=user, country=data.country)
-    return me_out(await service.update_profile(session, user=user, bio=data.bio))
+    if data.bio is not None:
+        await service.update_profile(session, user=user, bio=data.bio)
+    return me_out(user)
 
 
 @router.post("/me/password", status_code=204)

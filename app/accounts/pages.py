@@ -287,7 +287,7 @@ async def update_profile(
     if not form.ok or form.model is None:
         context = await _settings_context(session, auth, user, form.errors, form.values)
         return render(request, "accounts/settings.html", context, 422)
-    await service.update_profile(session, user=user, bio=form.model.bio)
+    await service.update_profile(session, user=user, bio=form.model.bio or "")
     return RedirectResponse("/settings?notice=profile-saved", status_code=303)
 
 

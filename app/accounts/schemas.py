@@ -66,7 +66,7 @@ class TokenOut(BaseModel):
 
 
 class ProfileUpdateIn(Strict):
-    bio: Bio
+    bio: Bio | None = Field(default=None, description="about you; left as it is when absent")
     country: str | None = Field(
         default=None,
         max_length=10,

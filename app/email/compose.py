@@ -19,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.access.visibility import shown_to_everybody
-from app.accounts.models import PasswordReset, User
+from app.accounts.models import PasswordReset, Role, User
 from app.accounts.tokens import reset_token, verification_token
 from app.config import Settings
 from app.core.security import Signer
+from app.core.templating import MENTOR_FOOTER
 from app.core.urls import discussion_url
 from app.db import utcnow
 from app.discussions.models import Discussion, Post
@@ -58,6 +59,8 @@ class Item:
     created_at: datetime
     discussion_id: int | None
     discussion_title: str
+    # under a volunteer mentor's post, as on the page (core.templating.MENTOR_FOOTER)
+    footer: str | None = None
 
 
 @dataclass(slots=True)
@@ -330,6 +333,7 @@ class Composer:
                 n.created_at,
                 n.discussion_id,
                 actor.username,
+                actor.role.label("actor_role"),
                 Post.id.label("post_id"),
                 Post.body_md,
                 Post.status.label("post_status"),
@@ -383,6 +387,10 @@ class Composer:
                     created_at=r.created_at,
                     discussion_id=r.discussion_id,
                     discussion_title=r.title or "",
+                    footer=MENTOR_FOOTER
+                    if r.actor_role == Role.mentor.value
+                    and r.kind != NotificationKind.moderation.value
+                    else None,
                 )
             )
         return items

@@ -179,7 +179,7 @@ async def list_library(session: SessionDep, auth: AuthDep) -> list[PageSummaryOu
             url=p.url,
             groups=[group_out(g) for g in p.groups],
         )
-        for p in await service.list_pages(session)
+        for p in await service.list_pages(session, viewer=auth.viewer)
     ]
 
 

@@ -31,7 +31,7 @@ MATCH_FIELDS = ("age", "age_unit", "sex", "country", "region", "city", "recruiti
 async def library_index(request: Request, session: SessionDep, auth: AuthDep) -> Response:
     check_permission(auth.viewer, Action.read)
     q = request.query_params.get("q", "")[:100]
-    pages = await service.list_pages(session, matching=q)
+    pages = await service.list_pages(session, viewer=auth.viewer, matching=q)
     letters = sorted({p.title[:1].upper() for p in pages})
     return render(
         request,

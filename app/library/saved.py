@@ -85,7 +85,7 @@ async def list_saved(session: AsyncSession, *, user: Actor) -> list[SavedView]:
             SavedItem.user_id == user.id,
             or_(
                 and_(SavedItem.page_id.is_not(None), visible_library_pages()),
-                and_(SavedItem.discussion_id.is_not(None), visible_discussions()),
+                and_(SavedItem.discussion_id.is_not(None), visible_discussions(user)),
             ),
         )
         .order_by(SavedItem.created_at.desc(), SavedItem.id.desc())

@@ -15,6 +15,7 @@ from app.access.permissions import Action, can
 from app.access.visibility import (
     can_see_library_page,
     visible_discussions,
+    visible_groups,
     visible_library_pages,
 )
 from app.accounts.models import Actor
@@ -78,11 +79,14 @@ class PageSummary:
         return page_url(self.slug)
 
 
-async def _groups_of(session: AsyncSession, page_ids: list[int]) -> dict[int, list[GroupLink]]:
+async def _groups_of(
+    session: AsyncSession, page_ids: list[int], viewer: Actor | None
+) -> dict[int, list[GroupLink]]:
+    """The pages' linked groups this viewer may see (a visitor: the public ones)."""
     rows = await session.execute(
         select(PageGroup.page_id, Group.slug, Group.name)
         .join(Group, Group.id == PageGroup.group_id)
-        .where(PageGroup.page_id.in_(page_ids))
+        .where(PageGroup.page_id.in_(page_ids), visible_groups(viewer))
         .order_by(PageGroup.page_id, PageGroup.position)
     )
     found: dict[int, list[GroupLink]] = {}
@@ -91,7 +95,9 @@ async def _groups_of(session: AsyncSession, page_ids: list[int]) -> dict[int, li
     return found
 
 
-async def list_pages(session: AsyncSession, *, matching: str = "") -> list[PageSummary]:
+async def list_pages(
+    session: AsyncSession, *, viewer: Actor | None, matching: str = ""
+) -> list[PageSummary]:
     """Every published page, A to Z by title, with its linked groups; with `matching`,
     those whose title, other names or summary contain it (ignoring case)."""
     pages = list(
@@ -110,7 +116,7 @@ async def list_pages(session: AsyncSession, *, matching: str = "") -> list[PageS
             or wanted in p.summary.casefold()
             or any(wanted in name.casefold() for name in p.also_called_list)
         ]
-    groups = await _groups_of(session, [p.id for p in pages]) if pages else {}
+    groups = await _groups_of(session, [p.id for p in pages], viewer) if pages else {}
     return [
         PageSummary(p.slug, p.title, p.also_called_list, p.summary, groups.get(p.id, []))
         for p in pages
@@ -219,9 +225,11 @@ async def page_trials(session: AsyncSession, page_id: int) -> list[TrialView]:
     ]
 
 
-async def recent_discussions(session: AsyncSession, group_ids: list[int]) -> list[DiscussionLink]:
+async def recent_discussions(
+    session: AsyncSession, group_ids: list[int], viewer: Actor | None
+) -> list[DiscussionLink]:
     """The linked groups' latest discussions, through the access layer's listing filter:
-    nothing held, hidden or deleted."""
+    nothing held, hidden or deleted, nor (for a visitor) in a members-only group."""
     if not group_ids:
         return []
     rows = await session.execute(
@@ -235,7 +243,7 @@ async def recent_discussions(session: AsyncSession, group_ids: list[int]) -> lis
             Group.name,
         )
         .join(Group, Group.id == Discussion.group_id)
-        .where(Discussion.group_id.in_(group_ids), visible_discussions())
+        .where(Discussion.group_id.in_(group_ids), visible_discussions(viewer))
         .order_by(Discussion.last_activity_at.desc(), Discussion.id.desc())
         .limit(RECENT_DISCUSSIONS)
     )
@@ -292,7 +300,7 @@ async def page_view(session: AsyncSession, slug: str, *, viewer: Actor | None) -
         await session.execute(
             select(Group.id, Group.slug, Group.name)
             .join(PageGroup, PageGroup.group_id == Group.id)
-            .where(PageGroup.page_id == page.id)
+            .where(PageGroup.page_id == page.id, visible_groups(viewer))
             .order_by(PageGroup.position)
         )
     ).all()
@@ -306,7 +314,7 @@ async def page_view(session: AsyncSession, slug: str, *, viewer: Actor | None) -
         trials=await page_trials(session, page.id),
         advances=advances,
         groups=[GroupLink(slug, name) for _id, slug, name in group_rows],
-        discussions=await recent_discussions(session, [row[0] for row in group_rows]),
+        discussions=await recent_discussions(session, [row[0] for row in group_rows], viewer),
         review_overdue=can(viewer, Action.manage_library) and is_review_overdue(page),
     )
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.access.fetch import access_discussion, access_group
 from app.access.permissions import Action, check_permission
-from app.access.visibility import visible_posts
+from app.access.visibility import published_posts
 from app.accounts.deps import AuthDep, CurrentUser
 from app.accounts.models import Role
 from app.core.ratelimit import client_ip
@@ -187,11 +187,12 @@ async def discussion_events(
 
     async def missed_posts(after_id: int) -> list[live.NewPost]:
         async with db.sessionmaker() as short:
-            # what everybody may read: the events are the same for every viewer
+            # what everybody who may open the discussion may read (its group was checked
+            # above): the events are the same for every viewer
             rows = await short.execute(
                 select(Post.id, Post.reply_to_id)
                 .join(Discussion, Discussion.id == Post.discussion_id)
-                .where(Post.discussion_id == discussion.id, Post.id > after_id, visible_posts())
+                .where(Post.discussion_id == discussion.id, Post.id > after_id, published_posts())
                 .order_by(Post.id)
                 .limit(50)
             )

@@ -61,6 +61,7 @@ def safety_item_out(item: SafetyItem) -> SafetyItemOut:
         author=item.author,
         excerpt=item.excerpt,
         status=item.status,
+        deleted=item.deleted,
         url=f"/posts/{item.post_id}",
     )
 

@@ -168,15 +168,34 @@ async def _delete_posts(session: AsyncSession, *, user: User, now: object) -> No
 
 async def _forget_mentions(session: AsyncSession, *, user: User, old_name: str) -> None:
     """Others' posts that mention the member lose the name: "@old" reads "a former
-    member", re-rendered; their earlier versions too."""
-    post_ids = list(
+    member", re-rendered; their earlier versions too.
+
+    Mentions are recorded when a post is published, so the recorded ones are not all:
+    a held or hidden post's mention may never have been, and an edit that took a mention
+    out dropped its record while the earlier version keeps the name. Those are found by
+    their text: held and hidden posts are few (read through the status index), and
+    earlier versions exist only for edited posts."""
+    written = "%@" + old_name.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "%"
+    post_ids = set(
         (
-            await session.scalars(select(PostMention.post_id).where(PostMention.user_id == user.id))
+            await session.scalars(
+                select(PostMention.post_id)
+                .where(PostMention.user_id == user.id)
+                .union(
+                    select(Post.id).where(
+                        Post.status.in_([Visibility.pending.value, Visibility.hidden.value]),
+                        Post.body_md.ilike(written, escape="\\"),
+                    ),
+                    select(PostRevision.post_id).where(
+                        PostRevision.body_md.ilike(written, escape="\\")
+                    ),
+                )
+            )
         ).all()
     )
     await session.execute(delete(PostMention).where(PostMention.user_id == user.id))
     pattern = re.compile(r"@" + re.escape(old_name) + r"(?![A-Za-z0-9_])", re.IGNORECASE)
-    for post_id in post_ids:
+    for post_id in sorted(post_ids):
         post = await session.get(Post, post_id)
         if post is None:
             continue

@@ -43,7 +43,7 @@ flags.json          the posts you flagged for moderators, and what became of eac
 notifications.json  your notifications
 sessions.json       where you are signed in (no session keys)
 tokens.json         your API tokens (names and dates; the tokens themselves are never stored)
-moderation.json     what moderators did about you and your posts (the audit log)
+moderation.json     what moderators did about you, your posts and your discussions (the audit log)
 saved.json          the library pages and discussions you saved for later
 """
 
@@ -257,31 +257,44 @@ def _reactions(user_id: int) -> Any:
     ).where(Reaction.user_id == user_id)
 
 
-async def _follows(session: AsyncSession, user_id: int) -> AsyncIterator[bytes]:
-    discussions = (
-        await session.execute(
-            select(DiscussionFollow.discussion_id, Discussion.title, DiscussionFollow.level)
-            .join(Discussion, Discussion.id == DiscussionFollow.discussion_id)
-            .where(DiscussionFollow.user_id == user_id)
-            .order_by(DiscussionFollow.discussion_id)
+def _discussion_follows(user_id: int) -> Any:
+    return (
+        select(
+            DiscussionFollow.discussion_id.label("key"),
+            DiscussionFollow.discussion_id,
+            Discussion.title,
+            DiscussionFollow.level,
         )
-    ).all()
-    groups = (
-        await session.execute(
-            select(Group.slug, Group.name, GroupFollow.level)
-            .join(Group, Group.id == GroupFollow.group_id)
-            .where(GroupFollow.user_id == user_id)
-            .order_by(Group.slug)
-        )
-    ).all()
-    yield _json(
-        {
-            "discussions": [
-                {"discussion_id": d, "title": t, "level": lv} for d, t, lv in discussions
-            ],
-            "groups": [{"group": s, "name": n, "level": lv} for s, n, lv in groups],
-        }
+        .join(Discussion, Discussion.id == DiscussionFollow.discussion_id)
+        .where(DiscussionFollow.user_id == user_id)
     )
+
+
+def _group_follows(user_id: int) -> Any:
+    return (
+        select(
+            GroupFollow.group_id.label("key"),
+            Group.slug.label("group"),
+            Group.name,
+            GroupFollow.level,
+        )
+        .join(Group, Group.id == GroupFollow.group_id)
+        .where(GroupFollow.user_id == user_id)
+    )
+
+
+async def _follows(session: AsyncSession, user_id: int) -> AsyncIterator[bytes]:
+    """Both lists in batches: replying follows a discussion, so a member's follows grow
+    with what they wrote."""
+    yield b'{"discussions": '
+    async for chunk in _array(
+        _batches(session, _discussion_follows(user_id), DiscussionFollow.discussion_id)
+    ):
+        yield chunk
+    yield b', "groups": '
+    async for chunk in _array(_batches(session, _group_follows(user_id), GroupFollow.group_id)):
+        yield chunk
+    yield b"}\n"
 
 
 def _flags(user_id: int) -> Any:
@@ -344,7 +357,10 @@ def _saved(user_id: int) -> Any:
 
 
 def _moderation(user_id: int) -> Any:
+    """What moderators did about the member, their posts and the discussions they started
+    (locked, pinned, moved)."""
     mine = select(Post.id).where(Post.author_id == user_id)
+    started = select(Discussion.id).where(Discussion.author_id == user_id)
     return select(
         AuditEntry.id.label("key"),
         AuditEntry.created_at,
@@ -358,6 +374,7 @@ def _moderation(user_id: int) -> Any:
         or_(
             (AuditEntry.target_type == "user") & (AuditEntry.target_id == user_id),
             (AuditEntry.target_type == "post") & AuditEntry.target_id.in_(mine),
+            (AuditEntry.target_type == "discussion") & AuditEntry.target_id.in_(started),
         )
     )
 

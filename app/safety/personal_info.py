@@ -121,7 +121,12 @@ _STREET_TYPES = (
 # are not street names here, so "3 bone marrow biopsies" or "a 4 lane road" never match.
 _NAME_WORD = r"(?:[A-Z][A-Za-z'\-]+|\d{1,3}(?:st|nd|rd|th))"
 _UNIT = r"(?:,?\s*(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Flat|#)\s*[A-Za-z0-9\-]{1,6})?"
-_US_STATE_ZIP = r"(?:,\s*[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)?(?:,?\s+[A-Z]{2}\s+\d{5}(?:-\d{4})?)?"
+# a city, then a US state and ZIP, a Canadian province and postal code, or an Australian
+# state and postcode
+_US_STATE_ZIP = (
+    r"(?:,\s*[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)?(?:,?\s+(?:[A-Z]{2}\s+\d{5}(?:-\d{4})?|"
+    r"[A-Z]{2}\s+[A-Z]\d[A-Z]\s?\d[A-Z]\d|(?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT)\s+\d{4}))?"
+)
 _UK_POSTCODE = r"(?:,?\s+[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2})?"
 
 _ADDRESS = re.compile(
@@ -142,6 +147,9 @@ _ADDRESS = re.compile(
             r"\b(?:Calle|Avenida|Via|Viale|Piazza|Corso|Rua|Travessa|Carrer)\s+"
             r"(?:(?:de|del|della|di|da|do|dos|la)\s+){0,2}[A-Z\u00c0-\u00dd][\w\-]+"
             r"(?:\s+[A-Z\u00c0-\u00dd][\w\-]+)?,?\s+(?:n\.?\s*|no\.?\s*)?\d{1,4}\b",
+            # Av. Paulista, 1578 (a name written as names are: "Av. ANC 1500" is an average)
+            r"\bAv\.\s+(?:(?:de|da|do|dos|das)\s+)?[A-Z\u00c0-\u00dd][a-z\u00e0-\u00ff][\w\-]*"
+            r"(?:\s+[A-Z\u00c0-\u00dd][a-z\u00e0-\u00ff][\w\-]*)?,?\s+\d{1,5}\b",
             # P.O. Box 1234
             r"\bP\.?\s?O\.?\s+Box\s+\d{1,6}\b",
         )
@@ -182,6 +190,14 @@ _BIRTH_WINDOW = 40  # characters either side of the word
 MAX_FINDINGS_PER_KIND = 50  # enough to make the point; bounds the work on hostile input
 
 
+# A month and a day without a year ("birthday: 12/25") is a date only right after the word:
+# anywhere near it, "3/4" is as likely a fraction.
+_SHORT_DATE_AFTER = re.compile(
+    r"(?:\s|:|-|=|\u2013|\bis\b|\bwas\b|\bon\b)*(?<![\d/])(?P<date>\d{1,2}/\d{1,2})(?![\d/])",
+    re.IGNORECASE,
+)
+
+
 def _dates_of_birth(text: str) -> Iterator[Finding]:
     for n, word in enumerate(_BIRTH_WORD.finditer(text)):
         if n >= MAX_FINDINGS_PER_KIND:
@@ -191,6 +207,14 @@ def _dates_of_birth(text: str) -> Iterator[Finding]:
         for date in _DATE.finditer(text, lo, hi):
             if _is_date(date.group()):
                 yield Finding(Kind.date_of_birth, date.group(), date.start(), date.end())
+        short = _SHORT_DATE_AFTER.match(text, word.end(), hi)
+        if short is not None and _is_month_and_day(short.group("date")):
+            yield Finding(Kind.date_of_birth, short.group("date"), *short.span("date"))
+
+
+def _is_month_and_day(text: str) -> bool:
+    a, b = (int(part) for part in text.split("/"))
+    return 1 <= a <= 31 and 1 <= b <= 31 and (a <= 12 or b <= 12)
 
 
 _NUMERIC_DATE = re.compile(r"(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})")
@@ -209,7 +233,10 @@ def _is_date(text: str) -> bool:
 
 # -- record and ID numbers ------------------------------------------------------------------
 
-_ID_NUMBER = r"(?P<id>[A-Z]{0,4}[\-\s]?\d[\d\-\s]{2,18}\d[A-Z]{0,2}|[A-Z]{1,4}\d{4,14}|\d{4,})"
+_ID_NUMBER = (
+    r"(?P<id>\d[A-Z][A-Z\d]\d-?[A-Z][A-Z\d]\d-?[A-Z]{2}\d{2}\b|"  # a Medicare MBI: 1EG4-TE5-MK73
+    r"[A-Z]{0,4}[\-\s]?\d[\d\-\s]{2,18}\d[A-Z]{0,2}|[A-Z]{1,4}\d{4,14}|\d{4,})"
+)
 # The lookaheads on first letters (here and below) let the scan skip most positions
 # without trying the whole alternation: several times faster on a long post.
 _RECORD_WORD = re.compile(
@@ -218,6 +245,7 @@ _RECORD_WORD = re.compile(
     r"subscriber\s+(?:ID|number)|policy\s+(?:number|no\.?|#)|group\s+(?:number|no\.?)|"
     r"chart\s+(?:number|no\.?|#)|hospital\s+(?:number|no\.?)|NHS\s+(?:number|no\.?)|"
     r"insurance(?:\s+(?:ID|card|number|no\.?|#|policy))*|SSN|SS\s?#|"
+    r"medicare(?:\s+(?:ID|card|number|no\.?|#))*|medicaid(?:\s+(?:ID|card|number|no\.?|#))*|"
     r"social\s+security(?:\s+(?:number|no\.?|#))?|(?:ID|I\.D\.)\s+(?:number|no\.?|#))",
     re.IGNORECASE,
 )
@@ -239,6 +267,8 @@ def _is_ssn(text: str, start: int, end: int) -> bool:
 
 
 _MONEY_BEFORE = re.compile(r"[$\u00a3\u20ac]\s*$")
+# "my insurance 2024 plan", "insurance 2024-2025": a year, or two, is no record number
+_YEARS = re.compile(r"(?:19|20)\d\d(?:\s*[\-/\u2013]\s*(?:19|20)?\d\d)?")
 
 
 def _records(text: str) -> Iterator[Finding]:
@@ -249,7 +279,7 @@ def _records(text: str) -> Iterator[Finding]:
         token = m.group("id").strip()
         start = m.start("id") + (len(m.group("id")) - len(m.group("id").lstrip()))
         digits = len(_DIGIT.findall(token))
-        if digits < 4:
+        if digits < 4 or _YEARS.fullmatch(token):
             continue
         if _MONEY_BEFORE.search(text, max(0, start - 2), start):
             continue

@@ -1,13 +1,15 @@
 """The safety items of the moderators' queue: a possible crisis at the very top, personal
 information confirmed by its author at the bottom (low priority), each open until a
-moderator marks it reviewed (audited)."""
+moderator marks it reviewed (audited). A possible crisis stays when its author deletes the
+post (marked deleted: the words are what the moderator reads); confirmed personal
+information leaves with its post."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.permissions import Action, check_permission
@@ -32,6 +34,7 @@ class SafetyItem:
     author_role: str
     body_md: str
     status: str
+    deleted: bool
 
     @property
     def label(self) -> str:
@@ -60,6 +63,7 @@ async def open_safety_items(
             User.role.label("author_role"),
             Post.body_md,
             Post.status,
+            Post.deleted_at.is_not(None).label("deleted"),
         )
         .join(Post, Post.id == SafetyReview.post_id)
         .join(Discussion, Discussion.id == Post.discussion_id)
@@ -67,7 +71,7 @@ async def open_safety_items(
         .where(
             SafetyReview.resolved_at.is_(None),
             SafetyReview.kind == kind.value,
-            Post.deleted_at.is_(None),
+            or_(Post.deleted_at.is_(None), SafetyReview.kind == ReviewKind.crisis.value),
         )
         .order_by(SafetyReview.priority, SafetyReview.created_at, SafetyReview.id)
         .limit(limit)

@@ -158,7 +158,9 @@ async def _alert_moderators(
             user_id=user_id,
             category=OutboxCategory.notification.value,
             batch_key=f"{ALERT_KEY_PREFIX}{notification_id}",
-            discussion_id=post.discussion_id,
+            # no discussion: the worker spaces a member's e-mails about one discussion (one
+            # per gathering window), and an alert must not wait behind the last of them
+            discussion_id=None,
             to_address=email,
             send_after=now,
             created_at=now,

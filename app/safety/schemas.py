@@ -78,6 +78,7 @@ class SafetyItemOut(BaseModel):
     author: str
     excerpt: str
     status: str
+    deleted: bool = Field(description="the post was deleted (a crisis item stays)")
     url: str
 
 

@@ -11,6 +11,7 @@ from xml.etree import ElementTree as ET
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from markupsafe import escape
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import BaseRoute
@@ -19,8 +20,9 @@ from app.access.fetch import access_group
 from app.access.permissions import Action, check_permission
 from app.access.visibility import can_see_group, visible_discussions, visible_posts
 from app.accounts.deps import Auth, AuthDep, plain_page
-from app.accounts.models import User
+from app.accounts.models import Role, User
 from app.core.errors import NotFound
+from app.core.templating import MENTOR_FOOTER
 from app.core.validation import whole_number
 from app.db import SessionDep, utcnow
 from app.discussions.models import Discussion, Post
@@ -83,6 +85,14 @@ def _base(request: Request) -> str:
     return str(request.app.state.settings.base_url).rstrip("/")
 
 
+_MENTOR_NOTE = f'<p class="mentor-note">{escape(MENTOR_FOOTER)}</p>'
+
+
+def _with_footer(body_html: str, role: str) -> str:
+    """A volunteer mentor's post carries its footer in a feed as on the page."""
+    return body_html + _MENTOR_NOTE if role == Role.mentor.value else body_html
+
+
 async def _discussion_entries(
     session: AsyncSession, *, group_id: int | None
 ) -> list[dict[str, Any]]:
@@ -95,6 +105,7 @@ async def _discussion_entries(
             Post.body_html,
             Post.edited_at,
             User.username,
+            User.role,
         )
         .join(Post, (Post.discussion_id == Discussion.id) & Post.is_opening.is_(True))
         .join(User, User.id == Discussion.author_id)
@@ -112,7 +123,7 @@ async def _discussion_entries(
             "published": r.created_at,
             "updated": r.edited_at or r.created_at,
             "author": r.username,
-            "html": r.body_html,
+            "html": _with_footer(r.body_html, r.role),
         }
         for r in (await session.execute(stmt)).all()
     ]
@@ -160,7 +171,9 @@ async def discussion_feed(request: Request, session: AsyncSession, auth: Auth) -
         raise NotFound("There is no discussion at this address.")
     rows = (
         await session.execute(
-            select(Post.id, Post.body_html, Post.created_at, Post.edited_at, User.username)
+            select(
+                Post.id, Post.body_html, Post.created_at, Post.edited_at, User.username, User.role
+            )
             .join(User, User.id == Post.author_id)
             .join(Discussion, Discussion.id == Post.discussion_id)
             .where(
@@ -187,7 +200,7 @@ async def discussion_feed(request: Request, session: AsyncSession, auth: Auth) -
                 "published": r.created_at,
                 "updated": r.edited_at or r.created_at,
                 "author": r.username,
-                "html": r.body_html,
+                "html": _with_footer(r.body_html, r.role),
             }
             for r in rows
         ],

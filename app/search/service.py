@@ -200,7 +200,7 @@ async def unanswered(
 ) -> Unanswered:
     """Discussions nobody but their author has answered, oldest waiting first."""
     now = now or utcnow()
-    filters: list[Any] = [visible_discussions(), not_(engine.answered())]
+    filters: list[Any] = [visible_discussions(viewer), not_(engine.answered())]
     if group:
         filters.append(Group.slug == group)
     if cursor:
@@ -246,12 +246,12 @@ async def unanswered(
         )
         for r in rows
     ]
-    medians = await first_response_medians(session, now=now) if with_medians else []
+    medians = await first_response_medians(session, viewer=viewer, now=now) if with_medians else []
     return Unanswered(items, next_cursor, medians)
 
 
 async def first_response_medians(
-    session: AsyncSession, *, now: datetime, days: int = MEDIAN_DAYS
+    session: AsyncSession, *, viewer: Actor | None, now: datetime, days: int = MEDIAN_DAYS
 ) -> list[GroupMedian]:
     """Per group, the median time from a question to its first reply by someone else, over
     the discussions started in the last `days` days (those still waiting are counted as
@@ -277,7 +277,7 @@ async def first_response_medians(
                 first.label("first_reply"),
             )
             .join(Group, Group.id == Discussion.group_id)
-            .where(visible_discussions(), Discussion.created_at >= now - timedelta(days=days))
+            .where(visible_discussions(viewer), Discussion.created_at >= now - timedelta(days=days))
             .order_by(Group.name)
         )
     ).all()

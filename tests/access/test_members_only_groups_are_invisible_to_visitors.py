@@ -11,7 +11,12 @@ from urllib.parse import urlencode
 
 from app.accounts.models import Role
 from app.groups.service import create_group
-from tests.access.test_no_route_shows_what_its_viewer_may_not_see import PARAM, get_routes
+from tests.access.test_no_route_shows_what_its_viewer_may_not_see import (
+    LIBRARY_SLUG,
+    PARAM,
+    get_routes,
+    import_library_page,
+)
 
 QUERY, LEAK = "qmembersonly", "leakmembersonly"
 MARKED = f"{QUERY} {LEAK}"
@@ -47,6 +52,9 @@ async def _members_only_world(app, make_user, make_client) -> dict[str, Any]:
         json={"title": "Public thread", "body": "Hello everybody"},
     )
     assert r.status_code == 201
+    # a health library page linked to both groups: its "Discussed in" links and its list of
+    # the groups' discussions
+    await import_library_page(app, "private-circle, open-square")
     return {
         "private": private,
         "public": public,
@@ -63,7 +71,7 @@ def _urls(app: Any, world: dict[str, Any]) -> list[str]:
         "discussion_id": [str(world["discussion"]["id"])],
         "post_id": [str(world["reply"]["id"]), str(world["discussion"]["id"])],
         "username": [world["author"].username],
-        "slug": ["private-circle"],
+        "slug": ["private-circle", LIBRARY_SLUG],
     }
     urls = []
     for path in get_routes(app):
@@ -105,6 +113,12 @@ async def test_a_visitor_sees_nothing_of_a_members_only_group_on_any_route(
     assert [g["slug"] for g in groups] == ["open-square"]
     profile = (await visitor.get(f"/api/v1/users/{world['author'].username}")).json()
     assert profile["post_count"] == 1  # the public discussion only
+    # the library page links the public group and lists its discussion, and only those
+    for url in ("/library", f"/library/{LIBRARY_SLUG}"):
+        page = await visitor.get(url)
+        assert "/groups/open-square" in page.text and "/groups/private-circle" not in page.text
+    page = await visitor.get(f"/library/{LIBRARY_SLUG}")
+    assert "Public thread" in page.text
     assert not failures, "\n".join(failures[:40])
 
 
@@ -120,6 +134,20 @@ async def test_members_see_it_and_its_pages_send_noindex(app, make_user, make_cl
     assert page.headers["x-robots-tag"] == "noindex"
     home = await member.get("/")
     assert f"Thread {LEAK}" in home.text
+    library = await member.get(f"/library/{LIBRARY_SLUG}")
+    assert "/groups/private-circle" in library.text and f"Thread {LEAK}" in library.text
+    # saved for later, it stays on the member's list
+    d = world["discussion"]
+    r = await member.api(
+        "POST", "/api/v1/saved", json={"kind": "discussion", "discussion_id": d["id"]}
+    )
+    assert r.status_code in (200, 201), r.text
+    assert [i["title"] for i in (await member.get("/api/v1/saved")).json()] == [f"Thread {LEAK}"]
+    # and mentors find it waiting for an answer, its group in the medians
+    mentor = await make_client(await make_user("vis_mentor", Role.mentor))
+    waiting = (await mentor.get("/api/v1/unanswered")).json()
+    assert d["id"] in [w["id"] for w in waiting["items"]]
+    assert "private-circle" in [m["group"] for m in waiting["medians"]]
     assert "private-circle" in [g["slug"] for g in (await member.get("/api/v1/groups")).json()]
     public = await member.get(world["public_discussion"]["url"])
     assert "x-robots-tag" not in public.headers

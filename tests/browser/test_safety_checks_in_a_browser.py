@@ -71,6 +71,31 @@ async def test_a_phone_number_is_removed_with_one_click_and_a_crisis_is_answered
     assert "You are not alone" in first
 
 
+async def test_remove_it_finds_its_words_after_emoji_and_other_wide_characters(
+    new_page: Any,
+) -> None:
+    """The check answers offsets in characters (code points); a textarea's value counts
+    UTF-16 units, two for an emoji: "Remove it" must still replace the finding itself."""
+    marker = uuid.uuid4().hex[:8]
+    page = await new_page()
+    await sign_in(page, "johnbishop")
+    await start_discussion(page, marker)
+    composer = page.locator("#composer")
+    await composer.locator("#body").fill(
+        f"\U0001f917\U0001f917 Thank you! \U0001d400 Ring me on 212-555-0187 {marker}"
+    )
+    panel = composer.locator(".safety-findings")
+    await panel.get_by_text("212-555-0187").wait_for()
+    await panel.get_by_role("button", name=re.compile("^Remove it")).click()
+    await page.wait_for_function(
+        "() => document.querySelector('#composer #body').value.includes('[phone number removed]')"
+    )
+    value = await composer.locator("#body").input_value()
+    assert value == (
+        f"\U0001f917\U0001f917 Thank you! \U0001d400 Ring me on [phone number removed] {marker}"
+    )
+
+
 async def test_post_anyway_and_remove_it_work_without_javascript(new_page: Any) -> None:
     marker = uuid.uuid4().hex[:8]
     page = await new_page(javascript=False)

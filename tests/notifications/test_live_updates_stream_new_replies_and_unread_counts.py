@@ -208,6 +208,44 @@ async def test_missed_replies_are_replayed_after_a_reconnect(live_site: LiveSite
         await anon.aclose()
 
 
+async def test_missed_replies_in_a_members_only_group_are_replayed_to_members(
+    live_site: LiveSite,
+):
+    """A members-only group's discussion is a member's to follow live like any other:
+    the replay after a reconnect holds its replies (it read them by a visitor's rule)."""
+    from sqlalchemy import update
+
+    from app.db import Database
+    from app.groups.models import Group
+
+    await live_site.set_hold_first_posts(0)
+    server = live_site.server()
+    slug = await make_group(live_site)
+    db = Database(live_site.database_url)
+    try:
+        async with db.sessionmaker() as s:
+            await s.execute(update(Group).where(Group.slug == slug).values(visibility="members"))
+            await s.commit()
+    finally:
+        await db.dispose()
+    writer = await live_site.member("writer_wes", Role.mentor)
+    reader = await live_site.member("reader_rob")
+    w = await live_site.client(server, writer)
+    r_ = await live_site.client(server, reader)
+    try:
+        d = await start_discussion(w, slug, "Question")
+        first = await post_reply(w, d["id"], "one")
+        second = await post_reply(w, d["id"], "two")
+        url = f"/api/v1/discussions/{d['id']}/events"
+        async with r_.stream("GET", url, headers={"Last-Event-ID": str(first["id"])}) as r:
+            assert r.status_code == 200
+            events = Events(r)
+            assert (await events.until("post", within=5))["id"] == second["id"]
+    finally:
+        await w.aclose()
+        await r_.aclose()
+
+
 async def test_streams_end_when_the_server_shuts_down(live_site: LiveSite):
     await live_site.set_hold_first_posts(0)
     server = live_site.server(stream_seconds=600)

@@ -6,13 +6,19 @@ from __future__ import annotations
 
 import itertools
 import re
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, text
+import pytest
+from sqlalchemy import select, text, update
 
 from app.accounts.models import Role, User
+from app.db import utcnow
 from app.discussions.models import Post
+from app.email.worker import OutboxWorker
 from app.safety.former import neutral_name
+from app.safety.models import UsernameHold
 from tests.access.test_no_route_shows_what_its_viewer_may_not_see import PARAM, get_routes
 
 PASSWORD = "correct horse battery"
@@ -41,6 +47,12 @@ async def _world(app, make_user, make_client, group) -> dict[str, Any]:
     )
     own_reply = r.json()
     await fc.api("POST", f"/api/v1/discussions/{d['id']}/posts", json={"body": "Fay's reply"})
+    # a mention edited away: its earlier version still names Lena
+    r = await fc.api(
+        "POST", f"/api/v1/discussions/{d['id']}/posts", json={"body": f"See you @{OLD}!"}
+    )
+    r = await fc.api("PATCH", f"/api/v1/posts/{r.json()['id']}", json={"body": "See you!"})
+    assert r.status_code == 200, r.text
     # moderation about Lena, in the audit log
     for change in ({"suspend": True, "reason": "cooling off"}, {"suspend": False}):
         r = await mc.api("PATCH", f"/api/v1/mod/users/{OLD}", json=change)
@@ -240,8 +252,98 @@ async def test_the_confirmation_page_says_what_happens_and_asks_for_the_password
     page = await c.get("/settings/delete")
     assert page.status_code == 200
     assert "held for 30 days" in page.text and 'value="anonymize"' in page.text
+    # what stays is said too: reactions and reports, and started discussions' place
+    assert "your reactions and the posts you reported" in page.text
+    assert "A deleted discussion" in page.text
     r = await c.form("/settings/delete", {"mode": "anonymize", "password": "nope"})
     assert r.status_code == 422 and "not your current password" in r.text
     r = await c.form("/settings/delete", {"mode": "delete_posts", "password": PASSWORD})
     assert r.status_code == 303 and r.headers["location"] == "/?notice=account-deleted"
     assert (await c.get("/settings")).status_code in (303, 401)
+
+
+def _written_mail(folder: Path) -> list[str]:
+    return [p.read_text(errors="replace") for p in sorted(folder.glob("**/*.eml"))]
+
+
+@pytest.mark.parametrize("mode", ["anonymize", "delete_posts"])
+async def test_e_mail_sent_after_the_deletion_shows_nothing_of_the_old_identity(
+    app, make_user, make_client, group, settings, mode
+):
+    """What was queued before the deletion (a watcher's e-mail about the member's reply,
+    a mention of a friend) is written when it is sent: by then under the neutral name, or
+    (posts deleted) not at all."""
+    world = await _world(app, make_user, make_client, group)
+    async with app.state.db.sessionmaker() as s:
+        await s.execute(
+            update(User)
+            .where(User.username.in_(["friend_fay", OLD]))
+            .values(email_verified_at=utcnow())
+        )
+        await s.commit()
+    d = world["discussion"]
+    r = await world["fc"].api(
+        "POST", f"/api/v1/discussions/{d['id']}/follow", json={"level": "watching"}
+    )
+    assert r.status_code in (200, 201, 204), r.text
+    r = await world["lc"].api(
+        "POST",
+        f"/api/v1/discussions/{d['id']}/posts",
+        json={"body": "Thank you @friend_fay, with love."},
+    )
+    assert r.status_code == 201, r.text
+    r = await world["lc"].api("DELETE", "/api/v1/me", json={"password": PASSWORD, "mode": mode})
+    assert r.status_code == 204, r.text
+
+    worker = OutboxWorker(app.state.db.sessionmaker, app.state.settings, app.state.signer)
+    while await worker.run_once(utcnow() + timedelta(days=2)):
+        pass
+    mails = _written_mail(Path(settings.var_dir, "mail"))
+    to_fay = [m for m in mails if "friend_fay@" in m]
+    if mode == "anonymize":
+        assert to_fay, "the watcher's e-mail about the reply was sent"
+        assert any(neutral_name(world["lena"].id) in m for m in to_fay)
+    else:
+        assert not any("with love" in m for m in mails)  # the post is deleted
+    for mail in mails:
+        assert OLD not in mail.lower() and world["lena"].email not in mail, mail[:2000]
+
+
+async def test_the_old_username_is_free_again_after_30_days(app, make_user, make_client):
+    leaver = await make_user("short_stay")
+    c = await make_client(leaver)
+    r = await c.api("DELETE", "/api/v1/me", json={"password": PASSWORD, "mode": "anonymize"})
+    assert r.status_code == 204, r.text
+    async with app.state.db.sessionmaker() as s:
+        [until] = (await s.scalars(select(UsernameHold.until))).all()
+    assert timedelta(days=29) < until - utcnow() <= timedelta(days=30)
+    anon = await make_client()
+    new = {"username": "short_stay", "email": "new@example.org", "password": "another long one"}
+    assert (await anon.api("POST", "/api/v1/auth/register", json=new)).status_code == 409
+    async with app.state.db.sessionmaker() as s:  # 30 days later
+        await s.execute(update(UsernameHold).values(until=utcnow() - timedelta(seconds=1)))
+        await s.commit()
+    assert (await anon.api("POST", "/api/v1/auth/register", json=new)).status_code == 202
+
+
+@pytest.mark.hold_first_posts
+async def test_a_held_post_that_mentions_the_member_loses_the_name_too(
+    app, make_user, make_client, group
+):
+    """A newcomer's reply waiting for approval mentions the member: its mention was never
+    recorded (mentions are, on publishing), and it loses the name all the same."""
+    world = await _world(app, make_user, make_client, group)
+    newcomer = await make_client(await make_user("new_nell"))
+    d = world["discussion"]
+    r = await newcomer.api(
+        "POST", f"/api/v1/discussions/{d['id']}/posts", json={"body": f"Hello @{OLD}!"}
+    )
+    assert r.status_code == 201 and r.json()["status"] == "pending", r.text
+    held = r.json()
+    r = await world["lc"].api(
+        "DELETE", "/api/v1/me", json={"password": PASSWORD, "mode": "anonymize"}
+    )
+    assert r.status_code == 204
+    assert not await _raw_rows_holding(app, OLD, world["lena"].email)
+    post = (await world["mc"].get(f"/api/v1/posts/{held['id']}")).json()
+    assert post["body"] == "Hello a former member!"

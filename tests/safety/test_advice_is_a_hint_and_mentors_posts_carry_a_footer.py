@@ -5,10 +5,18 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+from datetime import timedelta
+from email import message_from_bytes
+from email.policy import default as default_policy
+from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
+from app.accounts.models import User
 from app.core.templating import MENTOR_FOOTER
+from app.db import utcnow
+from app.email.worker import OutboxWorker
 from app.safety.advice import instruction_phrases
 
 INSTRUCTIONS = [
@@ -133,3 +141,58 @@ async def test_the_api_answers_instructions_with_the_post_never_a_pause(make_cli
     assert r.status_code == 201
     check = await c.api("POST", "/api/v1/posts/check", json={"body": "Just double your dose."})
     assert check.json()["advice_hint"]
+
+
+def _mail_texts(folder: Path, to: str) -> list[str]:
+    """The text parts of the .eml files written to `to` (the file transport)."""
+    texts = []
+    for path in sorted(folder.glob("**/*.eml")):
+        message = message_from_bytes(path.read_bytes(), policy=default_policy)
+        if to in str(message["To"]):
+            for preference in ("plain", "html"):
+                part = message.get_body(preferencelist=(preference,))
+                assert part is not None
+                texts.append(str(part.get_content()))  # type: ignore[attr-defined]
+    return texts
+
+
+async def test_a_mentors_reply_carries_the_footer_in_e_mail_and_feeds(
+    app, make_client, make_user, member, mentor, group, settings
+):
+    """Wherever a mentor's reply goes out of the page: the e-mail telling the asker of it
+    (text and HTML), and the discussion's Atom feed. A member's reply carries none."""
+    async with app.state.db.sessionmaker() as s:
+        await s.execute(update(User).where(User.id == member.id).values(email_verified_at=utcnow()))
+        await s.commit()
+    c = await make_client(member)
+    d = (
+        await c.api(
+            "POST",
+            f"/api/v1/groups/{group.slug}/discussions",
+            json={"title": "Prednisone", "body": "Side effects?"},
+        )
+    ).json()
+    m = await make_client(mentor)
+    r = await m.api(
+        "POST", f"/api/v1/discussions/{d['id']}/posts", json={"body": "What helped me was rest."}
+    )
+    assert r.status_code == 201
+    other = await make_client(await make_user("plain_peer"))
+    r = await other.api(
+        "POST", f"/api/v1/discussions/{d['id']}/posts", json={"body": "Same here, tired."}
+    )
+    assert r.status_code == 201
+    worker = OutboxWorker(app.state.db.sessionmaker, app.state.settings, app.state.signer)
+    while await worker.run_once(utcnow() + timedelta(days=2)):
+        pass
+    texts = _mail_texts(Path(settings.var_dir, "mail"), member.email)
+    assert texts and all("What helped me was rest." in t for t in texts)
+    for text in texts:
+        assert text.count(MENTOR_FOOTER) == 1, text  # the mentor's reply, not the peer's
+
+    feed = await (await make_client()).get(f"/discussions/{d['id']}/feed.atom")
+    assert feed.status_code == 200
+    entries = feed.text.split("<entry>")[1:]
+    assert len(entries) == 2
+    footed = [e for e in entries if MENTOR_FOOTER in html_lib.unescape(e)]
+    assert len(footed) == 1 and "What helped me was rest." in html_lib.unescape(footed[0])

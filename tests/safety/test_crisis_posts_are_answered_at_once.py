@@ -5,11 +5,15 @@ e-mail (sent now, whatever their e-mail settings, "never" included). Nobody else
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from app.db import utcnow
+from app.email.models import OutboxMessage
 from tests.notifications.email_support import (  # noqa: F401 (fixtures)
     drain,
     make_worker,
+    outbox_rows,
     settings_fixture,
     smtp_fixture,
     verify,
@@ -84,6 +88,67 @@ async def test_a_crisis_reply_is_published_and_answered_with_resources(
     assert "crisis" not in public.text.lower()
     api_view = (await bystander.get(f"/api/v1/posts/{post['id']}")).json()
     assert api_view["support"] is None
+
+
+async def test_the_alert_is_sent_at_once_even_just_after_an_email_about_the_discussion(
+    app, make_client, member, moderator, group, smtp
+):
+    """E-mails about one discussion are spaced (one per member per gathering window); a
+    crisis alert is not held behind them: a moderator e-mailed a minute ago about the
+    discussion where the crisis is written still hears of it now."""
+    await verify(app, moderator)
+    c = await make_client(member)
+    d = await _discussion(c, group)
+    now = utcnow()
+    async with app.state.db.sessionmaker() as s:
+        s.add(
+            OutboxMessage(
+                user_id=moderator.id,
+                category="notification",
+                batch_key=f"d:{d['id']}",
+                discussion_id=d["id"],
+                to_address=moderator.email,
+                status="sent",
+                send_after=now - timedelta(minutes=2),
+                created_at=now - timedelta(minutes=2),
+                sent_at=now - timedelta(minutes=1),
+            )
+        )
+        await s.commit()
+    r = await c.api("POST", f"/api/v1/discussions/{d['id']}/posts", json={"body": CRISIS})
+    assert r.status_code == 201 and r.json()["support"] is not None
+    await drain(make_worker(app))
+    rows = await outbox_rows(app, user_id=moderator.id)
+    [alert] = [row for row in rows if (row.batch_key or "").startswith("alert:")]
+    assert alert.status == "sent", (alert.status, alert.send_after)
+    smtp.mailbox.wait_for(1)
+    [mail] = [m for m in smtp.mailbox.received if "Possible crisis" in m.text]
+    assert mail.recipients == [moderator.email]
+
+
+async def test_a_crisis_post_its_author_deletes_stays_in_the_queue(
+    app, make_client, member, moderator, group
+):
+    """Someone who wrote "I took all my pills" and then deleted it still needs a
+    moderator's look: the item stays, marked deleted, until it is marked reviewed."""
+    c = await make_client(member)
+    d = await _discussion(c, group)
+    r = await c.api(
+        "POST", f"/api/v1/discussions/{d['id']}/posts", json={"body": "I took all my pills."}
+    )
+    post = r.json()
+    assert post["support"] is not None
+    assert (await c.api("DELETE", f"/api/v1/posts/{post['id']}")).status_code == 204
+    mod = await make_client(moderator)
+    queue = (await mod.get("/api/v1/mod/queue")).json()
+    assert [(i["post_id"], i["deleted"]) for i in queue["crisis"]] == [(post["id"], True)]
+    assert queue["crisis"][0]["excerpt"] == "I took all my pills."
+    page = await mod.get("/mod/queue")
+    item = page.text[page.text.index(f'id="safety-item-{queue["crisis"][0]["id"]}"') :]
+    assert "the post is deleted" in item[: item.index("</li>")]
+    r = await mod.api("POST", f"/api/v1/mod/safety/{queue['crisis'][0]['id']}/resolve", json={})
+    assert r.status_code == 200
+    assert (await mod.get("/api/v1/mod/queue")).json()["crisis"] == []
 
 
 async def test_the_next_page_shows_the_resources_of_the_members_country(
@@ -169,3 +234,20 @@ async def test_members_set_their_country_in_settings(app, make_client, member):
     assert r.status_code == 422
     r = await c.form("/settings/country", {"country": ""})
     assert (await c.get("/api/v1/me")).json()["country"] is None
+
+
+async def test_setting_the_country_through_the_api_keeps_the_rest_of_the_profile(
+    make_client, member
+):
+    """PATCH /api/v1/me changes what it is sent: the country alone leaves the bio as it was
+    (a client setting the country had to send the bio again, or erase it)."""
+    c = await make_client(member)
+    r = await c.api("PATCH", "/api/v1/me", json={"bio": "Caring for my husband."})
+    assert r.status_code == 200, r.text
+    r = await c.api("PATCH", "/api/v1/me", json={"country": "GB"})
+    assert r.status_code == 200, r.text
+    me = (await c.get("/api/v1/me")).json()
+    assert (me["country"], me["bio"]) == ("GB", "Caring for my husband.")
+    r = await c.api("PATCH", "/api/v1/me", json={"bio": "Caregiver."})
+    me = (await c.get("/api/v1/me")).json()
+    assert (me["country"], me["bio"]) == ("GB", "Caregiver.")

@@ -12,7 +12,8 @@ import zipfile
 from sqlalchemy import insert
 
 from app.db import utcnow
-from app.discussions.models import Post
+from app.discussions.models import Discussion, Post
+from app.notifications.models import DiscussionFollow
 from app.safety.export import export_zip
 
 
@@ -49,6 +50,8 @@ async def test_the_export_holds_what_the_member_did(
         "POST", f"/api/v1/posts/{theirs['id']}/flags", json={"reason": "spam", "note": "ads"}
     )
     await c.api("PATCH", "/api/v1/me", json={"bio": "caregiver", "country": "GB"})
+    r = await c.api("POST", f"/api/v1/groups/{group.slug}/follow", json={"level": "watching"})
+    assert r.status_code in (200, 201, 204), r.text
     r = await c.api("POST", "/api/v1/saved", json={"kind": "discussion", "discussion_id": d["id"]})
     assert r.status_code in (200, 201), r.text
     mod = await make_client(moderator)
@@ -57,6 +60,10 @@ async def test_the_export_holds_what_the_member_did(
         f"/api/v1/posts/{opening['id']}",
         json={"body": "third text", "reason": "tidied"},
     )
+    r = await mod.api(
+        "PATCH", f"/api/v1/mod/discussions/{d['id']}", json={"locked": True, "reason": "done"}
+    )
+    assert r.status_code == 204, r.text
 
     files = await _unzip(await c.get("/api/v1/me/export"))
     assert set(files) == {
@@ -96,13 +103,15 @@ async def test_the_export_holds_what_the_member_did(
     ]
     follows = json.loads(files["follows.json"])
     assert [f["discussion_id"] for f in follows["discussions"]] == [d["id"]]
+    assert follows["groups"] == [{"group": group.slug, "name": group.name, "level": "watching"}]
     notifications = json.loads(files["notifications.json"])
     assert any("tidied" in (n["message"] or "") for n in notifications)
     sessions = json.loads(files["sessions.json"])
     assert len(sessions) == 1 and "id" not in sessions[0] and "key" not in sessions[0]
     moderation = json.loads(files["moderation.json"])
-    assert [(m["moderator"], m["action"]) for m in moderation] == [
-        (moderator.username, "edit_post")
+    assert [(m["moderator"], m["action"], m["reason"]) for m in moderation] == [
+        (moderator.username, "edit_post", "tidied"),
+        (moderator.username, "lock", "done"),  # their discussion
     ]
     assert [s["discussion_id"] for s in json.loads(files["saved.json"])] == [d["id"]]
     everything = b"".join(files.values()).decode()
@@ -176,3 +185,54 @@ async def test_an_export_of_ten_thousand_posts_streams_in_constant_memory(
     assert big_size > 5 * small_size  # ten times the posts, much more output...
     assert big_peak < 2 * small_peak  # ...in the same memory
     assert big_peak < 16 * 1024 * 1024
+
+
+async def test_an_export_of_ten_thousand_follows_streams_in_constant_memory(
+    app, make_user, member, group
+):
+    """Replying follows a discussion: a member's follows grow with what they wrote, and are
+    read in batches like the posts."""
+    small, big = await make_user("small_follower"), await make_user("big_follower")
+    now = utcnow()
+    async with app.state.db.sessionmaker() as s:
+        ids = list(
+            (
+                await s.scalars(
+                    insert(Discussion).returning(Discussion.id),
+                    [
+                        dict(
+                            group_id=group.id,
+                            author_id=member.id,
+                            title=f"Counts after chemo, week {n}",
+                            slug=f"counts-after-chemo-week-{n}",
+                            created_at=now,
+                            last_activity_at=now,
+                            status="visible",
+                        )
+                        for n in range(10_000)
+                    ],
+                )
+            ).all()
+        )
+        for user, count in ((small, 1_000), (big, 10_000)):
+            rows = [
+                dict(user_id=user.id, discussion_id=i, level="watching", created_at=now)
+                for i in ids[:count]
+            ]
+            for start in range(0, count, 2_000):
+                await s.execute(insert(DiscussionFollow), rows[start : start + 2_000])
+        await s.commit()
+    small_peak, small_size = await _peak_while_exporting(app, small.id)
+    big_peak, big_size = await _peak_while_exporting(app, big.id)
+    assert big_size > 5 * small_size
+    assert big_peak < 2 * small_peak
+    chunks = [c async for c in export_zip(app.state.db.sessionmaker, user_id=big.id)]
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(chunks)))
+    files = json.loads(archive.read("follows.json"))
+    assert [f["discussion_id"] for f in files["discussions"]] == ids
+    assert files["discussions"][0] == {
+        "discussion_id": ids[0],
+        "title": "Counts after chemo, week 0",
+        "level": "watching",
+    }
+    assert files["groups"] == []

@@ -63,6 +63,29 @@ async def test_a_reply_with_a_phone_number_is_refused_with_the_findings(
     assert r.status_code == 201, r.text
 
 
+async def test_the_members_country_is_the_region_of_national_numbers(
+    app, make_client, make_user, group
+):
+    """A national number is read in the author's country (their setting): a British mobile
+    number written the British way is a phone number from a member in GB, and just digits
+    from a member in the US."""
+    uk = await make_client(await make_user("uk_member"))
+    assert (await uk.api("PATCH", "/api/v1/me", json={"bio": "", "country": "GB"})).is_success
+    us = await make_client(await make_user("us_member"))
+    assert (await us.api("PATCH", "/api/v1/me", json={"bio": "", "country": "US"})).is_success
+    d = await _discussion(uk, group)
+    body = "my mobile is 07911 123456 if anyone wants to talk"
+    r = await uk.api("POST", f"/api/v1/discussions/{d['id']}/posts", json={"body": body})
+    assert r.status_code == 422, r.text
+    assert [(f["kind"], f["text"]) for f in r.json()["findings"]] == [("phone", "07911 123456")]
+    check = (await uk.api("POST", "/api/v1/posts/check", json={"body": body})).json()
+    assert [f["text"] for f in check["findings"]] == ["07911 123456"]
+    r = await us.api("POST", f"/api/v1/discussions/{d['id']}/posts", json={"body": body})
+    assert r.status_code == 201, r.text
+    check = (await us.api("POST", "/api/v1/posts/check", json={"body": body})).json()
+    assert check["findings"] == []
+
+
 async def test_a_new_discussion_and_an_edit_are_checked_too(app, make_client, member, group):
     c = await make_client(member)
     r = await c.api(

@@ -48,6 +48,13 @@ FOUND: list[tuple[str, str | None, list[tuple[Kind, str]]]] = [
     ("my place, 9 Cherry Tree Lane", None, [(A, "9 Cherry Tree Lane")]),
     ("It is 310 Elm Blvd Suite 200", None, [(A, "310 Elm Blvd Suite 200")]),
     ("mail P.O. Box 1234", None, [(A, "P.O. Box 1234")]),
+    (  # a Canadian postal code goes with the street
+        "123 Main St W, Toronto, ON M5V 2T6 is us",
+        None,
+        [(A, "123 Main St W, Toronto, ON M5V 2T6")],
+    ),
+    ("Unit 4/22 Smith St, Sydney NSW 2000", None, [(A, "22 Smith St, Sydney NSW 2000")]),
+    ("moramos na Av. Paulista, 1578", None, [(A, "Av. Paulista, 1578")]),
     ("PO Box 77, Rochester", None, [(A, "PO Box 77")]),
     # street addresses, international
     ("10 Downing Street, London SW1A 2AA", None, [(A, "10 Downing Street, London SW1A 2AA")]),
@@ -71,6 +78,9 @@ FOUND: list[tuple[str, str | None, list[tuple[Kind, str]]]] = [
     ("June 5th, 2021 is when she was born", None, [(D, "June 5th, 2021")]),
     ("my daughter's bday is Dec 24", None, [(D, "Dec 24")]),
     ("born 3rd of March 2020 at 32 weeks", None, [(D, "3rd of March 2020")]),
+    ("birthday: 12/25", None, [(D, "12/25")]),  # a month and a day, no year
+    ("my son was born on 12/25, a Christmas baby", None, [(D, "12/25")]),
+    ("DOB 31/12 (UK order)", None, [(D, "31/12")]),
     # record and ID numbers
     ("MRN 12345678", None, [(R, "12345678")]),
     ("my MRN is 00456123", None, [(R, "00456123")]),
@@ -85,6 +95,9 @@ FOUND: list[tuple[str, str | None, list[tuple[Kind, str]]]] = [
     ("NHS number 943 476 5919", None, [(R, "943 476 5919")]),
     ("subscriber ID W123456789", None, [(R, "W123456789")]),
     ("chart # 5566778", None, [(R, "5566778")]),
+    ("Medicare number 1EG4-TE5-MK73", None, [(R, "1EG4-TE5-MK73")]),  # the US MBI form
+    ("my medicaid ID is 123456789012", None, [(R, "123456789012")]),
+    ("MRN 20241234", None, [(R, "20241234")]),  # a year's digits in a longer number
     # several in one post, in order
     (
         "Jane, DOB 1/2/1990, jane@example.com, 212-555-0187",
@@ -134,9 +147,17 @@ CLEAN: list[str] = [
     "he was born with it",
     "born in 2019",
     "she was born 3 weeks early",
+    "born at 32 weeks, about 3/4 of the usual weight",  # a fraction, not right after
+    "born with 2/3 of a kidney",
+    "my birthday party had 12/40 guests",  # no month has 40 days
     "insurance paid $2000 of it",
     "my insurance covers 80%",
+    "Medicare covers 80% of it",
+    "on medicare part B since 2019",
     "insurance deductible is 1,500",
+    "my insurance 2024 plan changed",  # a year is not a record number
+    "Insurance: 2025 open enrollment starts",
+    "the insurance 2024-2025 year",
     "member since 2015",
     "patient for 12 years",
     "the record shows 2 infections",
@@ -144,6 +165,7 @@ CLEAN: list[str] = [
     "dose 1-2-3 days",
     "from 2019-2021 I was on G-CSF",
     "a 4 lane road to the clinic",
+    "Av. ANC 1500 over the month",
     "we walk 2 miles a day",
     "take 1 tablet twice a day",
     "Room 12 on the 3rd floor",

@@ -3,14 +3,32 @@ expired tokens and old password-reset rows go; everything current stays."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+import os
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
-from app.accounts.models import ApiToken, PasswordReset, UserSession
+from app.accounts.models import ApiToken, PasswordReset, PendingRegistration, UserSession
 from app.db import utcnow
 from app.email.models import OutboxMessage
+from app.email.worker import OutboxWorker
+from app.safety.models import UsernameHold
 from app.safety.retention import RetentionClock, purge_expired
+
+
+def _pending(name: str, *, expires_at: datetime) -> PendingRegistration:
+    return PendingRegistration(
+        username=name,
+        username_key=name,
+        email=f"{name}@example.org",
+        password_hash="x",
+        nonce=name,
+        token_hash=name.ljust(64, "0"),
+        expires_at=expires_at,
+    )
 
 
 async def test_the_purge_removes_only_what_is_past_its_period(app, member):
@@ -51,12 +69,21 @@ async def test_the_purge_removes_only_what_is_past_its_period(app, member):
                 PasswordReset(
                     user_id=member.id, nonce="n2", token_hash="d" * 64, expires_at=now + day
                 ),
+                UsernameHold(key_hash="e" * 64, until=now - day),  # its 30 days are over
+                # registrations whose link was never followed (address and password hash)
+                _pending("gone_gina", expires_at=now - day),
+                _pending("still_sam", expires_at=now + day),
+                UsernameHold(key_hash="f" * 64, until=now + day),
             ]
         )
         await s.commit()
         purged = await purge_expired(s, settings=app.state.settings, now=now)
         await s.commit()
         assert (purged.emails, purged.tokens, purged.password_resets) == (2, 1, 1)
+        assert purged.username_holds == 1
+        assert purged.pending_registrations == 1
+        assert (await s.scalars(select(PendingRegistration.username))).all() == ["still_sam"]
+        assert (await s.scalars(select(UsernameHold.key_hash))).all() == ["f" * 64]
         assert purged.sessions >= 2
         statuses = sorted((await s.scalars(select(OutboxMessage.status))).all())
         assert statuses.count("queued") >= 1 and "failed" not in statuses
@@ -73,3 +100,45 @@ async def test_the_worker_purges_at_most_once_an_hour(app):
     assert await clock.maybe_purge(sm, settings, now) is not None
     assert await clock.maybe_purge(sm, settings, now + timedelta(minutes=59)) is None
     assert await clock.maybe_purge(sm, settings, now + timedelta(minutes=61)) is not None
+
+
+async def test_the_running_worker_purges(app, member):
+    """The e-mail worker's loop runs the purge: an expired session is gone after a round."""
+    now = utcnow()
+    async with app.state.db.sessionmaker() as s:
+        s.add(UserSession(id="stale", user_id=member.id, expires_at=now - timedelta(days=1)))
+        await s.commit()
+    worker = OutboxWorker(app.state.db.sessionmaker, app.state.settings, app.state.signer)
+    task = asyncio.create_task(worker.run())
+    try:
+        for _ in range(200):
+            if worker.retention.last is not None:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        worker.stop()
+        await asyncio.wait_for(task, 10)
+    assert worker.retention.last is not None
+    async with app.state.db.sessionmaker() as s:
+        assert "stale" not in (await s.scalars(select(UserSession.id))).all()
+
+
+def _write_mail(folder: Path, name: str, days_old: int) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text("To: someone@example.org\n\nhello\n")
+    when = time.time() - days_old * 86_400
+    os.utime(path, (when, when))
+    return path
+
+
+async def test_mail_written_as_files_goes_after_30_days_too(app):
+    """Without an SMTP host e-mail is written as .eml files (app/email/mailer.py): those
+    copies of sent e-mail are kept no longer than the outbox rows."""
+    folder = Path(app.state.settings.var_dir, "mail")
+    old = _write_mail(folder, "00000001-old.eml", 31)
+    recent = _write_mail(folder, "00000002-recent.eml", 29)
+    async with app.state.db.sessionmaker() as s:
+        purged = await purge_expired(s, settings=app.state.settings, now=utcnow())
+    assert purged.mail_files == 1
+    assert not old.exists() and recent.exists()
