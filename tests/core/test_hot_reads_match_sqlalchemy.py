@@ -63,6 +63,10 @@ async def test_hot_reads_give_the_rows_sqlalchemy_gives(
                 "offset": 0,
             },
         ),
+        (
+            reading.ALL_POSTS,
+            {"discussion_id": d.id, "viewer": member.id, "sees_all": False},
+        ),
         (GROUP_VIEW, {"slug": group.slug, "viewer": member.id}),
         (PINNED, {"group_id": group.id, "signed_in": True}),
         (

@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.core.rows import compile_for
-from app.discussions.reading import DISCUSSION_HEAD, PAGE_POSTS
+from app.discussions.reading import ALL_POSTS, DISCUSSION_HEAD, PAGE_POSTS
 
 SENT = {
     "head": (DISCUSSION_HEAD, {"viewer", "discussion_id"}),
     "posts": (PAGE_POSTS, {"viewer", "discussion_id", "limit", "offset", "sees_all"}),
+    "all posts": (ALL_POSTS, {"viewer", "discussion_id", "sees_all"}),
 }
 
 
