@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, and_, literal, or_, select
+from sqlalchemy import ColumnElement, and_, literal, or_, select, true
 
 from app.access.permissions import Action, can
 from app.accounts.models import Actor
+from app.core.rows import inline
 from app.discussions.models import Discussion, Post, Visibility
 from app.groups.models import Group, GroupVisibility
 from app.library.models import LibraryPage
@@ -48,6 +49,12 @@ class _Thread(_Authored, Protocol):
 
 PUBLIC_GROUP = GroupVisibility.public.value
 
+# The rule's constants as the statements of the hot pages carry them: written into the text
+# (`core.rows.inline`), so PostgreSQL keeps one plan for a statement built once (a group's
+# listing was planned again on every request with them, and its LIMIT, as parameters).
+_PUBLISHED_SQL = inline(PUBLISHED)
+_PUBLIC_GROUP_SQL = inline(PUBLIC_GROUP)
+
 
 def can_see_group(viewer: Actor | None, visibility: str) -> bool:
     """A group by its visibility: members-only groups are for signed-in members."""
@@ -56,17 +63,17 @@ def can_see_group(viewer: Actor | None, visibility: str) -> bool:
 
 def visible_groups(viewer: Actor | None) -> ColumnElement[bool]:
     """Listings of groups (on a query of `Group`)."""
-    return literal(True) if viewer is not None else Group.visibility == PUBLIC_GROUP
+    return true() if viewer is not None else Group.visibility == _PUBLIC_GROUP_SQL
 
 
 def in_visible_group(signed_in: Any) -> ColumnElement[bool]:
     """On a query that joins each discussion's `Group`: the group is one this viewer may
     see. `signed_in` is a bool or a bound parameter (for statements built once)."""
-    return or_(signed_in, Group.visibility == PUBLIC_GROUP)
+    return or_(signed_in, Group.visibility == _PUBLIC_GROUP_SQL)
 
 
 def _in_public_group() -> ColumnElement[bool]:
-    return Discussion.group_id.in_(select(Group.id).where(Group.visibility == PUBLIC_GROUP))
+    return Discussion.group_id.in_(select(Group.id).where(Group.visibility == _PUBLIC_GROUP_SQL))
 
 
 def sees_everything(viewer: Actor | None) -> bool:
@@ -125,7 +132,7 @@ def visible_discussions(viewer: Actor | None = None) -> ColumnElement[bool]:
 def published_discussions() -> ColumnElement[bool]:
     """Published and not deleted, whatever the group: for statements built once for every
     viewer, which add `in_visible_group` with a parameter."""
-    return and_(Discussion.status == PUBLISHED, Discussion.deleted_at.is_(None))
+    return and_(Discussion.status == _PUBLISHED_SQL, Discussion.deleted_at.is_(None))
 
 
 def published_posts() -> ColumnElement[bool]:

@@ -18,7 +18,7 @@ from app.db import Database
 from app.discussions import posting, reactions, reading
 from app.discussions.models import ReactionKind
 from app.groups import service as groups
-from app.groups.service import GROUP_VIEW, LISTINGS, PINNED
+from app.groups.service import GROUP_VIEW, PINNED, listing
 from tests.conftest import drop_database, fresh_database_url
 
 
@@ -63,10 +63,17 @@ async def test_hot_reads_give_the_rows_sqlalchemy_gives(
                 "offset": 0,
             },
         ),
+        (
+            reading.ALL_POSTS,
+            {"discussion_id": d.id, "viewer": member.id, "sees_all": False},
+        ),
         (GROUP_VIEW, {"slug": group.slug, "viewer": member.id}),
         (PINNED, {"group_id": group.id, "signed_in": True}),
-        (LISTINGS[True, False], {"group_id": group.id, "limit": 5, "signed_in": True}),
-        (LISTINGS[False, False], {"limit": 5, "signed_in": False}),
+        (
+            listing(in_group=True, after_cursor=False, limit=5),
+            {"group_id": group.id, "signed_in": True},
+        ),
+        (listing(in_group=False, after_cursor=False, limit=5), {"signed_in": False}),
     ]
     conn = await session.connection()
     for query, params in cases:
