@@ -13,7 +13,8 @@ Nothing stored keeps the old name or address: the audit log is append-only, save
 one redaction its triggers allow (an entry's actor name, or a member target's name, becomes
 the neutral name of a deleted account: `_forget_name_snapshots`); name snapshots elsewhere (edit
 history, resolved flags and reviews, moderators' crisis alerts) and the search index of
-rewritten posts follow.
+rewritten posts follow, and the private search log forgets searches that said the old name
+or address (it keeps no user id, so only what was typed could name them).
 
 A reply being written at the same moment (race-safe on both databases): the reply's INSERT
 reads the author's row `FOR KEY SHARE` and inserts nothing when the account is deleted
@@ -55,6 +56,7 @@ from app.notifications.models import (
 from app.safety.former import hold_hash, neutral_name
 from app.safety.models import SafetyReview, UsernameHold
 from app.search import index as search_index
+from app.search import service as search_service
 
 HOLD_DAYS = 30
 FORMER = "a former member"
@@ -108,6 +110,8 @@ async def delete_account(
     if chosen is DeletionMode.delete_posts:
         await _delete_posts(session, user=user, now=now)
     await _forget_mentions(session, user=user, old_name=old_name)
+    # someone may have searched for them ("@old_name,", their address): the log forgets it
+    await search_service.forget_identity(session, username=old_name, email=user.email)
 
     name = neutral_name(user.id)
     user.username = name

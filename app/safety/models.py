@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
@@ -26,17 +26,29 @@ REVIEW_LABELS = {
 # The queue's order: a possible crisis at the very top, confirmed personal information low.
 PRIORITY = {ReviewKind.crisis: 0, ReviewKind.personal_information: 9}
 
+# an item is open until a moderator marks it reviewed; one open item per post and kind
+OPEN_REVIEW = "resolved_at IS NULL"
+
 
 class SafetyReview(Base):
     """A post the safety checks put before the moderators: a possible crisis (at the top of
     the queue), or personal information its author chose to publish (low priority). Open
-    until a moderator marks it reviewed."""
+    until a moderator marks it reviewed. A post has at most one open item of each kind
+    (the database says so: edits of a post already waiting add nothing to the queue)."""
 
     __tablename__ = "safety_reviews"
     __table_args__ = (
         CheckConstraint("kind IN ('crisis', 'personal_information')", name="kind_known"),
         Index("ix_safety_reviews_open", "resolved_at", "priority", "created_at"),
         Index("ix_safety_reviews_post_id", "post_id"),
+        Index(
+            "uq_safety_reviews_open_post_kind",
+            "post_id",
+            "kind",
+            unique=True,
+            sqlite_where=text(OPEN_REVIEW),
+            postgresql_where=text(OPEN_REVIEW),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -14,19 +14,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role, User
 from app.core.errors import Invalid
-from app.db import after_commit, utcnow
+from app.db import after_commit, dialect_insert, table_of, utcnow
 from app.discussions.models import Post
 from app.email.models import ALERT_KEY_PREFIX, OutboxCategory, OutboxItem, OutboxMessage
 from app.live import hub as live
 from app.notifications import service as notifications
 from app.safety import crisis
 from app.safety.crisis import CrisisSignal
-from app.safety.models import PRIORITY, ReviewKind, SafetyReview
+from app.safety.models import OPEN_REVIEW, PRIORITY, ReviewKind, SafetyReview
 from app.safety.personal_info import LABELS, Finding, check_post
 from app.safety.schemas import SupportOut
 
@@ -60,13 +60,17 @@ class PostReview:
     crisis: CrisisSignal | None = None
 
     async def record(self, session: AsyncSession, *, post: Post) -> None:
-        """Once the post exists: queue it for the moderators when it needs a look."""
+        """Once the post exists: queue it for the moderators when it needs a look. An edit
+        of a post whose item of that kind is still open adds nothing: the moderators have it
+        already (and read the post as it is now); once they have reviewed it, an edit that
+        again reads as a crisis is a new event, a new item and a new alert. The author is
+        shown the crisis resources every time."""
         if self.findings:
             kinds = sorted({f.kind.value for f in self.findings})
             await _open_review(session, post, ReviewKind.personal_information, ", ".join(kinds))
         if self.crisis is not None:
-            await _open_review(session, post, ReviewKind.crisis, self.crisis.text)
-            await _alert_moderators(session, post=post, author=self.author, signal=self.crisis)
+            if await _open_review(session, post, ReviewKind.crisis, self.crisis.text):
+                await _alert_moderators(session, post=post, author=self.author, signal=self.crisis)
             session.info[_SUPPORT] = self.author.country
 
 
@@ -115,17 +119,23 @@ def crisis_support(country: str | None, settings: Any = None) -> dict[str, Any]:
     }
 
 
-async def _open_review(session: AsyncSession, post: Post, kind: ReviewKind, detail: str) -> None:
-    session.add(
-        SafetyReview(
+async def _open_review(session: AsyncSession, post: Post, kind: ReviewKind, detail: str) -> bool:
+    """Open the post's item of this kind unless one is open already; whether it was opened.
+    Two edits at once cannot open two: the partial unique index on open items decides
+    (ON CONFLICT DO NOTHING), on both databases."""
+    opened = await session.execute(
+        dialect_insert(session, table_of(SafetyReview))
+        .values(
             post_id=post.id,
             kind=kind.value,
             priority=PRIORITY[kind],
             detail=detail[:1000],
             created_at=utcnow(),
         )
+        .on_conflict_do_nothing(index_elements=["post_id", "kind"], index_where=text(OPEN_REVIEW))
+        .returning(table_of(SafetyReview).c.id)
     )
-    await session.flush()
+    return opened.scalar_one_or_none() is not None
 
 
 async def _alert_moderators(

@@ -14,8 +14,10 @@ from app.search.query import MAX_QUERY_CHARS
 from app.search.schemas import (
     GroupMedianOut,
     SearchHitOut,
+    SearchLogOut,
     SearchOut,
     SimilarOut,
+    TermCountOut,
     UnansweredOut,
     WaitingOut,
 )
@@ -122,5 +124,22 @@ async def unanswered(
                 median_seconds=int(m.median.total_seconds()) if m.median is not None else None,
             )
             for m in queue.medians
+        ],
+    )
+
+
+@router.get("/mod/searches", response_model=SearchLogOut, dependencies=[requires(Action.moderate)])
+async def search_log(session: SessionDep, auth: AuthDep) -> SearchLogOut:
+    assert auth.viewer is not None
+    top, missing = await service.search_log(session, viewer=auth.viewer)
+    return SearchLogOut(
+        days=service.LOG_DAYS,
+        top=[
+            TermCountOut(terms=t.terms, searches=t.searches, zero_results=t.zero_results)
+            for t in top
+        ],
+        found_nothing=[
+            TermCountOut(terms=t.terms, searches=t.searches, zero_results=t.zero_results)
+            for t in missing
         ],
     )

@@ -56,3 +56,17 @@ class UnansweredOut(BaseModel):
     items: list[WaitingOut]
     next_cursor: str | None
     medians: list[GroupMedianOut]
+
+
+class TermCountOut(BaseModel):
+    terms: str
+    searches: int
+    zero_results: int
+
+
+class SearchLogOut(BaseModel):
+    """The private search log of the last `days` days, as the moderators' page shows it."""
+
+    days: int
+    top: list[TermCountOut]
+    found_nothing: list[TermCountOut]

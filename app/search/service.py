@@ -3,12 +3,13 @@ the API (both call these)."""
 
 from __future__ import annotations
 
+import re
 import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, not_, or_, select
+from sqlalchemy import and_, delete, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -25,6 +26,7 @@ from app.search.models import SearchTermDay
 from app.search.query import ParsedQuery, parse_query
 
 LOG_DAYS = 30
+_TERMS_CHARS = 200  # the search log's key: a query's words, cut to this length
 MEDIAN_DAYS = 30
 
 
@@ -98,7 +100,7 @@ async def search(
 async def log_search(session: AsyncSession, *, terms: str, found: int) -> None:
     """Count one signed-in member's search under its words and the day: no user id, no
     time of day, no operators (an @name would say whom someone looked for)."""
-    terms = terms[:200]
+    terms = terms[:_TERMS_CHARS]
     zero = 1 if found == 0 else 0
     stmt = dialect_insert(session, SearchTermDay).values(
         day=utcnow().date(), terms=terms, searches=1, zero_results=zero
@@ -111,6 +113,41 @@ async def log_search(session: AsyncSession, *, terms: str, found: int) -> None:
         },
     )
     await session.execute(stmt)
+
+
+async def forget_identity(session: AsyncSession, *, username: str, email: str) -> int:
+    """A deleted account's old name and address leave the search log: the days' terms that
+    say the username as a word (an @mention included, any case) or hold the address (or the
+    start of it, where the 200-character key cut it off) are deleted; how many rows went.
+    The log holds no user id, so it is read by its text: a few rows say the name at all
+    (LIKE finds them), and the word rule is applied to those."""
+    name, address = username.lower(), email.lower()
+    said = func.lower(SearchTermDay.terms)
+    like = [said.contains(name, autoescape=True)]
+    if address:  # the whole address, or its start where the key was cut
+        like.append(said.contains(address.split("@", 1)[0] + "@", autoescape=True))
+    candidates = await session.execute(
+        select(SearchTermDay.day, SearchTermDay.terms).where(or_(*like))
+    )
+    word = re.compile(r"(?<![a-z0-9_])" + re.escape(name) + r"(?![a-z0-9_])")
+    doomed = [
+        (day, terms)
+        for day, terms in candidates.all()
+        if word.search(terms.lower()) or (address and _holds_address(terms.lower(), address))
+    ]
+    for day, terms in doomed:
+        await session.execute(
+            delete(SearchTermDay).where(SearchTermDay.day == day, SearchTermDay.terms == terms)
+        )
+    return len(doomed)
+
+
+def _holds_address(terms: str, address: str) -> bool:
+    if address in terms:
+        return True
+    # cut at the key's length: its end is the start of the address, past the "@"
+    tail = terms[terms.rfind(" ") + 1 :]
+    return len(terms) >= _TERMS_CHARS and "@" in tail and address.startswith(tail)
 
 
 @dataclass(slots=True)

@@ -206,6 +206,7 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/unanswered"): MENTOR,
     ("GET", "/api/v1/unanswered"): MENTOR,
     ("GET", "/mod/searches"): MOD,
+    ("GET", "/api/v1/mod/searches"): MOD,
     ("GET", "/feeds/latest.atom"): V,
     ("GET", "/groups/{slug}/feed.atom"): V,
     ("GET", "/discussions/{discussion_id}/feed.atom"): V,

@@ -57,6 +57,11 @@ async def _world(app, make_user, make_client, group) -> dict[str, Any]:
     for change in ({"suspend": True, "reason": "cooling off"}, {"suspend": False}):
         r = await mc.api("PATCH", f"/api/v1/mod/users/{OLD}", json=change)
         assert r.status_code == 200, r.text
+    # someone looked for Lena: by @name, in capitals, by address (the log keeps the words)
+    for q in (f"@{OLD}, night sweats", f"{OLD.upper()} sweats", lena.email, "night sweats"):
+        assert (await fc.get("/api/v1/search", params={"q": q})).status_code == 200
+    logged = (await mc.get("/api/v1/mod/searches")).json()["top"]
+    assert sum(OLD in t["terms"] for t in logged) == 3, logged
     token = (
         await (await make_client()).api(
             "POST", "/api/v1/auth/token", json={"username": OLD, "password": PASSWORD}
@@ -106,6 +111,14 @@ async def _nothing_of_the_old_identity(app, world, make_client, group) -> None:
             text = r.text.lower()
             if r.status_code >= 500 or OLD in text or email in text:
                 failures.append(f"{who} GET {url}: {r.status_code} shows the old identity")
+    # the moderators' private search log: what others searched for her is gone, the rest stays
+    for url in ("/mod/searches", "/api/v1/mod/searches"):
+        r = await world["mc"].get(url)
+        assert r.status_code == 200, (url, r.status_code)
+        if OLD in r.text.lower() or email in r.text.lower():
+            failures.append(f"moderator GET {url} shows the old identity")
+    logged = (await world["mc"].get("/api/v1/mod/searches")).json()["top"]
+    assert "night sweats" in [t["terms"] for t in logged], logged
     assert not failures, "\n".join(failures[:30])
 
 
@@ -347,3 +360,30 @@ async def test_a_held_post_that_mentions_the_member_loses_the_name_too(
     assert not await _raw_rows_holding(app, OLD, world["lena"].email)
     post = (await world["mc"].get(f"/api/v1/posts/{held['id']}")).json()
     assert post["body"] == "Hello a former member!"
+
+
+async def test_searches_for_the_old_address_leave_the_search_log_too(app, make_user, make_client):
+    """An address that does not say the name goes too, whole or where the log's 200-character
+    key cut it; searches that only share a word with it stay."""
+    lena = await make_user(OLD)
+    address = "h.quiet@mailbox.example"
+    async with app.state.db.sessionmaker() as s:
+        await s.execute(
+            update(User).where(User.id == lena.id).values(email=address, email_key=address)
+        )
+        await s.commit()
+    fay = await make_client(await make_user("friend_fay"))
+    cut = f"{'a' * 90} {'b' * 90} {address}"  # logged as its first 200 characters
+    for q in (address.upper(), f"write to {address}.", cut, "quiet mailbox"):
+        assert (await fay.get("/api/v1/search", params={"q": q})).status_code == 200
+    mod = await make_client(await make_user("mod_mo", Role.moderator))
+    before = [t["terms"] for t in (await mod.get("/api/v1/mod/searches")).json()["top"]]
+    assert len(before) == 4 and cut[:200] in before, before
+    r = await (await make_client(lena)).api(
+        "DELETE", "/api/v1/me", json={"password": PASSWORD, "mode": "anonymize"}
+    )
+    assert r.status_code == 204, r.text
+    after = (await mod.get("/api/v1/mod/searches")).json()
+    assert [t["terms"] for t in after["top"]] == ["quiet mailbox"], after
+    page = await mod.get("/mod/searches")
+    assert "mailbox.ex" not in page.text and "quiet mailbox" in page.text

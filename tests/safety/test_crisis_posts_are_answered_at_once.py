@@ -8,8 +8,17 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from app.accounts.models import User
 from app.db import utcnow
-from app.email.models import OutboxMessage
+from app.discussions.models import Post
+from app.email.models import ALERT_KEY_PREFIX, OutboxMessage
+from app.notifications.models import Notification
+from app.safety import crisis, review
+from app.safety.models import SafetyReview
 from tests.notifications.email_support import (  # noqa: F401 (fixtures)
     drain,
     make_worker,
@@ -251,3 +260,86 @@ async def test_setting_the_country_through_the_api_keeps_the_rest_of_the_profile
     r = await c.api("PATCH", "/api/v1/me", json={"bio": "Caregiver."})
     me = (await c.get("/api/v1/me")).json()
     assert (me["country"], me["bio"]) == ("GB", "Caregiver.")
+
+
+async def _alerts(app: Any, moderator: Any) -> tuple[int, int]:
+    """(in-app crisis notifications, alert e-mails) a moderator has had."""
+    async with app.state.db.sessionmaker() as s:
+        notes = await s.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(
+                Notification.user_id == moderator.id,
+                Notification.message.like("Possible crisis%"),
+            )
+        )
+    mails = [r for r in await outbox_rows(app, user_id=moderator.id) if r.batch_key]
+    return int(notes or 0), sum(1 for r in mails if r.batch_key.startswith(ALERT_KEY_PREFIX))
+
+
+async def test_edits_of_a_crisis_post_waiting_in_the_queue_do_not_alert_again(
+    app, make_client, member, moderator, group
+):
+    """One open item per post: each edit that still reads as a crisis shows its author the
+    resources, but the moderators, who have the post already, are not alerted again. Once a
+    moderator has reviewed it, an edit that reads as a crisis again is a new event: a new
+    item and a new alert."""
+    c = await make_client(member)
+    mod = await make_client(moderator)
+    d = await _discussion(c, group)
+    r = await c.api("POST", f"/api/v1/discussions/{d['id']}/posts", json={"body": CRISIS})
+    post_id = r.json()["id"]
+    assert await _alerts(app, moderator) == (1, 1)
+    for body in (CRISIS + " Sorry.", "I took all my pills", "I want to kill myself"):
+        r = await c.api("PATCH", f"/api/v1/posts/{post_id}", json={"body": body})
+        assert r.status_code == 200, r.text
+        assert r.json()["support"]["kind"] == "crisis", body  # the author, every time
+    queue = (await mod.get("/api/v1/mod/queue")).json()
+    assert [i["post_id"] for i in queue["crisis"]] == [post_id]
+    assert await _alerts(app, moderator) == (1, 1)
+    page = await mod.get("/mod/queue")
+    assert page.text.count('id="safety-item-') == 1
+
+    # reviewed: an edit that no longer reads as a crisis opens nothing ...
+    item = queue["crisis"][0]["id"]
+    r = await mod.api("POST", f"/api/v1/mod/safety/{item}/resolve", json={})
+    assert r.status_code == 200
+    r = await c.api("PATCH", f"/api/v1/posts/{post_id}", json={"body": "Feeling better today."})
+    assert r.json()["support"] is None
+    assert (await mod.get("/api/v1/mod/queue")).json()["crisis"] == []
+    # ... and one that does again is a new event
+    r = await c.api("PATCH", f"/api/v1/posts/{post_id}", json={"body": CRISIS})
+    assert r.json()["support"]["kind"] == "crisis"
+    queue = (await mod.get("/api/v1/mod/queue")).json()
+    assert [i["post_id"] for i in queue["crisis"]] == [post_id]
+    assert queue["crisis"][0]["id"] != item
+    assert await _alerts(app, moderator) == (2, 2)
+
+
+async def test_the_database_holds_one_open_item_per_post_and_kind(app, make_client, member, group):
+    """What keeps two edits at once from opening two items: the database refuses a second
+    open item of a post and kind (resolved ones are any number); the write path's
+    ON CONFLICT DO NOTHING leans on it."""
+    c = await make_client(member)
+    d = await _discussion(c, group)
+    r = await c.api("POST", f"/api/v1/discussions/{d['id']}/posts", json={"body": CRISIS})
+    post_id = r.json()["id"]
+    row = dict(post_id=post_id, kind="crisis", priority=0, detail="", created_at=utcnow())
+    async with app.state.db.sessionmaker() as s:
+        with pytest.raises(IntegrityError):
+            async with s.begin_nested():
+                s.add(SafetyReview(**row))
+        s.add(SafetyReview(**row, resolved_at=utcnow()))
+        s.add(SafetyReview(**row | {"kind": "personal_information", "priority": 9}))
+        await s.flush()
+        post = await s.get_one(Post, post_id)
+        author = await s.get_one(User, member.id)
+        again = review.PostReview(author=author, crisis=crisis.detect_crisis(CRISIS))
+        await again.record(s, post=post)  # opens nothing, raises nothing
+        opened = await s.scalar(
+            select(func.count())
+            .select_from(SafetyReview)
+            .where(SafetyReview.post_id == post_id, SafetyReview.resolved_at.is_(None))
+        )
+        assert opened == 2  # one crisis, one personal information
+        await s.rollback()

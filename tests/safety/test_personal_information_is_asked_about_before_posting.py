@@ -284,3 +284,42 @@ async def test_new_discussion_and_edit_pages_ask_too(app, make_client, member, g
         {"title": d["title"], "body": "my MRN is 00456123", "confirm_personal_information": "true"},
     )
     assert r.status_code == 303
+
+
+async def test_edits_of_a_confirmed_post_waiting_in_the_queue_add_no_item(
+    app, make_client, member, moderator, group
+):
+    """One open item per post: editing a post whose confirmed personal information is still
+    waiting for a moderator, and confirming again, leaves the one item; after a review, a
+    confirmed edit is a new item."""
+    c = await make_client(member)
+    mod = await make_client(moderator)
+    d = await _discussion(c, group)
+    r = await c.api(
+        "POST",
+        f"/api/v1/discussions/{d['id']}/posts",
+        json={"body": PHONE, "confirm_personal_information": True},
+    )
+    post_id = r.json()["id"]
+    for body in (PHONE + ", or after 9", "MRN 12345678, ring 212-555-0187"):
+        r = await c.api(
+            "PATCH",
+            f"/api/v1/posts/{post_id}",
+            json={"body": body, "confirm_personal_information": True},
+        )
+        assert r.status_code == 200, r.text
+    queue = (await mod.get("/api/v1/mod/queue")).json()
+    assert [i["post_id"] for i in queue["personal_information"]] == [post_id]
+    assert await _count(app, SafetyReview) == 1
+
+    item = queue["personal_information"][0]["id"]
+    assert (await mod.api("POST", f"/api/v1/mod/safety/{item}/resolve", json={})).is_success
+    r = await c.api(
+        "PATCH",
+        f"/api/v1/posts/{post_id}",
+        json={"body": PHONE + " (mobile)", "confirm_personal_information": True},
+    )
+    assert r.status_code == 200, r.text
+    queue = (await mod.get("/api/v1/mod/queue")).json()
+    assert [i["post_id"] for i in queue["personal_information"]] == [post_id]
+    assert queue["personal_information"][0]["id"] != item

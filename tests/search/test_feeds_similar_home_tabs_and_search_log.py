@@ -112,3 +112,11 @@ async def test_search_log_counts_members_words_per_day_without_identifiers(
     missing = page.text.split('id="missing-heading"', 1)[1]
     assert "qqqnothingqqq" in missing and "bone marrow" not in missing
     assert (await reader.get("/mod/searches")).status_code == 403
+    # the same log as JSON, for the moderators alone
+    log = (await (await make_client(moderator)).get("/api/v1/mod/searches")).json()
+    assert [(t["terms"], t["searches"]) for t in log["top"]] == [
+        ("bone marrow", 2),
+        ("qqqnothingqqq", 1),
+    ]
+    assert [t["terms"] for t in log["found_nothing"]] == ["qqqnothingqqq"]
+    assert (await reader.get("/api/v1/mod/searches")).status_code == 403
