@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import secrets
 import statistics
@@ -55,7 +56,9 @@ from bench.database import ROOT, migrate
 from bench.server import Server
 
 VAR_DIR = ROOT / "var" / "bench"
-PG_DATABASE = "kindred_bench_watchers"
+# dropped and created again by every run: two people benching on one server each name
+# their own (BENCH_WATCHERS_DATABASE), or the second run drops the first one's database
+PG_DATABASE = os.environ.get("BENCH_WATCHERS_DATABASE", "kindred_bench_watchers")
 console = Console() if sys.stdout.isatty() else Console(width=130)
 
 
@@ -419,8 +422,6 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def _cpus() -> int:
-    import os
-
     return os.cpu_count() or 0
 
 

@@ -18,8 +18,9 @@ join the gathering message instead of creating another. When it is due:
 - digests are due at the next `email_digest_hour_utc`.
 A message stops gathering the moment a worker claims it (its status changes), so a
 notification is never attached to an e-mail that has already been composed. On PostgreSQL
-the UPDATE below locks each gathering message it joins, and the worker claims with
-SKIP LOCKED, so a claim and a join cannot interleave; on SQLite writers are serialised.
+the upsert below (INSERT ... ON CONFLICT DO UPDATE) locks each gathering message it joins,
+and the worker claims with SKIP LOCKED, so a claim and a join cannot interleave; on SQLite
+writers are serialised.
 
 Each notification is in at most one e-mail: `email_outbox_items` is keyed by notification.
 """
@@ -33,8 +34,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    CTE,
     ColumnElement,
     Integer,
+    Select,
     String,
     and_,
     bindparam,
@@ -47,13 +50,12 @@ from sqlalchemy import (
     null,
     select,
     text,
-    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
 from app.config import Settings
-from app.core.rows import Write, execute_write, execute_write_count
+from app.core.rows import Write, execute_write_count
 from app.db import insert_for_dialect, table_of, utcnow
 from app.email.models import (
     DEFAULT_MODES,
@@ -99,29 +101,21 @@ class _QueueStatements:
     `session.execute` these long statements cost a reply more CPU in SQLAlchemy (cache
     keys, execution context) than the database spends running them."""
 
-    hold: Write  # PostgreSQL: (messages wanted, gathering messages locked), one row
-    move_earlier: Write  # gathering messages a notification makes due sooner
-    insert_new: Write  # messages that do not exist yet
+    messages: Write  # each member's gathering messages: held, created, moved earlier
     items: Write  # each notification attached to its message
 
 
-@functools.cache
-def _queue_statements(target: str, dialect: str) -> _QueueStatements:
-    """The statements of queue_notifications, built once per kind of target ("post":
-    every notification of a post, "notification": one) and dialect; built afresh they cost
-    a reply a few milliseconds of CPU. Parameters: target, now, digest_at, gathered_at.
-    Lists are literals one by one (`in_([literal(...)])`), not an expanding IN: a `Write`
-    with one runs through SQLAlchemy's execution, not on the driver.
-
-    Each statement reads the candidates once, as a join: however many members a post
-    notifies, the work is linear in them (a correlated look-up per gathering message was
-    quadratic: 1,000 watchers with a hundred notifications each took a second)."""
-    n = Notification
+def _candidates(n: Any) -> Select[Any]:
+    """The notifications that get e-mail, as a SELECT of (notification_id, user_id,
+    batch_key, category, discussion_id, email, send_after), one row each: the member's
+    address is verified and their mode for the kind is not "never". `n` is the
+    notifications table (`Notification`) or anything with its columns id, user_id, kind
+    and discussion_id (the rows a fan-out has just written). Parameters: now, digest_at,
+    gathered_at."""
     when = O.send_after.type
     now = bindparam("now", type_=when)
     digest_at = bindparam("digest_at", type_=when)
     gathered_at = bindparam("gathered_at", type_=when)
-    chosen = n.post_id if target == "post" else n.id
     mode = mode_expr(n.kind, EmailPreference.mode)
     personal_key = literal("n:") + cast(n.id, String)
     discussion_key = literal("d:") + cast(n.discussion_id, String)
@@ -136,7 +130,7 @@ def _queue_statements(target: str, dialect: str) -> _QueueStatements:
         (n.kind.in_([literal(k.value) for k in GATHERED_KINDS]), gathered_at),
         else_=now,
     )
-    candidates = (
+    return (
         select(
             n.id.label("notification_id"),
             n.user_id.label("user_id"),
@@ -157,51 +151,33 @@ def _queue_statements(target: str, dialect: str) -> _QueueStatements:
             and_(EmailPreference.user_id == n.user_id, EmailPreference.kind == n.kind),
         )
         .where(
-            chosen == bindparam("target", type_=Integer),
             User.email_verified_at.is_not(None),
             mode.in_([literal(EmailMode.immediately.value), literal(EmailMode.daily.value)]),
-            ~exists().where(OutboxItem.notification_id == n.id),
         )
-    ).subquery("candidates")
-    c = candidates.c
-    # One candidate per message, or several due at the same moment: a member has one
-    # notification per post, apart from moderation notices, each its own batch key; the
-    # digest key gathers every kind, all due at `digest_at`. So a candidate's own
-    # `send_after` is the earliest of its message, and the candidates join the messages
-    # as they are: grouped first, PostgreSQL misjudged their number and re-aggregated
-    # them once per queued message (seconds for a thousand watchers).
-    wanted = select(c.user_id, c.batch_key).distinct().subquery("wanted")
+    )
 
-    # constants in the SQL, not parameters: the planner must see that the partial unique
-    # index of gathering messages applies, also in the generic plan PostgreSQL settles on
-    # for a prepared statement after a few runs
-    gathering = and_(
-        O.status == literal_column(f"'{OutboxStatus.queued.value}'"),
-        O.attempts == literal_column("0"),
-        O.batch_key.is_not(None),
-    )
-    messages = table_of(O)
-    locked = (
-        select(O.id)
-        .join(candidates, and_(O.user_id == c.user_id, O.batch_key == c.batch_key))
-        .where(gathering)
-        .with_for_update(of=O)
-        .subquery("locked")
-    )
-    hold = select(
-        select(func.count()).select_from(wanted).scalar_subquery(),
-        select(func.count()).select_from(locked).scalar_subquery(),
-    )
-    move_earlier = (
-        update(messages)
-        .where(
-            gathering,
-            O.user_id == c.user_id,
-            O.batch_key == c.batch_key,
-            c.send_after < O.send_after,
-        )
-        .values(send_after=c.send_after)
-    )
+
+# constants in the SQL, not parameters: the planner must see that the partial unique
+# index of gathering messages applies, also in the generic plan PostgreSQL settles on
+# for a prepared statement after a few runs
+_GATHERING = and_(
+    O.status == literal_column(f"'{OutboxStatus.queued.value}'"),
+    O.attempts == literal_column("0"),
+    O.batch_key.is_not(None),
+)
+
+
+def _upsert_messages(c: Any, dialect: str) -> Any:
+    """The gathering message of every member and batch key the candidates `c` need, in
+    one INSERT ... ON CONFLICT DO UPDATE on the index of gathering messages: a missing one
+    is created; an existing one is locked (on PostgreSQL the worker's claim, SKIP LOCKED,
+    passes it by until we commit; SQLite serialises writers), and moved earlier when a
+    candidate is due sooner, else left as it is. The conflict is decided on the rows as
+    they are, not as a snapshot saw them: a message a concurrent request has just created
+    is joined (after it commits), one a worker has just claimed no longer gathers, so a
+    new one is made. Candidates are grouped by member and key, so no message is touched
+    twice (a member has one notification per post, apart from moderation notices, each
+    its own key; the digest key gathers every kind, all due at `digest_at`)."""
     grouped = (
         select(
             c.user_id,
@@ -214,50 +190,102 @@ def _queue_statements(target: str, dialect: str) -> _QueueStatements:
             func.min(c.send_after),
             literal(0),
             literal(""),
-            now,
+            bindparam("now", type_=O.send_after.type),
         )
-        .where(~exists().where(gathering, O.user_id == c.user_id, O.batch_key == c.batch_key))
+        .where(c.user_id.is_not(None))  # SQLite: a WHERE before the upsert
         .group_by(c.user_id, c.category, c.batch_key)
     )
-    insert_new = (
-        insert_for_dialect(dialect, messages)
-        .from_select(
-            [
-                "user_id",
-                "category",
-                "batch_key",
-                "discussion_id",
-                "to_address",
-                "payload",
-                "status",
-                "send_after",
-                "attempts",
-                "last_error",
-                "created_at",
-            ],
-            grouped,
+    if dialect != "postgresql":
+        # SQLite holds the database's write lock already, so nothing needs locking: leave
+        # out every candidate whose message exists and is due no later (the common case),
+        # rather than group them and try each against the index (2 ms for 1,000)
+        grouped = grouped.where(
+            ~exists().where(
+                _GATHERING,
+                O.user_id == c.user_id,
+                O.batch_key == c.batch_key,
+                O.send_after <= c.send_after,
+            )
         )
-        .on_conflict_do_nothing(
-            index_elements=["user_id", "batch_key"],
-            index_where=text(QUEUED_UNTOUCHED),
-        )
+    insert = insert_for_dialect(dialect, table_of(O)).from_select(
+        [
+            "user_id",
+            "category",
+            "batch_key",
+            "discussion_id",
+            "to_address",
+            "payload",
+            "status",
+            "send_after",
+            "attempts",
+            "last_error",
+            "created_at",
+        ],
+        grouped,
     )
+    return insert.on_conflict_do_update(
+        index_elements=["user_id", "batch_key"],
+        index_where=text(QUEUED_UNTOUCHED),
+        set_={"send_after": insert.excluded.send_after},
+        where=insert.excluded.send_after < O.send_after,
+    )
+
+
+@functools.cache
+def _queue_statements(target: str, dialect: str) -> _QueueStatements:
+    """The statements of queue_notifications, built once per kind of target ("post":
+    every notification of a post, "notification": one) and dialect; built afresh they cost
+    a reply a few milliseconds of CPU. Parameters: target, now, digest_at, gathered_at.
+    Lists are literals one by one (`in_([literal(...)])`), not an expanding IN: a `Write`
+    with one runs through SQLAlchemy's execution, not on the driver.
+
+    Each statement reads the candidates once, as a join: however many members a post
+    notifies, the work is linear in them (a correlated look-up per gathering message was
+    quadratic: 1,000 watchers with a hundred notifications each took a second)."""
+    n = Notification
+    chosen = n.post_id if target == "post" else n.id
+    candidates = (
+        _candidates(n)
+        .where(
+            chosen == bindparam("target", type_=Integer),
+            ~exists().where(OutboxItem.notification_id == n.id),
+        )
+        .subquery("candidates")
+    )
+    c = candidates.c
     items = (
         insert_for_dialect(dialect, table_of(OutboxItem))
         .from_select(
             ["notification_id", "outbox_id"],
             select(c.notification_id, O.id).join(
-                O, and_(O.user_id == c.user_id, O.batch_key == c.batch_key, gathering)
+                O, and_(O.user_id == c.user_id, O.batch_key == c.batch_key, _GATHERING)
             ),
         )
         .on_conflict_do_nothing(index_elements=["notification_id"])
     )
-    return _QueueStatements(
-        hold=Write(hold),
-        move_earlier=Write(move_earlier),
-        insert_new=Write(insert_new),
-        items=Write(items),
-    )
+    return _QueueStatements(messages=Write(_upsert_messages(c, dialect)), items=Write(items))
+
+
+def messages_with(notified: CTE) -> Select[Any]:
+    """PostgreSQL: the gathering messages of the notifications a fan-out writes, in its
+    own statement. `notified` is the fan-out's INSERT ... RETURNING id, user_id, kind,
+    discussion_id as a WITH: the messages' upsert (`_upsert_messages`) works from its rows
+    instead of reading the notifications back. Answers a row per member notified. Only for
+    a post written in this transaction: its notifications are all among these rows. The
+    caller then attaches them (`attach_post_notifications`)."""
+    candidates = _candidates(notified.c).cte("candidates")
+    upserted = _upsert_messages(candidates.c, "postgresql").cte("messages")
+    # a data-modifying WITH runs to completion whether or not the query reads it
+    return select(notified.c.user_id).add_cte(upserted)
+
+
+def queue_parameters(settings: Settings | None, now: datetime) -> dict[str, Any]:
+    """The parameters of the statements above, but their target."""
+    return {
+        "now": now,
+        "digest_at": next_digest_at(now, _digest_hour(settings)),
+        "gathered_at": now + batch_window(settings),
+    }
 
 
 async def queue_notifications(
@@ -272,38 +300,27 @@ async def queue_notifications(
     (`notification_id`) that are not in an e-mail yet. Returns how many notifications were
     attached to outbox messages.
 
-    A constant number of statements whatever the number of members notified, and no row
-    per member comes back to Python: three on SQLite, four on PostgreSQL (one more, and
-    again while a concurrent request gets in the way, to hold the gathering messages)."""
+    Two statements whatever the number of members notified, and no row per member comes
+    back to Python: the messages (held, created, moved earlier), then the attachments."""
     if (post_id is None) == (notification_id is None):
         raise TypeError("queue_notifications takes a post_id or a notification_id")
     now = now or utcnow()
-    dialect = session.get_bind().dialect.name
-    statements = _queue_statements("post" if post_id is not None else "notification", dialect)
-    params = {
-        "target": post_id if post_id is not None else notification_id,
-        "now": now,
-        "digest_at": next_digest_at(now, _digest_hour(settings)),
-        "gathered_at": now + batch_window(settings),
-    }
-    if dialect == "postgresql":
-        # Hold every gathering message this transaction joins (see the module docstring):
-        # the worker's claim skips them until we commit. A concurrent request may create
-        # one between our lock and our INSERT (the INSERT then leaves it out): go round
-        # again to lock it. Counting is enough: each round locks every gathering message
-        # there is for the notifications, and inserts only where there is none.
-        for _ in range(5):
-            ((wanted, locked),) = await execute_write(session, statements.hold, **params)
-            if not wanted:
-                return 0
-            inserted = await execute_write_count(session, statements.insert_new, **params)
-            if locked + inserted >= wanted:
-                break
-    else:
-        # SQLite: this transaction has written already, so it holds the database's write
-        # lock; no worker or request can claim or create a message until it commits
-        await execute_write_count(session, statements.insert_new, **params)
-    await execute_write_count(session, statements.move_earlier, **params)
+    statements = _queue_statements(
+        "post" if post_id is not None else "notification", session.get_bind().dialect.name
+    )
+    params = {"target": post_id if post_id is not None else notification_id}
+    params |= queue_parameters(settings, now)
+    await execute_write_count(session, statements.messages, **params)
+    return await execute_write_count(session, statements.items, **params)
+
+
+async def attach_post_notifications(
+    session: AsyncSession, *, post_id: int, settings: Settings | None
+) -> int:
+    """After `messages_with`: attach the post's notifications to their messages. Returns
+    how many were attached."""
+    statements = _queue_statements("post", session.get_bind().dialect.name)
+    params = {"target": post_id} | queue_parameters(settings, utcnow())
     return await execute_write_count(session, statements.items, **params)
 
 

@@ -68,6 +68,7 @@ async def post_published(
     rendered = await rendered_or_render(session, post.body_md)
     mention_ids = rendered.notifiable_user_ids[: mentions.MAX_MENTIONS]
     await _record_mentions(session, post.id, rendered.mentioned_user_ids, new_post=new_post)
+    with_messages = service.fans_out_with_messages(session, new_post=new_post)
     notified = await service.notify_post(
         session,
         post=post,
@@ -77,8 +78,11 @@ async def post_published(
         # answering the question is answering its author
         reply_to_author_id=discussion.author_id if post.reply_to_id is None else None,
         reply_to_post_id=post.reply_to_id,
+        with_messages=with_messages,
     )
-    if notified:
+    if notified and with_messages:
+        await email_queue.attach_for_post(session, post_id=post.id)
+    elif notified:
         await email_queue.enqueue_for_post(session, post_id=post.id)
     live.publish_after_commit(
         session,

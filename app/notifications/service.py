@@ -33,6 +33,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
     union_all,
     update,
 )
@@ -46,6 +47,7 @@ from app.core.rows import Write, execute_write, inline
 from app.core.validation import MAX_ID
 from app.db import dialect_insert, insert_for_dialect, table_of, utcnow
 from app.discussions.models import Discussion, Post, Visibility
+from app.email import outbox
 from app.notifications.mentions import MAX_MENTIONS, not_suspended
 from app.notifications.models import (
     DiscussionFollow,
@@ -59,7 +61,16 @@ from app.notifications.models import (
 UNREAD_CAP = 100
 PAGE_SIZE = 30
 
-_COLUMNS = ["user_id", "kind", "post_id", "discussion_id", "actor_id", "message", "created_at"]
+_COLUMNS = [
+    "user_id",
+    "kind",
+    "post_id",
+    "discussion_id",
+    "actor_id",
+    "message",
+    "created_at",
+    "shown",
+]
 
 
 # -- fan-out ------------------------------------------------------------------------------
@@ -161,8 +172,9 @@ def _recipients(kind: NotificationKind, audience: str, answered: str) -> Select[
     )
 
 
-@functools.cache
-def _fan_out(kinds: tuple[tuple[NotificationKind, str], ...], audience: str, dialect: str) -> Write:
+def _fan_out_insert(
+    kinds: tuple[tuple[NotificationKind, str], ...], audience: str, dialect: str
+) -> Any:
     """One INSERT ... SELECT of every kind's notifications: each kind's recipients with its
     rank, one row per member (the best rank: a member mentioned and watching is told of the
     mention), so a post costs one statement however many kinds and members it notifies.
@@ -183,16 +195,37 @@ def _fan_out(kinds: tuple[tuple[NotificationKind, str], ...], audience: str, dia
             bindparam("author_id", type_=Integer),
             literal(""),
             _NOW,
+            true(),
         )
         .where(candidates.c.user_id.is_not(None))  # SQLite: a WHERE before the upsert
         .group_by(candidates.c.user_id)
     )
-    return Write(
+    return (
         insert_for_dialect(dialect, table_of(Notification))
         .from_select(_COLUMNS, rows)
         .on_conflict_do_nothing()
-        .returning(Notification.user_id)
     )
+
+
+@functools.cache
+def _fan_out(kinds: tuple[tuple[NotificationKind, str], ...], audience: str, dialect: str) -> Write:
+    """The fan-out (`_fan_out_insert`), returning who was notified."""
+    return Write(
+        _fan_out_insert(kinds, audience, dialect).returning(table_of(Notification).c.user_id)
+    )
+
+
+@functools.cache
+def _fan_out_with_messages(kinds: tuple[tuple[NotificationKind, str], ...], audience: str) -> Write:
+    """PostgreSQL: the fan-out and its e-mail's gathering messages in one statement
+    (`outbox.messages_with`), returning who was notified."""
+    n = table_of(Notification).c
+    notified = (
+        _fan_out_insert(kinds, audience, "postgresql")
+        .returning(n.id, n.user_id, n.kind, n.discussion_id)
+        .cte("notified")
+    )
+    return Write(outbox.messages_with(notified))
 
 
 async def notify_post(
@@ -205,10 +238,16 @@ async def notify_post(
     reply_to_author_id: int | None,
     reply_to_post_id: int | None = None,
     only_mentions: bool = False,
+    with_messages: bool = False,
 ) -> list[int]:
     """Write the notifications about a post that just became visible (or, with
     `only_mentions`, about names an edit added), in one statement. Returns who was
-    notified."""
+    notified.
+
+    `with_messages` (PostgreSQL, a post written in this transaction: see
+    `fans_out_with_messages`): the same statement upserts their e-mail's gathering
+    messages (`outbox.messages_with`); the caller then attaches them
+    (`email.queue.attach_for_post`) instead of queueing them."""
     kinds: list[tuple[NotificationKind, str]] = []
     if mention_ids:
         kinds.append((NotificationKind.mention, ""))
@@ -224,21 +263,34 @@ async def notify_post(
         )
     if not kinds:
         return []
-    write = _fan_out(tuple(kinds), _audience(discussion), session.get_bind().dialect.name)
+    dialect = session.get_bind().dialect.name
     mentioned = mention_ids[:MAX_MENTIONS]
-    params = {
+    now = utcnow()
+    params: dict[str, Any] = {
         "post_id": post.id,
         "discussion_id": discussion.id,
         "group_id": discussion.group_id,
         "author_id": author_id,
         "discussion_author_id": discussion.author_id,
-        "now": utcnow(),
+        "now": now,
         "reply_to_post_id": reply_to_post_id,
         "reply_to_author_id": reply_to_author_id,
     } | {
         name: mentioned[i] if i < len(mentioned) else None for i, name in enumerate(_MENTION_SLOTS)
     }
+    if with_messages:
+        write = _fan_out_with_messages(tuple(kinds), _audience(discussion))
+        params |= outbox.queue_parameters(session.info.get("settings"), now)
+    else:
+        write = _fan_out(tuple(kinds), _audience(discussion), dialect)
     return [row[0] for row in await execute_write(session, write, **params)]
+
+
+def fans_out_with_messages(session: AsyncSession, *, new_post: bool) -> bool:
+    """Whether `notify_post` can write a post's notifications and upsert their e-mail's
+    messages in one statement: on PostgreSQL (a data-modifying WITH), for a post written
+    in this transaction, whose notifications are then all among the rows written."""
+    return new_post and session.get_bind().dialect.name == "postgresql"
 
 
 async def notify_moderation(

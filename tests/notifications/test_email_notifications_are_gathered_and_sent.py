@@ -311,3 +311,45 @@ async def test_switching_a_kind_off_stops_an_email_already_gathering(
     [row] = await notification_mail(app, watcher)
     assert row.status == "skipped"
     assert smtp.mailbox.to(watcher.email) == []
+
+
+async def test_a_mention_makes_a_gathering_email_due_now_and_a_later_reply_leaves_it(
+    app: Any, make_user: Any, make_client: Any, group: Any
+) -> None:
+    """A personal notification joining a message that gathers watched replies makes it due
+    at once; a watched reply after it does not put it back to the end of a window."""
+    asker = await make_client(await make_user("asker_ann", Role.mentor))
+    watcher = await make_user("mentor_mo", Role.mentor)
+    await verify(app, watcher)
+    mo = await make_client(watcher)
+    discussion = await start(asker, group, "Busy thread", "Tell me everything.")
+    r = await mo.api(
+        "POST", f"/api/v1/discussions/{discussion['id']}/follow", json={"level": "watching"}
+    )
+    assert r.status_code == 200, r.text
+    helper = await make_client(await make_user("helper_one", Role.mentor))
+
+    before = utcnow()
+    await reply(helper, discussion, "A watched reply")
+    [row] = await notification_mail(app, watcher)
+    assert row.send_after >= before + timedelta(minutes=15)
+
+    await reply(helper, discussion, "And a word for @mentor_mo")
+    after_mention = utcnow()
+    [row] = await notification_mail(app, watcher)
+    assert row.send_after <= after_mention  # moved earlier: due now
+    due = row.send_after
+
+    await reply(helper, discussion, "Another watched reply")
+    [row] = await notification_mail(app, watcher)
+    assert row.send_after == due
+    async with app.state.db.sessionmaker() as s:
+        kinds = (
+            await s.scalars(
+                select(Notification.kind)
+                .join(OutboxItem, OutboxItem.notification_id == Notification.id)
+                .where(OutboxItem.outbox_id == row.id)
+                .order_by(Notification.id)
+            )
+        ).all()
+    assert kinds == ["watched_reply", "mention", "watched_reply"]
