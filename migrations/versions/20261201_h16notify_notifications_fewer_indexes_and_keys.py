@@ -22,7 +22,7 @@ PostgreSQL a look-up with a row lock in the referenced table per foreign key.
 Measured on PostgreSQL, 1,000 watchers (backends' CPU a reply, see the commit).
 
 Revision ID: h16notify
-Revises: s5window
+Revises: sf4once
 Create Date: 2026-12-01 10:40:00
 """
 
@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "h16notify"
-down_revision: str | None = "s5window"
+down_revision: str | None = "sf4once"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
