@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import User
+from app.accounts.models import User, Writer
 from app.db import dialect_insert
 from app.discussions.models import Discussion, Post, Visibility
 from app.discussions.rendering import rendered_or_render
@@ -53,7 +53,7 @@ async def post_published(
     *,
     post: Post,
     discussion: Discussion,
-    author: User,
+    author: Writer,
     new_post: bool = False,
 ) -> None:
     """A post became visible to everybody (on creation, or when approved or restored):
