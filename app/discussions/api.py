@@ -32,6 +32,11 @@ from app.moderation import service as moderation
 from app.safety import review as safety
 
 router = APIRouter(prefix="/api/v1", tags=["discussions"])
+# Posting a reply, on a router of its own that create_app includes ahead of every other: a
+# request is matched against the routes in order, and behind the others a reply was
+# matched against about eighty of them first (FastAPI's matching was a sixth of a reply's
+# CPU in the profile).
+reply_router = APIRouter(prefix="/api/v1", tags=["discussions"])
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 PageQuery = Annotated[int, Query(ge=1, le=1_000_000)]
@@ -132,7 +137,7 @@ async def list_posts(
     return posts
 
 
-@router.post("/discussions/{discussion_id}/posts", status_code=201, response_model=PostOut)
+@reply_router.post("/discussions/{discussion_id}/posts", status_code=201, response_model=PostOut)
 async def create_reply(
     request: Request,
     discussion_id: IdPath,
