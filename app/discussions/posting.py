@@ -341,7 +341,6 @@ async def publish_post(
             session, discussion=discussion, replies=1, top_level=int(new_top_level), now=now
         )
         await touch_group(session, group_id=discussion.group_id, now=now, group=group)
-    await execute_write(session, _COUNT_AUTHOR_POST, p_user=author.id)
     if session.dirty:
         await session.flush()
     if post.is_opening:
@@ -349,6 +348,10 @@ async def publish_post(
     await hooks.post_published(
         session, post=post, discussion=discussion, author=author, new_post=new_post
     )
+    # Last: on PostgreSQL the UPDATE locks the author's row until the commit, and a second
+    # post of the same member at the same moment waits for that lock, so it is held for
+    # the commit only, not for the notifications and e-mail too.
+    await execute_write(session, _COUNT_AUTHOR_POST, p_user=author.id)
 
 
 async def unpublish_post(session: AsyncSession, *, post: Post, discussion: Discussion) -> None:
