@@ -6,7 +6,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from itertools import accumulate
 
-from sqlalchemy import Integer, bindparam, select
+from sqlalchemy import Integer, bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.visibility import (
@@ -23,6 +23,7 @@ from app.db import table_of
 from app.discussions.models import Discussion, Post
 from app.groups.models import Group
 from app.moderation.models import SiteSettings
+from app.notifications.models import DiscussionFollow
 
 
 async def access_group(session: AsyncSession, slug: str) -> Group:
@@ -137,6 +138,7 @@ class ReplyContext:
     member: Replier
     answered: AnsweredPost | None  # None: no reply_to, or no such post
     hold_first_posts: int | None  # the site setting; None: its row is missing
+    following: bool = False  # the member has a follow level for the discussion already
 
 
 _DISCUSSION_COLUMNS = (
@@ -151,10 +153,15 @@ _PARTS = (
     (table_of(Post), tuple(f.name for f in fields(AnsweredPost))),
 )
 _D, _G, _U, _P = (table for table, _names in _PARTS)
+_FOLLOWS = table_of(DiscussionFollow)
 _REPLY_CONTEXT = Query(
     select(
         *(table.c[name] for table, names in _PARTS for name in names),
         select(SiteSettings.hold_first_posts).where(SiteSettings.id == inline(1)).scalar_subquery(),
+        # whether the member already has a level for this discussion (auto-follow adds none)
+        exists()
+        .where(_FOLLOWS.c.user_id == _U.c.id, _FOLLOWS.c.discussion_id == _D.c.id)
+        .label("following"),
     )
     .select_from(_D)
     .join(_G, _G.c.id == _D.c.group_id)
@@ -174,10 +181,10 @@ async def access_reply_context(
     """Everything writing a reply reads, in one statement of plain columns (no ORM load):
     the discussion and its group if this viewer may see them (404 otherwise, as
     `access_discussion`), the member's row (401 when it is gone), the post answered (checked
-    by the caller, `check_reply_target`, in the order the reply's checks run) and the
-    site's hold of new members' first posts. Read outside the reply's write transaction,
-    as the ORM reads it replaces were: on SQLite on the process's reader, with no hand-off
-    to the driver's thread."""
+    by the caller, `check_reply_target`, in the order the reply's checks run), the
+    site's hold of new members' first posts and whether the member follows the discussion.
+    Read outside the reply's write transaction, as the ORM reads it replaces were: on
+    SQLite on the process's reader, with no hand-off to the driver's thread."""
     row = await fetch_one(
         session, _REPLY_CONTEXT, discussion=discussion_id, member=viewer.id, reply_to=reply_to_id
     )
@@ -191,7 +198,7 @@ async def access_reply_context(
     if row[g] is None:
         raise NotAuthenticated("Please sign in to do that.")
     answered = AnsweredPost(*row[u:p]) if row[u] is not None else None
-    return ReplyContext(discussion, group, Replier(*row[g:u]), answered, row[p])
+    return ReplyContext(discussion, group, Replier(*row[g:u]), answered, row[p], bool(row[p + 1]))
 
 
 def check_reply_target(

@@ -320,6 +320,7 @@ async def publish_post(
     new_top_level: bool = False,
     new_post: bool = False,
     group: Group | ReplyGroup | None = None,
+    following: bool = False,
 ) -> None:
     """Make a post visible to everybody: counters move, followers hear of it. Used when a
     post is written by a trusted member and when a moderator approves or restores one.
@@ -346,7 +347,12 @@ async def publish_post(
     if post.is_opening:
         await session.refresh(discussion)
     await hooks.post_published(
-        session, post=post, discussion=discussion, author=author, new_post=new_post
+        session,
+        post=post,
+        discussion=discussion,
+        author=author,
+        new_post=new_post,
+        following=following,
     )
     # Last: on PostgreSQL the UPDATE locks the author's row until the commit, and a second
     # post of the same member at the same moment waits for that lock, so it is held for
@@ -523,6 +529,7 @@ async def reply(
             new_top_level=top_level,
             new_post=True,
             group=group,
+            following=context is not None and context.following,
         )
     elif top_level:
         await count_reply(session, discussion=discussion, replies=0, top_level=1, now=None)
