@@ -130,6 +130,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         *discussions_pages.PLAIN_ROUTES,
         *groups_pages.PLAIN_ROUTES,
     ]
+    # the one write a busy forum serves most, ahead of the routers (app/discussions/api.py)
+    app.include_router(discussions_api.reply_router)
     for module in (
         discussions_pages,
         groups_pages,

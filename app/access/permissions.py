@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from app.accounts.models import Actor, Role, User, is_suspended
+from app.accounts.models import Actor, Role, Writer, is_suspended
 from app.core.errors import Forbidden, NotAuthenticated
 
 
@@ -118,6 +118,6 @@ def check_permission(user: Actor | None, action: Action) -> None:
     raise Forbidden(MESSAGES.get(action, "You do not have permission to do that."))
 
 
-def check_can_post(user: User) -> None:
+def check_can_post(user: Writer) -> None:
     if is_suspended(user):
         raise Forbidden("Your account is suspended, so you cannot post.", code="suspended")

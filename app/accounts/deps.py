@@ -149,6 +149,18 @@ async def require_user(auth: AuthDep, session: SessionDep) -> User:
 CurrentUser = Annotated[User, Depends(require_user)]
 
 
+async def require_viewer(auth: AuthDep) -> Viewer:
+    """The signed-in member as the sign-in look-up read them, for a route that reads what
+    it needs of their row itself, with the rest of what it reads (a reply:
+    `access.fetch.access_reply_context`): no look-up of its own."""
+    if auth.viewer is None:
+        raise NotAuthenticated("Please sign in to do that.")
+    return auth.viewer
+
+
+SignedInViewer = Annotated[Viewer, Depends(require_viewer)]
+
+
 # -- plain routes ---------------------------------------------------------------------------
 
 PlainPage = Callable[[Request, AsyncSession, Auth], Awaitable[Response]]

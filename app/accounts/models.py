@@ -39,6 +39,30 @@ class Actor(Protocol):
     def role(self) -> str: ...
 
 
+class Writer(Actor, Protocol):
+    """Whoever writes a post: a `User`, or the plain row a reply reads of its author
+    (`access.fetch.Replier`): what the permission table, the hold of new members' first
+    posts, the safety checks and auto-follow need."""
+
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def auto_follow(self) -> bool: ...
+
+    @property
+    def post_count(self) -> int: ...
+
+    @property
+    def country(self) -> str | None: ...
+
+    @property
+    def suspended_at(self) -> datetime | None: ...
+
+    @property
+    def suspended_until(self) -> datetime | None: ...
+
+
 class User(Base):
     __tablename__ = "users"
     __table_args__ = (
@@ -78,7 +102,7 @@ class User(Base):
         return Role(self.role).badge
 
 
-def is_suspended(user: User, now: datetime | None = None) -> bool:
+def is_suspended(user: User | Writer, now: datetime | None = None) -> bool:
     """Suspended now: indefinitely, or until a time still in the future."""
     if user.suspended_at is None:
         return False

@@ -5,9 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from app.access.fetch import access_discussion, access_post
+from app.access.fetch import access_discussion, access_post, access_reply_context
 from app.access.permissions import Action, check_permission
-from app.accounts.deps import AuthDep, CurrentUser, SettingsDep
+from app.accounts.deps import AuthDep, CurrentUser, SettingsDep, SignedInViewer
 from app.accounts.models import Actor, Role
 from app.core.ratelimit import limit
 from app.core.templating import MENTOR_FOOTER
@@ -32,6 +32,11 @@ from app.moderation import service as moderation
 from app.safety import review as safety
 
 router = APIRouter(prefix="/api/v1", tags=["discussions"])
+# Posting a reply, on a router of its own that create_app includes ahead of every other: a
+# request is matched against the routes in order, and behind the others a reply was
+# matched against about eighty of them first (FastAPI's matching was a sixth of a reply's
+# CPU in the profile).
+reply_router = APIRouter(prefix="/api/v1", tags=["discussions"])
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 PageQuery = Annotated[int, Query(ge=1, le=1_000_000)]
@@ -132,26 +137,34 @@ async def list_posts(
     return posts
 
 
-@router.post("/discussions/{discussion_id}/posts", status_code=201, response_model=PostOut)
+@reply_router.post("/discussions/{discussion_id}/posts", status_code=201, response_model=PostOut)
 async def create_reply(
-    request: Request, discussion_id: IdPath, data: ReplyIn, session: SessionDep, user: CurrentUser
+    request: Request,
+    discussion_id: IdPath,
+    data: ReplyIn,
+    session: SessionDep,
+    viewer: SignedInViewer,
 ) -> Response:
-    discussion, _group = await access_discussion(session, discussion_id, viewer=user)
-    await limit(request, "post_user", str(user.id))
+    context = await access_reply_context(
+        session, discussion_id, reply_to_id=data.reply_to, viewer=viewer
+    )
+    author = context.member
+    await limit(request, "post_user", str(author.id))
     written = await posting.reply(
         session,
-        author=user,
-        discussion=discussion,
+        author=author,
+        discussion=context.discussion,
         body=data.body,
         reply_to_id=data.reply_to,
         client_key=data.client_key,
         canned_response_id=data.canned_response_id,
         confirm_personal_information=data.confirm_personal_information,
+        context=context,
     )
-    view = posting.written_view(written, author=user)
+    view = posting.written_view(written, author=author)
     if view is None:
-        view = await reading.post_view(session, written.post.id, viewer=user)
-    body = post_out(view, discussion.id)
+        view = await reading.post_view(session, written.post.id, viewer=author)
+    body = post_out(view, context.discussion.id)
     with_mentions(body, written.rendered)
     body.support = safety.support_out(session)
     # a replayed submit answers 200 with the post the first one created

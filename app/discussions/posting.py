@@ -20,9 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.access.fetch import access_reply_target
+from app.access.fetch import (
+    AnsweredPost,
+    ReplyContext,
+    ReplyGroup,
+    access_reply_target,
+    check_reply_target,
+)
 from app.access.permissions import Action, can, check_can_post, check_permission
-from app.accounts.models import Role, User
+from app.accounts.models import Role, User, Writer
 from app.core.errors import Forbidden, Invalid
 from app.core.rows import Query, Write, execute_write, fetch_one
 from app.core.text import slugify
@@ -208,7 +214,7 @@ async def count_reply(
 
 
 async def touch_group(
-    session: AsyncSession, *, group_id: int, now: Any, group: Group | None = None
+    session: AsyncSession, *, group_id: int, now: Any, group: Group | ReplyGroup | None = None
 ) -> None:
     """The group's last activity, when it is older than GROUP_ACTIVITY_RESOLUTION. With
     the `group` this request loaded, no statement at all when that already shows recent
@@ -226,7 +232,7 @@ async def touch_group(
     )
 
 
-async def _existing_post_for_key(session: AsyncSession, author: User, key: str) -> Post | None:
+async def _existing_post_for_key(session: AsyncSession, author: Writer, key: str) -> Post | None:
     return await session.scalar(
         select(Post).where(Post.author_id == author.id, Post.client_key == key)
     )
@@ -244,7 +250,7 @@ class Written:
         return self.post.status == Visibility.pending
 
 
-def written_view(written: Written, *, author: User) -> PostView | None:
+def written_view(written: Written, *, author: Writer) -> PostView | None:
     """The post just written as its author sees it (the API's answer), from what was
     written: reading it back cost a statement per reply. None when it must be read: a
     replayed submit (the post is the first one's) or a reply deeper than the indentation
@@ -274,11 +280,15 @@ def written_view(written: Written, *, author: User) -> PostView | None:
     return view.seen_by(Seer.of(author))
 
 
-async def initial_status(session: AsyncSession, author: User) -> Visibility:
-    """New members' first posts wait for a moderator (how many: a site setting)."""
+async def initial_status(
+    session: AsyncSession, author: Writer, hold: int | None = None
+) -> Visibility:
+    """New members' first posts wait for a moderator (how many: a site setting; `hold`:
+    its value when the caller has read it)."""
     if author.role != Role.member.value:
         return Visibility.visible
-    hold = await fetch_one(session, _HOLD_FIRST_POSTS)
+    if hold is None:
+        hold = await fetch_one(session, _HOLD_FIRST_POSTS)
     if hold is None:  # the row is missing: get_site_settings puts it back
         hold = (await get_site_settings(session)).hold_first_posts
     if hold == 0:
@@ -295,7 +305,7 @@ async def initial_status(session: AsyncSession, author: User) -> Visibility:
     return Visibility.pending if (published or 0) < hold else Visibility.visible
 
 
-async def next_post_held(session: AsyncSession, *, author: User) -> bool:
+async def next_post_held(session: AsyncSession, *, author: Writer) -> bool:
     """Whether the member's next post will wait for a moderator (for the composer to say
     so before they write it)."""
     return await initial_status(session, author) == Visibility.pending
@@ -306,10 +316,11 @@ async def publish_post(
     *,
     post: Post,
     discussion: Discussion,
-    author: User,
+    author: Writer,
     new_top_level: bool = False,
     new_post: bool = False,
-    group: Group | None = None,
+    group: Group | ReplyGroup | None = None,
+    following: bool = False,
 ) -> None:
     """Make a post visible to everybody: counters move, followers hear of it. Used when a
     post is written by a trusted member and when a moderator approves or restores one.
@@ -331,14 +342,22 @@ async def publish_post(
             session, discussion=discussion, replies=1, top_level=int(new_top_level), now=now
         )
         await touch_group(session, group_id=discussion.group_id, now=now, group=group)
-    await execute_write(session, _COUNT_AUTHOR_POST, p_user=author.id)
     if session.dirty:
         await session.flush()
     if post.is_opening:
         await session.refresh(discussion)
     await hooks.post_published(
-        session, post=post, discussion=discussion, author=author, new_post=new_post
+        session,
+        post=post,
+        discussion=discussion,
+        author=author,
+        new_post=new_post,
+        following=following,
     )
+    # Last: on PostgreSQL the UPDATE locks the author's row until the commit, and a second
+    # post of the same member at the same moment waits for that lock, so it is held for
+    # the commit only, not for the notifications and e-mail too.
+    await execute_write(session, _COUNT_AUTHOR_POST, p_user=author.id)
 
 
 async def unpublish_post(session: AsyncSession, *, post: Post, discussion: Discussion) -> None:
@@ -362,7 +381,7 @@ async def unpublish_post(session: AsyncSession, *, post: Post, discussion: Discu
     )
 
 
-def check_group_open(group: Group) -> None:
+def check_group_open(group: Group | ReplyGroup) -> None:
     """An archived group is read-only (app/groups/admin.py archives them)."""
     if group.archived_at is not None:
         raise Forbidden(
@@ -435,19 +454,25 @@ async def start_discussion(
 async def reply(
     session: AsyncSession,
     *,
-    author: User,
+    author: Writer,
     discussion: Discussion,
     body: str,
     reply_to_id: int | None = None,
     client_key: str | None = None,
     canned_response_id: int | None = None,
     confirm_personal_information: bool = False,
+    context: ReplyContext | None = None,
 ) -> Written:
+    """`context`: what `access.fetch.access_reply_context` read for this reply (its
+    discussion, group, author, answered post and the hold setting), so nothing of it is
+    read again; without it the group, the post answered and the setting are loaded here."""
     check_permission(author, Action.reply)
     check_can_post(author)
     if discussion.is_locked and not can(author, Action.lock_discussion):
         raise Forbidden("This discussion is locked: no new replies.", code="locked")
-    group = await session.get_one(Group, discussion.group_id)
+    group: Group | ReplyGroup = (
+        context.group if context is not None else await session.get_one(Group, discussion.group_id)
+    )
     check_group_open(group)
     if client_key:
         existing = await _existing_post_for_key(session, author, client_key)
@@ -455,9 +480,13 @@ async def reply(
             return Written(existing, discussion, created=False)
     depth, root_id = 0, None
     if reply_to_id is not None:
-        parent = await access_reply_target(
-            session, reply_to_id, discussion=discussion, viewer=author
-        )
+        parent: Post | AnsweredPost
+        if context is not None:
+            parent = check_reply_target(context.answered, discussion=discussion, viewer=author)
+        else:
+            parent = await access_reply_target(
+                session, reply_to_id, discussion=discussion, viewer=author
+            )
         if parent.is_opening:
             reply_to_id = None  # answering the question is answering the discussion
         else:
@@ -466,7 +495,9 @@ async def reply(
         session, author=author, title=None, body=body, confirmed=confirm_personal_information
     )
     rendered = await render_body(session, body)
-    status = await initial_status(session, author)
+    status = await initial_status(
+        session, author, hold=context.hold_first_posts if context is not None else None
+    )
     values = dict(
         discussion_id=discussion.id,
         author_id=author.id,
@@ -498,6 +529,7 @@ async def reply(
             new_top_level=top_level,
             new_post=True,
             group=group,
+            following=context is not None and context.following,
         )
     elif top_level:
         await count_reply(session, discussion=discussion, replies=0, top_level=1, now=None)

@@ -42,9 +42,15 @@ async def render_body(
 
     Refuses (422) a post that mentions more than `mentions.MAX_MENTIONS` members, before
     anything is written."""
-    # a long text is parsed and rendered in a worker process (core.markdown.off_the_loop)
-    candidates, names = await off_the_loop(len(body), summarize, body)
-    members = await mentions.members_named(session, candidates) if "@" in body else {}
+    # a long text is parsed and rendered in a worker process (core.markdown.off_the_loop).
+    # Without an @ there is no mention to find (core.mentions looks for the character
+    # itself; an entity such as &#64; never makes one): one parse, not two (for a long
+    # text, one round trip to the worker process, not two)
+    candidates: list[str] = []
+    names: list[str] = []
+    if "@" in body:
+        candidates, names = await off_the_loop(len(body), summarize, body)
+    members = await mentions.members_named(session, candidates) if candidates else {}
     known = {key: m.username for key, m in members.items()}
     rendered = RenderedBody(html=await off_the_loop(len(body), render_with_mentions, body, known))
     unknown: dict[str, str] = {}  # casefolded -> as typed

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import User
+from app.accounts.models import User, Writer
 from app.db import dialect_insert
 from app.discussions.models import Discussion, Post, Visibility
 from app.discussions.rendering import rendered_or_render
@@ -53,17 +53,19 @@ async def post_published(
     *,
     post: Post,
     discussion: Discussion,
-    author: User,
+    author: Writer,
     new_post: bool = False,
+    following: bool = False,
 ) -> None:
     """A post became visible to everybody (on creation, or when approved or restored):
     the author follows the discussion (unless they opted out), and mentioned members,
     the author of the post answered, watchers of the discussion and, for a new discussion,
     watchers of its group are notified, at most once each. `new_post`: the post was
-    written in this transaction."""
+    written in this transaction; `following`: the author is known to have a follow level
+    for the discussion already (auto-follow would change nothing: no statement)."""
     if post.status != Visibility.visible or post.deleted_at is not None:
         return
-    if author.auto_follow:
+    if author.auto_follow and not following:
         await follows.auto_follow(session, user_id=author.id, discussion_id=discussion.id)
     rendered = await rendered_or_render(session, post.body_md)
     mention_ids = rendered.notifiable_user_ids[: mentions.MAX_MENTIONS]

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import Role, User
+from app.accounts.models import Role, User, Writer
 from app.core.errors import Invalid
 from app.db import after_commit, dialect_insert, table_of, utcnow
 from app.discussions.models import Post
@@ -55,7 +55,7 @@ class PersonalInformationFound(Invalid):
 class PostReview:
     """What the checks found in a post about to be written."""
 
-    author: User
+    author: Writer
     findings: list[Finding] = field(default_factory=list)
     crisis: CrisisSignal | None = None
 
@@ -77,11 +77,11 @@ class PostReview:
 async def review_post(
     session: AsyncSession,
     *,
-    author: User,
+    author: Writer,
     title: str | None,
     body: str,
     confirmed: bool,
-    editor: User | None = None,
+    editor: Writer | None = None,
 ) -> PostReview:
     """Check a post before it is written. A moderator editing someone else's post is
     reviewing it already: nothing to ask or report."""
@@ -139,7 +139,7 @@ async def _open_review(session: AsyncSession, post: Post, kind: ReviewKind, deta
 
 
 async def _alert_moderators(
-    session: AsyncSession, *, post: Post, author: User, signal: CrisisSignal
+    session: AsyncSession, *, post: Post, author: Writer, signal: CrisisSignal
 ) -> None:
     """Every moderator hears of it now: in-app, and by e-mail sent at once whatever their
     e-mail settings, "never" included (an outbox message of its own, keyed as an alert,

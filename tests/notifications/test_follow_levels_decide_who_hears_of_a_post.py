@@ -196,3 +196,29 @@ async def test_a_reply_to_a_thousand_watchers_is_one_insert_for_every_kind(
     kinds = await kinds_for(session, p["id"])
     assert len(kinds) == 61 and kinds["watcher001"] == "mention"
     assert kinds["mentor_mo"] == "reply_to_you"
+
+
+async def test_replying_again_to_a_followed_discussion_writes_no_follow(
+    make_client, make_user, mentor, group, session, count_queries
+):
+    """The reply reads whether its author follows the discussion with what else it reads
+    (access.fetch.access_reply_context): auto-follow would change nothing, so it is not
+    sent."""
+    d = await start(await make_client(mentor), group)
+    again = await make_user("again_amy")
+    client = await make_client(again)
+    with count_queries() as first:
+        await reply(client, d["id"], "First")
+    with count_queries() as second:
+        await reply(client, d["id"], "Second")
+
+    def follows(statements: list[str]) -> int:
+        return sum("INSERT INTO discussion_follows" in sql for sql in statements)
+
+    assert (follows(first), follows(second)) == (1, 0)
+    level = await session.scalar(
+        select(DiscussionFollow.level).where(
+            DiscussionFollow.discussion_id == d["id"], DiscussionFollow.user_id == again.id
+        )
+    )
+    assert level == "watching"

@@ -326,7 +326,7 @@ async def render_response(
     )
 
 
-async def record_use(session: AsyncSession, *, user: User, canned_response_id: int) -> bool:
+async def record_use(session: AsyncSession, *, user: Actor, canned_response_id: int) -> bool:
     """Count one use (a reply that started from the template was posted). Called by the
     discussions service in the new post's transaction."""
     if not can(user, Action.use_canned_responses):
