@@ -32,3 +32,19 @@ async def plans_of_page(
         plan = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
         plans.append((statement, [row[-1] for row in plan]))
     return plans
+
+
+def assert_sends_only(statement: Any, sent: set[str]) -> None:
+    """`statement` sends the database only the parameters named in `sent` (its keys): every
+    constant is written into its text (`core.rows.inline`), so PostgreSQL keeps one plan
+    for it instead of planning it again on every request."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from app.core.rows import compile_for
+
+    compiled = compile_for(statement, postgresql.asyncpg.dialect())
+    assert set(compiled.names) == sent, compiled.sql
+    assert not compiled.defaults, compiled.defaults
+    # SQLite plans every statement anyway; its compiler adds an OFFSET parameter to a LIMIT
+    compiled = compile_for(statement, sqlite.dialect())
+    assert {n for n in compiled.names if not n.startswith("param_")} == sent, compiled.sql
