@@ -353,18 +353,35 @@ async def through_sqlalchemy(
     return [query.row(*values) for values in result.all()]
 
 
-async def fetch_all(session: AsyncSession, query: Query[T], **params: Any) -> list[T]:
+async def fetch_raw(
+    session: AsyncSession, query: Query[Any], params: dict[str, Any]
+) -> tuple[Compiled, Any] | None:
+    """A SELECT's raw rows and the compiled form they answer, by the fastest way open:
+    outside a transaction the process's own reader (no write to see, no setting made; on
+    SQLite read on the loop's thread), else the driver under the session's connection.
+    None when neither can run it (another driver, or a statement SQLAlchemy must render
+    for its values, such as an expanding IN list): the caller goes through Core. Pending
+    changes are flushed first, as the ORM would before a query of its own."""
     if session.new or session.dirty or session.deleted:
-        await session.flush()  # what the ORM would do before a query of its own
+        await session.flush()
     reader: Reader | None = session.info.get(READER)
     if reader is not None and not session.in_transaction():
         compiled = query.compiled(reader.engine.dialect)
-        return query.rows(compiled, await reader.fetch(compiled, compiled.arguments(params)))
+        if "[POSTCOMPILE_" not in compiled.sql:
+            return compiled, await reader.fetch(compiled, compiled.arguments(params))
     conn = await session.connection()
     compiled = query.compiled(conn.dialect)
+    if "[POSTCOMPILE_" in compiled.sql:
+        return None
     raw = await _on_driver(conn, compiled, compiled.arguments(params))
-    if raw is None:
-        return await through_sqlalchemy(conn, query, params)
+    return None if raw is None else (compiled, raw)
+
+
+async def fetch_all(session: AsyncSession, query: Query[T], **params: Any) -> list[T]:
+    found = await fetch_raw(session, query, params)
+    if found is None:
+        return await through_sqlalchemy(await session.connection(), query, params)
+    compiled, raw = found
     return query.rows(compiled, raw)
 
 

@@ -51,8 +51,7 @@ from sqlalchemy.sql.expression import FromClause, TableClause
 from app.access.visibility import PostFacts, readable_posts, visible_library_pages
 from app.accounts.models import Actor, User
 from app.core.errors import Invalid
-from app.core.rows import READER, Query, Reader
-from app.core.rows import _on_driver as on_driver
+from app.core.rows import Query, fetch_raw
 from app.discussions.models import Discussion, Post, Visibility
 from app.groups.models import Group
 from app.library.models import LibraryPage
@@ -280,34 +279,21 @@ def _query(stmt: Any) -> Query[Any]:
 async def _rows(
     session: AsyncSession, stmt: Any, params: dict[str, Any] | None = None, *, named: bool = False
 ) -> list[Any]:
-    """A SELECT's rows through the session's connection: compiled once (`app.core.rows`)
-    and run on the driver underneath, in one hand-off, the columns converted by their
-    types; a statement SQLAlchemy must render for its values (an expanding `IN` list, a
-    value written into the text) goes through Core instead. SQLAlchemy's execution and
-    result layers were a third of a search's Python time, and on SQLite each statement
-    took three hand-offs to aiosqlite's thread. Rows are read by position, or also by
-    name when `named` (a named tuple a row cost 1.3 µs: 1.4 ms for a search's 1,000 window
-    rows). Pending changes are flushed first, as the session would."""
-    if session.new or session.dirty or session.deleted:
-        await session.flush()
+    """A SELECT's rows, compiled once and run by `core.rows.fetch_raw` (the process's
+    reader outside a transaction, else the driver under the session's connection), the
+    columns converted by their types; a statement SQLAlchemy must render for its values
+    (an expanding `IN` list, a value written into the text) goes through Core instead.
+    SQLAlchemy's execution and result layers were a third of a search's Python time, and
+    on SQLite each statement took three hand-offs to aiosqlite's thread. Rows are read by
+    position, or also by name when `named` (a named tuple a row cost 1.3 µs: 1.4 ms for
+    a search's 1,000 window rows)."""
     values = params or {}
     query = _query(stmt)
-    raw = None
-    reader: Reader | None = session.info.get(READER)
-    if reader is not None and not session.in_transaction():
-        # outside a transaction (no write to see, no PostgreSQL setting made): the
-        # process's own reader, on SQLite read right here on the loop's thread, without
-        # the seven hand-offs to aiosqlite's thread a search took (1.1 ms of its CPU)
-        compiled = query.compiled(reader.engine.dialect)
-        if "[POSTCOMPILE_" not in compiled.sql:
-            raw = await reader.fetch(compiled, compiled.arguments(values))
-    if raw is None:
+    found = await fetch_raw(session, query, values)
+    if found is None:
         conn = await session.connection()
-        compiled = query.compiled(conn.dialect)
-        if "[POSTCOMPILE_" not in compiled.sql:
-            raw = await on_driver(conn, compiled, compiled.arguments(values))
-        if raw is None:
-            return list((await conn.execute(stmt, values)).all())
+        return list((await conn.execute(stmt, values)).all())
+    compiled, raw = found
     if named:
         return query.rows(compiled, raw)
     if not compiled.results:
