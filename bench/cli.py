@@ -71,6 +71,7 @@ SCENARIOS = (
     "discussion",
     "group",
     "search",
+    "search-engine",
     "similar",
     "reply",
 )
@@ -308,12 +309,23 @@ def scenarios(paths: Paths, members: list[Identity]) -> list[Scenario]:
         ),
         Scenario(
             "search",
-            "search (JSON API), visitors",
+            "search (JSON API), visitors (the page cache answers a search asked before)",
             "GET",
             "/api/v1/search?q=...",
             paths.searches[0],
             # as visitors: a signed-in member's search also counts its words in the log
             get_script(paths.searches, []),
+            len(paths.searches),
+        ),
+        Scenario(
+            "search-engine",
+            "search (JSON API), visitors, past the cache",
+            "GET",
+            "/api/v1/search?q=...&past=cache",
+            paths.searches[0] + "&past=cache",
+            # a parameter no search reads sends the request past the page cache to the
+            # engine: what each search costs when nobody asked it since the last write
+            get_script([p + "&past=cache" for p in paths.searches], []),
             len(paths.searches),
         ),
         Scenario(

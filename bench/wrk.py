@@ -60,6 +60,7 @@ function done(summary, latency, requests)
   end
   io.write("BENCH_STATUSES {" .. table.concat(parts, ", ") .. "}\n")
   io.write(string.format('BENCH_CACHE {"hit": %d, "miss": %d}\n', hits, misses))
+  io.write(string.format("BENCH_P95_US %d\n", latency:percentile(95)))
 end
 """
 
@@ -161,6 +162,7 @@ class WrkResult:
     socket_errors: dict[str, int] = field(default_factory=dict)
     cache_hits: int = 0  # responses with X-Cache: hit
     cache_misses: int = 0  # responses with X-Cache: miss
+    p95_ms: float | None = None  # from the script's `done` (wrk's --latency stops at 90, 99)
 
     @property
     def cache_hit_rate(self) -> float | None:
@@ -185,6 +187,7 @@ _RPS = re.compile(r"^Requests/sec:\s+([\d.]+)", re.M)
 _SOCKET = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", re.M)
 _STATUSES = re.compile(r"^BENCH_STATUSES (\{.*\})\s*$", re.M)
 _CACHE = re.compile(r"^BENCH_CACHE (\{.*\})\s*$", re.M)
+_P95 = re.compile(r"^BENCH_P95_US (\d+)\s*$", re.M)
 
 
 def parse_output(output: str) -> WrkResult:
@@ -202,6 +205,7 @@ def parse_output(output: str) -> WrkResult:
         socket_errors = {k: v for k, v in socket_errors.items() if v}
     cache_line = _CACHE.search(output)
     cache = json.loads(cache_line.group(1)) if cache_line else {}
+    p95 = _P95.search(output)
     return WrkResult(
         requests=int(summary.group(1)),
         seconds=float(summary.group(2)) * _UNITS_MS[summary.group(3)] / 1000,
@@ -210,6 +214,7 @@ def parse_output(output: str) -> WrkResult:
         p75_ms=percentiles["75"],
         p90_ms=percentiles["90"],
         p99_ms=percentiles["99"],
+        p95_ms=int(p95.group(1)) / 1000 if p95 else None,
         statuses={int(k): v for k, v in json.loads(statuses.group(1)).items()},
         socket_errors=socket_errors,
         cache_hits=int(cache.get("hit", 0)),

@@ -59,7 +59,6 @@ INVISIBLE_TABLES = frozenset(
         "email_preferences",
         "saved_items",
         "search_term_days",
-        "search_documents",  # search pages are not cached (cache.pages)
         "discussion_follows",
         "group_follows",
         "username_holds",

@@ -11,11 +11,19 @@ flood of random query strings adds nothing, and a parameter a page reads can nev
 answered with the page rendered without it. Parameters in `BYPASS` (the notice shown
 after a redirect, the crisis resources) make the page one person's, likewise.
 
-Search is left out on purpose: each search is written to the private search log, and its
-combinations of words are too many to be worth keeping.
+Searches are kept like the library's filter: a visitor's search writes nothing (only
+signed-in members' searches are counted in the private search log, and theirs carry a
+session, so they never reach the cache), its answer changes only when what visitors see
+changes, and the people who arrive with a question ask the same few ones (the search log's
+top searches). Any value of `q` is a page, so a flood of distinct searches makes entries
+that are each asked for once: they stay in the store's probation segment and push out only
+each other, never the pages people keep reading (`cache.store`).
 """
 
 from __future__ import annotations
+
+# what a search reads (app/search/pages.search_page and api.search take the same)
+SEARCH = frozenset({"q", "type", "group", "author", "after", "before", "cursor"})
 
 PAGES: dict[str, frozenset[str]] = {
     "/": frozenset({"tab"}),
@@ -29,6 +37,8 @@ PAGES: dict[str, frozenset[str]] = {
     "/feeds/latest.atom": frozenset(),
     "/groups/{slug}/feed.atom": frozenset(),
     "/discussions/{discussion_id}/feed.atom": frozenset(),
+    "/search": SEARCH,
+    "/api/v1/search": SEARCH,
 }
 
 # every parameter some page reads: the only ones that make part of a key

@@ -91,3 +91,25 @@ def test_the_large_run_is_judged_against_the_small_one() -> None:
     small.judge(large.as_json())
     again = next(c for c in small.checks if c.name.startswith("1,000,000 posts"))
     assert again.ok is False
+
+
+def test_searches_are_judged_by_p50_and_the_scripts_p95() -> None:
+    assert "latency:percentile(95)" in get_script(["/"], [])
+    with_p95 = WRK_OUTPUT + "BENCH_P95_US 42500\n"
+    assert parse_output(with_p95).p95_ms == 42.5
+    assert parse_output(WRK_OUTPUT).p95_ms is None  # an older script's output
+    r = report("small")
+    cpu = CpuUse(seconds=15, server=3.0, database=0, wrk=1, other=0)
+    fast = parse_output(with_p95)  # p50 1.5 ms, p95 42.5 ms
+    slow = parse_output(with_p95.replace("1.50ms", "20.00ms").replace("42500", "61000"))
+    r.scenarios += [
+        ScenarioResult("search", "search", "GET", "/", "/", 1, fast, cpu),
+        ScenarioResult("search-engine", "search", "GET", "/", "/", 1, slow, cpu),
+        ScenarioResult("similar", "similar", "GET", "/", "/", 1, fast, cpu),
+    ]
+    r.judge()
+    verdicts = {c.name: c.ok for c in r.checks}
+    assert verdicts["search p50"] is True and verdicts["search p95"] is True
+    assert verdicts["search past the cache p50"] is False  # 20 ms >= 15
+    assert verdicts["search past the cache p95"] is False  # 61 ms >= 50
+    assert verdicts["similar discussions p95"] is False  # 42.5 ms >= 30
