@@ -299,7 +299,7 @@ class Report:
                     f"socket errors {r.socket_errors or 'none'}[/yellow]"
                 )
         self.print_comparison(console)
-        targets = Table(title="Targets (issue 14)")
+        targets = Table(title="Targets (issues 12 and 14)")
         targets.add_column("check")
         targets.add_column("target", justify="right")
         targets.add_column("measured", justify="right")
