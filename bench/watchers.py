@@ -52,6 +52,7 @@ from app.discussions.posting import start_discussion
 from app.email.models import OutboxItem
 from app.groups.service import create_group
 from app.notifications.models import DiscussionFollow, FollowLevel, Notification
+from bench.cpu import database_pids, process_cpu_seconds
 from bench.database import ROOT, migrate
 from bench.server import Server
 
@@ -231,6 +232,12 @@ class Result:
     name: str
     watchers: int
     samples: list[Sample]
+    # PostgreSQL: CPU seconds of the server's backends (not the reading connection's) over
+    # the scenario, from /proc; None on SQLite (the database runs in the server's process)
+    database_cpu_s: float | None = None
+    # CPU seconds of the server's processes (uvicorn and its workers) over the scenario: on
+    # SQLite the database's work is in there too
+    server_cpu_s: float = 0.0
 
     def pct(self, values: list[float], q: float) -> float:
         ordered = sorted(values)
@@ -253,11 +260,21 @@ class Result:
             "notifications_per_reply": statistics.fmean(s.notifications for s in self.samples),
             "outbox_items_per_reply": statistics.fmean(s.outbox_items for s in self.samples),
             "complete_when_answered": sum(s.complete_at_answer for s in self.samples),
+            "database_cpu_ms_per_reply": (
+                None
+                if self.database_cpu_s is None
+                else self.database_cpu_s * 1000 / len(self.samples)
+            ),
+            "server_cpu_ms_per_reply": self.server_cpu_s * 1000 / len(self.samples),
         }
 
 
-async def count_rows(db: Database, post_id: int) -> tuple[int, int]:
+async def count_rows(db: Database, post_id: int, readers: set[int]) -> tuple[int, int]:
+    """The post's notifications and outbox items, read from another connection; on
+    PostgreSQL `readers` gathers that connection's backend, whose CPU is not the reply's."""
     async with db.sessionmaker() as session:
+        if not db.is_sqlite:
+            readers.add(int(await session.scalar(text("SELECT pg_backend_pid()")) or 0))
         notifications = await session.scalar(
             select(func.count()).select_from(Notification).where(Notification.post_id == post_id)
         )
@@ -279,8 +296,12 @@ async def measure(
     watchers: int,
     replies: int,
     headers: dict[str, str],
+    server: Server,
 ) -> Result:
     samples = []
+    readers: set[int] = set()
+    before = backends_cpu(db, readers)
+    server_before = server_cpu(server)
     for n in range(replies):
         started = time.perf_counter()
         r = await client.post(
@@ -294,7 +315,7 @@ async def measure(
         post_id = r.json()["id"]
         first = None
         while True:
-            got = await count_rows(db, post_id)
+            got = await count_rows(db, post_id, readers)
             first = first or got
             if got[0] >= watchers or time.perf_counter() - started > 30:
                 break
@@ -309,7 +330,28 @@ async def measure(
                 complete_at_answer=first[0] >= watchers,
             )
         )
-    return Result(name, watchers, samples)
+    after = backends_cpu(db, readers)
+    cpu = None
+    if not db.is_sqlite:
+        cpu = sum(after.values()) - sum(before.get(pid, 0.0) for pid in after)
+    return Result(name, watchers, samples, cpu, server_cpu(server) - server_before)
+
+
+def server_cpu(server: Server) -> float:
+    """CPU seconds of the server's processes so far (the workers live as long as it)."""
+    assert server.process is not None
+    pids = {server.process.pid, *server.worker_pids()}
+    return sum(process_cpu_seconds(pid) for pid in pids)
+
+
+def backends_cpu(db: Database, readers: set[int]) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend of the bench's database but the reading
+    connections' (/proc: the server runs on this machine); empty on SQLite."""
+    if db.is_sqlite:
+        return {}
+    return {
+        pid: process_cpu_seconds(pid) for pid in database_pids(PG_DATABASE) if pid not in readers
+    }
 
 
 def git_commit() -> str:
@@ -354,7 +396,7 @@ async def run(args: argparse.Namespace) -> int:
                 # warm up: imports, connection pools, statement caches
                 await measure(
                     client, db, name="warm-up", discussion_id=seeded.quiet_id, watchers=0,
-                    replies=5, headers=headers,
+                    replies=5, headers=headers, server=server,
                 )  # fmt: skip
                 for name, discussion_id, watchers in (
                     ("reply, nobody watching", seeded.quiet_id, 0),
@@ -369,6 +411,7 @@ async def run(args: argparse.Namespace) -> int:
                             watchers=watchers,
                             replies=args.replies,
                             headers=headers,
+                            server=server,
                         )
                     )
     finally:
@@ -384,6 +427,8 @@ async def run(args: argparse.Namespace) -> int:
         "outbox items",
         "all rows exist p50 / p99 ms",
         "complete at answer",
+        "database CPU ms / reply",
+        "server CPU ms / reply",
     ):
         table.add_column(column, justify="left" if column == "scenario" else "right")
     summaries = [r.summary() for r in results]
@@ -397,6 +442,10 @@ async def run(args: argparse.Namespace) -> int:
             f"{s['outbox_items_per_reply']:.0f}",
             f"{s['all_rows_exist_ms']['p50']:.1f} / {s['all_rows_exist_ms']['p99']:.1f}",
             f"{s['complete_when_answered']}/{s['replies']}",
+            "-"
+            if s["database_cpu_ms_per_reply"] is None
+            else f"{s['database_cpu_ms_per_reply']:.1f}",
+            f"{s['server_cpu_ms_per_reply']:.1f}",
         )
     console.print(table)
     out = VAR_DIR / f"watchers-{target.kind}.json"

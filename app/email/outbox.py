@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy import (
     CTE,
     ColumnElement,
+    Delete,
     Integer,
     Select,
     String,
@@ -43,6 +44,7 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
+    delete,
     exists,
     func,
     literal,
@@ -326,6 +328,13 @@ async def attach_post_notifications(
 
 def _digest_hour(settings: Settings | None) -> int:
     return settings.email_digest_hour_utc if settings else 7
+
+
+def items_of_messages(*where: ColumnElement[bool]) -> Delete:
+    """DELETE the items of the outbox messages `where` selects. Items have no foreign keys
+    (migration w17watch, `OutboxItem`): whoever deletes messages deletes their items first,
+    as the cascade did."""
+    return delete(OutboxItem).where(OutboxItem.outbox_id.in_(select(O.id).where(*where)))
 
 
 # -- account e-mail -------------------------------------------------------------------------

@@ -44,6 +44,7 @@ from app.db import utcnow
 from app.discussions.models import Discussion, Post, PostRevision, Visibility
 from app.discussions.rendering import render_body
 from app.email.models import EmailPreference, OutboxMessage
+from app.email.outbox import items_of_messages
 from app.library.models import SavedItem
 from app.moderation.models import AuditEntry, Flag
 from app.notifications.models import (
@@ -102,6 +103,8 @@ async def delete_account(
         SavedItem,
     ):
         await session.execute(delete(model).where(model.user_id == user.id))  # type: ignore[attr-defined]
+    # the items of the member's notifications are in the member's messages
+    await session.execute(items_of_messages(OutboxMessage.user_id == user.id))
     await session.execute(delete(OutboxMessage).where(OutboxMessage.user_id == user.id))
     session.add(
         UsernameHold(key_hash=hold_hash(user.username_key), until=now + timedelta(days=HOLD_DAYS))

@@ -28,6 +28,7 @@ from app.accounts.models import ApiToken, PasswordReset, PendingRegistration, Us
 from app.config import Settings
 from app.db import utcnow
 from app.email.models import OutboxMessage, OutboxStatus
+from app.email.outbox import items_of_messages
 from app.safety.models import UsernameHold
 
 SENT_EMAIL_DAYS = 30
@@ -55,17 +56,16 @@ async def purge_expired(session: AsyncSession, *, settings: Settings, now: datet
     """Delete what is past its retention period (flushes; the caller commits)."""
     out = Purged()
     old_mail = now - timedelta(days=SENT_EMAIL_DAYS)
-    out.emails = _count(
-        await session.execute(
-            delete(OutboxMessage).where(
-                OutboxMessage.status.in_(DONE),
-                or_(
-                    OutboxMessage.sent_at < old_mail,
-                    (OutboxMessage.sent_at.is_(None)) & (OutboxMessage.created_at < old_mail),
-                ),
-            )
-        )
+    expired_mail = (
+        OutboxMessage.status.in_(DONE),
+        or_(
+            OutboxMessage.sent_at < old_mail,
+            (OutboxMessage.sent_at.is_(None)) & (OutboxMessage.created_at < old_mail),
+        ),
     )
+    # their items first: no foreign key cascades them (w17watch)
+    await session.execute(items_of_messages(*expired_mail))
+    out.emails = _count(await session.execute(delete(OutboxMessage).where(*expired_mail)))
     idle = now - timedelta(days=settings.session_idle_days)
     out.sessions = _count(
         await session.execute(
