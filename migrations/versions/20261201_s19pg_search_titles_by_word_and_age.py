@@ -1,4 +1,4 @@
-"""search, PostgreSQL: titles found by word and age in one index
+"""search, PostgreSQL: titles found by word and age in one index, exact titles by a b-tree
 
 Similar discussions (the newest WINDOW discussions whose title says any word of a title
 being typed) took every title match from the GIN index on `title_tsv`, read each one's row
@@ -10,6 +10,10 @@ of ids is tested inside the index: a GIN index over (title_tsv, id), the id by b
 operator class (a trusted extension in PostgreSQL's contrib), so that only the matches in
 the range are read. It replaces the title-only GIN index, which it serves as well (a
 search's title window, in:title).
+
+A search's title window (the newest WINDOW documents whose title says the words) looks in
+the same range, and finds the titles that are the query as typed (they come first) at any
+age by a b-tree on lower(title).
 
 SQLite: nothing (its titles have their own FTS5 index; see s3speed).
 
@@ -32,9 +36,12 @@ UPGRADE = [
     """CREATE INDEX ix_search_documents_title_age ON search_documents
         USING gin (title_tsv, id) WHERE title <> ''""",
     "DROP INDEX ix_search_documents_title_tsv",
+    """CREATE INDEX ix_search_documents_exact_title ON search_documents (lower(title))
+        WHERE title <> ''""",
 ]
 
 DOWNGRADE = [
+    "DROP INDEX ix_search_documents_exact_title",
     """CREATE INDEX ix_search_documents_title_tsv ON search_documents USING gin (title_tsv)
         WHERE title <> ''""",
     "DROP INDEX ix_search_documents_title_age",

@@ -103,3 +103,20 @@ async def test_a_long_text_is_snippeted_where_it_says_the_word(app, session, gro
         assert not snippet.startswith("ord"), snippet
         stemmed = (await engine.search(session, parsed=parse_query("appointed"), viewer=None)).hits
         assert "<mark>appointments</mark>" in str(stemmed[0].snippet), stemmed
+
+
+async def test_an_old_exact_title_still_comes_first(app, session, group, mentor, monkeypatch):
+    """A search's title window looks among the newest TITLE_DOCUMENTS documents on
+    PostgreSQL, and finds a title that is the query as typed at any age (SQLite's looks
+    at the newest WINDOW title matches of all)."""
+    _pg_only(session)
+    await _open(app, group, mentor, ["Exactqz pumps"], body="nothing here")
+    await _open(app, group, mentor, [f"Exactqz pumps {i}" for i in range(6)], body="exactqz pumps")
+    monkeypatch.setattr(engine, "TITLE_DOCUMENTS", 2)
+    monkeypatch.setattr(engine, "WINDOW", 3)
+    engine._plan.cache_clear()
+    try:
+        hits = (await engine.search(session, parsed=parse_query("exactqz pumps"), viewer=None)).hits
+    finally:
+        engine._plan.cache_clear()
+    assert hits[0].title == "Exactqz pumps", [h.title for h in hits]
