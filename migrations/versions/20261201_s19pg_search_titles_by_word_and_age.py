@@ -18,7 +18,7 @@ age by a b-tree on lower(title).
 SQLite: nothing (its titles have their own FTS5 index; see s3speed).
 
 Revision ID: s19pg
-Revises: h16notify
+Revises: w17watch
 Create Date: 2026-12-01 13:40:00
 """
 
@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "s19pg"
-down_revision: str | None = "h16notify"
+down_revision: str | None = "w17watch"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
