@@ -43,6 +43,7 @@ from sqlalchemy import (
     select,
     table,
     text,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -97,6 +98,9 @@ class _Score(TypeDecorator[float]):
 
 SCORE = _Score()
 SNIPPET_WORDS = 24
+# PostgreSQL: a snippet is made from this many characters of the text (`snippet_window`),
+# starting this many before the first place it says the first term
+SNIPPET_CHARS, SNIPPET_BEFORE = 320, 50
 COUNT_CAP = 1000
 # SQLite: ids of a page's rows this close together have their snippets made in one walk
 SNIPPET_GAP = 1000
@@ -107,6 +111,11 @@ RECENT_DOCUMENTS = 20_000
 RECENT_FIRST = True
 # candidates ranked by relevance: the newest matches (and the newest title matches)
 WINDOW = 500
+# PostgreSQL: titles (a search's title window, similar discussions) are looked for among
+# this many of the newest documents, the range tested inside the index (migration s19pg),
+# so that their cost does not grow with the forum; a search finds a title that is the
+# query as typed at any age
+TITLE_DOCUMENTS = 50_000
 KINDS = ("all", "discussions", "posts", "library")
 
 Reply = aliased(Post)
@@ -397,6 +406,7 @@ def _params(parsed: ParsedQuery, viewer: Actor | None, *, pg: bool) -> dict[str,
         params["exact_text"] = parsed.text
         if pg:
             params.update({f"t{i}": term for i, term in enumerate(terms)})
+            params["probe"] = snippet_probe(terms)
         else:
             params["fts_match"] = fts5_match(terms)
     return params
@@ -476,6 +486,11 @@ def _library_joined(
     return stmt.join(LibraryPage, LibraryPage.id == Doc.source_id).where(*filters)
 
 
+def _newest_titles() -> Any:
+    """PostgreSQL: the id after which documents are among the newest TITLE_DOCUMENTS."""
+    return select(func.max(Doc.id) - TITLE_DOCUMENTS).scalar_subquery()
+
+
 def _ts_query_params(count: int, *, name: str = "t", join: str = "&&") -> Any:
     """The tsquery of `count` terms bound as t0, t1, ... (`name`): phraseto_tsquery per
     term (a phrase or a word with its punctuation, parsed as the index was), joined with
@@ -539,7 +554,7 @@ class _Match:
         if self.pg:
             return func.ts_headline(
                 literal_column("'english'::regconfig"),
-                Doc.body,
+                snippet_window(Doc.body),
                 self.q,
                 bindparam(
                     "hl",
@@ -549,6 +564,38 @@ class _Match:
                 ),
             )
         return func.snippet(FTS_NAME, 1, MARK_START, MARK_END, "...", SNIPPET_WORDS)
+
+
+def snippet_window(body: Any) -> Any:
+    """PostgreSQL: the part of a text its snippet is made from: SNIPPET_CHARS characters
+    from a little before the first place the first term's stem appears (from the start when
+    it does not: a document found by its title alone), cut at whole words. ts_headline
+    parses and stems every word of the text it is given, then looks for the best cover:
+    given the whole body it cost 0.3-0.4 ms a row here, growing with the body (a library
+    page is many times a post), for a snippet of 35 words at most. The stem (`probe`: the
+    first word of the first term, typed; its english stem, less a last e or i, which the
+    stemmer may add or turn a y into) finds where the text says it, in any of its forms
+    (appointments, appointed). Where it finds another word that begins the same, or the
+    best cover of several terms lies elsewhere, the snippet is the window's best: text of
+    the document either way, and marked wherever it says a term."""
+    typed = bindparam("probe", type_=String)
+    lexemes = func.ts_lexize(literal_column("'english_stem'::regdictionary"), typed)
+    stem = func.rtrim(func.array_to_string(lexemes, ""), "ei")
+    found = func.strpos(func.lower(body), func.coalesce(func.nullif(stem, ""), typed))
+    start = func.greatest(found - SNIPPET_BEFORE, 1)
+    window = func.substr(body, start, SNIPPET_CHARS)
+    # a word cut at either end of the window is left out
+    head = case((start > 1, func.regexp_replace(window, r"^\S*\s+", "")), else_=window)
+    return case(
+        (start + SNIPPET_CHARS <= func.length(body), func.regexp_replace(head, r"\s+\S*$", "")),
+        else_=head,
+    )
+
+
+def snippet_probe(terms: list[str]) -> str:
+    """The word `snippet_window` looks for: the first term's first word, lower case."""
+    words = terms[0].lower().split() if terms else []
+    return words[0] if words else ""
 
 
 @dataclass(slots=True)
@@ -650,13 +697,17 @@ class _Plan:
         # ranked once the window is chosen: PostgreSQL would rank every match before
         # keeping the newest (a phrase in 12,000 posts: a third of its time)
         assert self.match is not None
-        newest = (
+        return self._pg_ranked(
             select(Doc.id, Doc.title, TSV.label("tsv"))
             .where(*self.filters, condition, *where)
             .order_by(*self._newest())
             .limit(WINDOW)
-            .subquery("newest")
         )
+
+    def _pg_ranked(self, chosen: Select[Any]) -> Select[Any]:
+        """The chosen documents (id, title, tsv) ranked."""
+        assert self.match is not None
+        newest = chosen.subquery("newest")
         return select(
             newest.c.id.label("doc_id"),
             self.match.exact(newest.c.title).label("exact"),
@@ -684,17 +735,26 @@ class _Plan:
         return self._window(self.match.condition, self.match.score, self.table)
 
     @cached_property
-    def recent_windows(self) -> tuple[Select[Any], Select[Any]]:
-        """PostgreSQL: the newest matches among the newest documents, and among the others
-        (see `search`)."""
+    def recent_windows(self) -> tuple[Select[Any], Select[Any], Select[Any]]:
+        """PostgreSQL: the newest matches among the newest documents; among the older
+        ones in a range of ids (older_from, older_to]; and among all those up to older_to
+        (see `search` and `_older_matches`)."""
         assert self.match is not None
         recent = select(func.max(Doc.id) - RECENT_DOCUMENTS).scalar_subquery()
-        # `+ 0` in the second: not a range of the primary key to intersect (190,000
+        older_from = bindparam("older_from", type_=Integer)
+        older_to = bindparam("older_to", type_=Integer)
+        # `+ 0` in the last: not a range of the primary key to intersect (190,000
         # entries for a word in 600 posts), a test of the GIN index's few matches
         return (
             self._pg_window(self.match.condition, [Doc.id > recent]),
-            self._pg_window(self.match.condition, [(Doc.id + 0) <= recent]),
+            self._pg_window(self.match.condition, [Doc.id > older_from, Doc.id <= older_to]),
+            self._pg_window(self.match.condition, [(Doc.id + 0) <= older_to]),
         )
+
+    @cached_property
+    def recent_from(self) -> Select[Any]:
+        """PostgreSQL: the id after which documents are among the newest."""
+        return select(func.max(Doc.id) - RECENT_DOCUMENTS)
 
     @cached_property
     def group_window(self) -> Select[Any]:
@@ -702,10 +762,29 @@ class _Plan:
         return self._pg_window(self.match.condition, [])
 
     @cached_property
-    def title_window(self) -> Select[Any]:
+    def title_window(self) -> Any:
         assert self.match is not None
         if self.shape.pg:
-            return self._pg_window(self.match.title_condition, [])
+            # the newest title matches among the newest TITLE_DOCUMENTS documents (the GIN
+            # index over (title_tsv, id) reads those alone: migration s19pg), and the titles
+            # that are the query as typed at any age (the b-tree on lower(title)), which
+            # come first. Every title match was read and sorted before, a cost growing with
+            # the forum (7 -> 19 ms for `appointment` from 210,000 to 1,050,000 posts).
+            match = self.match
+            exact = self._pg_ranked(
+                select(Doc.id, Doc.title, TSV.label("tsv"))
+                .where(
+                    *self.filters,
+                    HAS_TITLE,
+                    func.lower(Doc.title) == match.exact_text,
+                    # tested on the row: the b-tree on lower(title) leads
+                    match.title_condition.is_(True),
+                )
+                .limit(WINDOW)
+            )
+            return union_all(
+                self._pg_window(match.title_condition, [Doc.id > _newest_titles()]), exact
+            )
         return self._window(self.match.title_condition, self.match.title_score, TITLES)
 
     @cached_property
@@ -910,12 +989,9 @@ async def search(
                 # them that are recent (106 ms -> 12 ms), not all; only when the recent
                 # documents hold too few matches are the older ones searched as well. The
                 # same WINDOW rows either way.
-                recent, older = plan.recent_windows
-                rows = await _rows(session, recent, params)
+                rows = await _rows(session, plan.recent_windows[0], params)
                 if len(rows) < WINDOW:
-                    older_rows = await _rows(session, older, params)
-                    older_rows.sort(key=lambda row: -int(row[0]))
-                    rows += older_rows[: WINDOW - len(rows)]
+                    rows += await _older_matches(session, plan, params, found=len(rows))
                 keep(rows)
             else:
                 # the newest WINDOW matches, looked for among the newest documents first
@@ -995,6 +1071,47 @@ async def search(
     by_id = {hit.document_id: hit for hit in [*post_hits, *page_hits]}
     hits = [by_id[i] for i in shown if i in by_id]
     return Results(hits, next_cursor, min(total, COUNT_CAP), capped)
+
+
+# PostgreSQL: how many ranges of older documents are searched before all the rest are
+OLDER_STEPS = 3
+
+
+async def _older_matches(
+    session: AsyncSession, plan: _Plan, params: dict[str, Any], *, found: int
+) -> list[Any]:
+    """PostgreSQL: the newest WINDOW - `found` matches older than the newest
+    RECENT_DOCUMENTS documents, looked for in ranges of ids going back, each as wide as
+    the recent documents' share of matches says should hold what is missing (twice that,
+    then four times wider each step), the GIN index's matches intersected with the range
+    before a row is read; after OLDER_STEPS ranges, or when the recent documents held no
+    match (a rare word: its few matches are read at once), or for `in:title`, among all
+    the older ones.
+    Every older match was read before (3,210 rows for `lymphoma` at 1,050,000 posts, 27 of
+    its 40 ms). The same rows either way: the newest matches, newest first."""
+    newest = (await _rows(session, plan.recent_from, {}))[0][0]
+    if newest is None or newest <= 0:
+        return []
+    wanted, older_to = WINDOW - found, int(newest)
+    rows: list[Any] = []
+    _, in_range, rest = plan.recent_windows
+    span = 2 * RECENT_DOCUMENTS * wanted // found if found else 0
+    if plan.shape.in_title:
+        # PostgreSQL misjudges how many titles say a word (a twentieth of the documents
+        # have one): given a range it walked the primary key through all of it (61 ms
+        # for `in:title pacemaker` at 1,050,000 posts)
+        span = 0
+    for _ in range(OLDER_STEPS if span else 0):
+        older_from = max(older_to - span, 0)
+        step = await _rows(
+            session, in_range, {**params, "older_from": older_from, "older_to": older_to}
+        )
+        rows += sorted(step, key=lambda row: -int(row[0]))[: wanted - len(rows)]
+        if len(rows) >= wanted or older_from == 0:
+            return rows
+        older_to, span = older_from, span * 4
+    step = await _rows(session, rest, {**params, "older_to": older_to})
+    return rows + sorted(step, key=lambda row: -int(row[0]))[: wanted - len(rows)]
 
 
 async def _library_details(
@@ -1246,10 +1363,13 @@ def _similar_statements(pg: bool, role: str | None, words: int, limit: int) -> t
         post_visibility(viewer, marked=False),
     ]
     if pg:
+        # among the newest TITLE_DOCUMENTS documents (the range read inside the index:
+        # migration s19pg), ranked by their titles alone, as SQLite's bm25 over its titles'
+        # index ranks them (ts_rank_cd over each title and body cost 10 of 23 ms)
         q = _ts_query_params(words, name="w", join="||")
         newest = (
-            select(Doc.id, TSV.label("tsv"))
-            .where(*filters, HAS_TITLE, TITLE_TSV.op("@@")(q))
+            select(Doc.id, TITLE_TSV.label("tsv"))
+            .where(*filters, HAS_TITLE, TITLE_TSV.op("@@")(q), Doc.id > _newest_titles())
             .order_by(Doc.id.desc())
             .limit(WINDOW)
             .subquery("newest")
@@ -1294,8 +1414,9 @@ async def similar_discussions(
     session: AsyncSession, *, title: str, viewer: Actor | None, limit: int = 5
 ) -> list[Similar]:
     """Discussions whose title shares words with a title being typed, best first (any word
-    may match): the newest WINDOW such discussions the viewer may see, ranked by the engine,
-    then the few shown are described."""
+    may match): the newest WINDOW such discussions the viewer may see (on PostgreSQL among
+    the newest TITLE_DOCUMENTS documents), ranked by the engine over their titles, then the
+    few shown are described."""
     words = title_words(title)
     if not words:
         return []

@@ -161,3 +161,22 @@ async def test_an_author_is_looked_up_first_and_an_unknown_one_holds_nothing(
             assert not searched, (q, statements)
     finally:
         event.remove(engine_, "before_cursor_execute", seen)
+
+
+async def test_older_matches_found_range_by_range_are_the_same_window(session, many, monkeypatch):
+    """PostgreSQL looks for the older matches in ranges of ids going back (as wide as the
+    recent documents' share of matches says, then wider) before all the rest: ranges of
+    one document each, a few or none at all find the same window."""
+    if not engine.is_postgres(session):
+        pytest.skip("SQLite searches every document at once when the recent hold too few")
+    monkeypatch.setattr(engine, "WINDOW", 4)
+    found = {}
+    for recent, steps in ((10**9, 3), (3, 0), (3, 3), (3, 50), (1, 50)):
+        monkeypatch.setattr(engine, "RECENT_DOCUMENTS", recent)
+        monkeypatch.setattr(engine, "OLDER_STEPS", steps)
+        engine._plan.cache_clear()
+        found[recent, steps] = _seen(await search(session, "windowqz", None))
+    engine._plan.cache_clear()
+    assert len(found[10**9, 3][0]) == 5
+    for key, seen in found.items():
+        assert seen == found[10**9, 3], key

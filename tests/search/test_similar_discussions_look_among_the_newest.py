@@ -1,0 +1,122 @@
+"""Similar discussions on PostgreSQL look among the newest TITLE_DOCUMENTS documents, and
+the range is read inside the index (migration s19pg: GIN over (title_tsv, id)), so what
+they cost does not grow with the forum; their statements and rows are the same whatever
+the number of titles that match. Snippets are made from a window of the text
+(`snippet_window`), marked where it says a term, whatever the length of the text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from app.discussions.posting import start_discussion
+from app.groups.models import Group
+from app.search import engine
+from app.search.query import parse_query
+
+
+async def _open(app: Any, group: Any, mentor: Any, titles: list[str], body: str = "x") -> None:
+    async with app.state.db.sessionmaker() as s:
+        g = await s.get_one(Group, group.id)
+        author = await s.merge(mentor)
+        for title in titles:
+            await start_discussion(s, author=author, group=g, title=title, body=body)
+        await s.commit()
+
+
+def _pg_only(session: Any) -> None:
+    if not engine.is_postgres(session):
+        pytest.skip("SQLite's titles have an FTS5 index of their own")
+
+
+async def test_the_range_of_ids_is_read_inside_the_title_index(session):
+    """The statement tests the words and the range of ids, and one index holds both (the
+    plan itself depends on statistics a test's tiny table does not have: the bench's
+    EXPLAIN shows `Index Cond: ((title_tsv @@ ...) AND (id > $1))`)."""
+    _pg_only(session)
+    ranked, _ = engine._similar_statements(True, None, 1, 5)
+    sql = engine._query(ranked).compiled(session.get_bind().dialect).sql
+    assert "search_documents.title_tsv @@" in sql and "search_documents.id > (SELECT" in sql
+    conn = await session.connection()
+    driver = (await conn.get_raw_connection()).driver_connection
+    definition = await driver.fetchval(
+        "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_search_documents_title_age'"
+    )
+    assert "gin (title_tsv, id)" in definition and "WHERE (title <> ''::text)" in definition
+
+
+async def test_older_titles_are_not_looked_at(app, session, group, mentor, monkeypatch):
+    _pg_only(session)
+    await _open(app, group, mentor, ["Oldqz pumps first"])
+    await _open(app, group, mentor, [f"Filler {i}" for i in range(3)])
+    await _open(app, group, mentor, ["Oldqz pumps second"])
+    found = await engine.similar_discussions(session, title="oldqz pumps", viewer=None)
+    assert [s.title for s in found] == ["Oldqz pumps second", "Oldqz pumps first"]
+    monkeypatch.setattr(engine, "TITLE_DOCUMENTS", 2)  # the newest two documents
+    engine._similar_statements.cache_clear()
+    try:
+        found = await engine.similar_discussions(session, title="oldqz pumps", viewer=None)
+    finally:
+        engine._similar_statements.cache_clear()
+    assert [s.title for s in found] == ["Oldqz pumps second"]
+
+
+async def test_similar_work_does_not_grow_with_matching_titles(
+    app, session, group, mentor, monkeypatch
+):
+    monkeypatch.setattr(engine, "WINDOW", 8)
+    engine._similar_statements.cache_clear()
+    real = engine._rows
+    fetched: list[tuple[str, int]] = []
+
+    async def counted(s: Any, stmt: Any, params: Any = None, **kw: Any) -> list[Any]:
+        rows = await real(s, stmt, params, **kw)
+        fetched.append((str(stmt), len(rows)))
+        return rows
+
+    monkeypatch.setattr(engine, "_rows", counted)
+    work = []
+    try:
+        for count in (10, 40):
+            await _open(app, group, mentor, [f"Growqz title {i}" for i in range(count)])
+            fetched.clear()
+            found = await engine.similar_discussions(session, title="growqz", viewer=None)
+            work.append((list(fetched), len(found)))
+    finally:
+        engine._similar_statements.cache_clear()
+    assert work[0] == work[1]
+    assert [rows for _, rows in work[1][0]] == [5, 5]
+
+
+async def test_a_long_text_is_snippeted_where_it_says_the_word(app, session, group, mentor):
+    filler = " ".join(f"word{i}" for i in range(400))
+    body = f"{filler} the snipqz appointments were moved {filler}"
+    await _open(app, group, mentor, ["A long one"], body=body)
+    hits = (await engine.search(session, parsed=parse_query("snipqz"), viewer=None)).hits
+    assert len(hits) == 1
+    snippet = str(hits[0].snippet)
+    assert "<mark>snipqz</mark>" in snippet, snippet
+    assert len(snippet) < 400, snippet
+    if engine.is_postgres(session):
+        # the window starts at a whole word, and its first place says the term
+        assert not snippet.startswith("ord"), snippet
+        stemmed = (await engine.search(session, parsed=parse_query("appointed"), viewer=None)).hits
+        assert "<mark>appointments</mark>" in str(stemmed[0].snippet), stemmed
+
+
+async def test_an_old_exact_title_still_comes_first(app, session, group, mentor, monkeypatch):
+    """A search's title window looks among the newest TITLE_DOCUMENTS documents on
+    PostgreSQL, and finds a title that is the query as typed at any age (SQLite's looks
+    at the newest WINDOW title matches of all)."""
+    _pg_only(session)
+    await _open(app, group, mentor, ["Exactqz pumps"], body="nothing here")
+    await _open(app, group, mentor, [f"Exactqz pumps {i}" for i in range(6)], body="exactqz pumps")
+    monkeypatch.setattr(engine, "TITLE_DOCUMENTS", 2)
+    monkeypatch.setattr(engine, "WINDOW", 3)
+    engine._plan.cache_clear()
+    try:
+        hits = (await engine.search(session, parsed=parse_query("exactqz pumps"), viewer=None)).hits
+    finally:
+        engine._plan.cache_clear()
+    assert hits[0].title == "Exactqz pumps", [h.title for h in hits]
