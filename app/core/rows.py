@@ -28,7 +28,10 @@ statement through SQLAlchemy instead (correct, just not fast).
 
 The hot writes (a reply's insert, counters, index row, follow and notifications) are
 `Write`s: the same, for INSERT, UPDATE and DELETE, always on the session's connection and
-inside the transaction it has begun (see `execute_write`).
+inside the transaction it has begun (see `execute_write`). Several writes that follow one
+another, each choosing the next from what the last answered, are a write script
+(`run_writes`): on SQLite all of them run in one hand-off to the driver's thread, so the
+host's one write lock is never held while the event loop runs.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ import os
 import sqlite3
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -478,6 +481,8 @@ async def _write_connection(session: AsyncSession) -> tuple[AsyncConnection, Any
 async def _run_write(
     session: AsyncSession, write: Write, params: dict[str, Any], *, count: bool
 ) -> tuple[list[Any], int]:
+    if session.info.get(_ENDED):
+        raise RuntimeError("this session's transaction was ended by run_writes")
     if session.new or session.dirty or session.deleted:
         await session.flush()  # what the ORM would do first
     conn, raw = await _write_connection(session)
@@ -510,15 +515,7 @@ async def _run_write(
         rows = await _sqlite_fetchall(raw, compiled.sql, args)
     else:
         rows = await driver.fetch(compiled.sql, *args)  # type: ignore[union-attr]
-    if not compiled.results:
-        return list(rows), 0
-    out = []
-    for values in rows:
-        values = list(values)
-        for i, convert in compiled.results:
-            values[i] = convert(values[i])
-        out.append(values)
-    return out, 0
+    return _converted(compiled, rows), 0
 
 
 # -- SQLite: writers take turns ---------------------------------------------------------------
@@ -625,3 +622,154 @@ def install_write_turns(engine: AsyncEngine) -> None:
     event.listen(pool, "checkin", checkin)
     event.listen(pool, "close", close)
     event.listen(pool, "invalidate", lambda dbapi, record, _exc: close(dbapi, record))
+
+
+# -- write scripts: a transaction's writes in one hand-off ---------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One write of a `WriteScript`. What it sends back to the script: its RETURNING rows
+    (converted by the columns' types, as `execute_write` answers), or with `count` the
+    number of rows it changed (as `execute_write_count`)."""
+
+    write: Write
+    params: dict[str, Any]
+    count: bool = False
+
+
+# A generator of `Step`s that receives each one's answer and returns what the caller needs.
+# It is plain Python and may run on the database driver's thread (SQLite): it must touch
+# nothing but its own values (no session, no ORM object, no event loop).
+WriteScript = Generator[Step, Any, T]
+
+_ENDED = "kindred.transaction_ended"
+
+
+async def run_writes(
+    session: AsyncSession, script: WriteScript[T], *, ends_transaction: bool = False
+) -> T:
+    """Run a script's writes in the session's transaction, one after another, each seeing
+    what the ones before wrote and the script choosing the next from their answers.
+
+    On SQLite the whole script runs in one hand-off to aiosqlite's thread: the writers'
+    turn taken (`WriteTurn`), BEGIN IMMEDIATE, every statement, and with
+    `ends_transaction` the COMMIT and the turn let go, before anything goes back to the
+    event loop. Statement by statement, every write waited for the loop to hand it its
+    answer and the host's writers all waited behind that (a reply's nine writes held the
+    lock for nine turns of a busy loop). On other drivers the statements run one by one.
+
+    `ends_transaction`: these are the request's last writes: its transaction is committed
+    when this returns (on every database, so nothing differs between them), and the
+    session's connection goes back to the pool. A later write in this session would be a
+    transaction of its own: `execute_write` and `run_writes` refuse it.
+
+    A script that fails (a statement's error, or the script's own) leaves nothing of the
+    transaction it began written, and lets the turn go."""
+    if session.info.get(_ENDED):
+        raise RuntimeError("this session's transaction was ended by run_writes")
+    if session.new or session.dirty or session.deleted:
+        await session.flush()  # what the ORM would do first
+    conn, raw = await _write_connection(session)
+    if conn.dialect.driver == "aiosqlite":
+        result = await _run_script_on_sqlite(conn, raw, script, ends_transaction)
+    else:
+        result = await _run_script_here(session, script)
+    if ends_transaction:
+        await session.commit()
+        session.info[_ENDED] = True
+    return result
+
+
+async def _run_script_here(session: AsyncSession, script: WriteScript[T]) -> T:
+    answer: Any = None
+    while True:
+        try:
+            step = script.send(answer)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        rows, count = await _run_write(session, step.write, step.params, count=step.count)
+        answer = count if step.count else rows
+
+
+async def _run_script_on_sqlite(
+    conn: AsyncConnection, raw: Any, script: WriteScript[T], ends_transaction: bool
+) -> T:
+    dialect = conn.dialect
+    ran: list[tuple[str, list[Any]]] = []
+    driver = raw.driver_connection
+    turn: WriteTurn | None = raw.info.get(_TURN)
+    try:
+        return await driver._execute(  # type: ignore[no-any-return]
+            _script_on_thread, driver._conn, turn, script, dialect, ends_transaction, ran
+        )
+    finally:
+        # statement listeners (the page cache's invalidation, statement counts) hear of
+        # every statement that ran, in order, back on the loop
+        sync = conn.sync_connection
+        if sync is not None and sync.dispatch.before_cursor_execute:
+            for sql, args in ran:
+                sync.dispatch.before_cursor_execute(sync, None, sql, args, None, False)
+
+
+def _script_on_thread(
+    conn: sqlite3.Connection,
+    turn: WriteTurn | None,
+    script: WriteScript[T],
+    dialect: Dialect,
+    ends_transaction: bool,
+    ran: list[tuple[str, list[Any]]],
+) -> T:
+    """On aiosqlite's thread: the script's writes, in a transaction of their own unless
+    one is open already (then the statements join it, and its owner ends it)."""
+    began = not conn.in_transaction
+    if began:
+        if turn is not None:
+            turn.take()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            if turn is not None:
+                turn.release()
+            raise
+    try:
+        answer: Any = None
+        while True:
+            try:
+                step = script.send(answer)
+            except StopIteration as done:
+                result: T = done.value
+                break
+            # compiled here the first time (SQLAlchemy's compiler is thread-safe), then cached
+            compiled = step.write.compiled(dialect)
+            args = compiled.arguments(step.params)
+            ran.append((compiled.sql, args))
+            if step.count:
+                before = conn.total_changes
+                conn.execute(compiled.sql, args).fetchall()
+                answer = conn.total_changes - before
+            else:
+                answer = _converted(compiled, conn.execute(compiled.sql, args).fetchall())
+        if began and ends_transaction:
+            conn.commit()
+    except BaseException:
+        if began:
+            conn.rollback()
+            if turn is not None:
+                turn.release()
+        raise
+    if began and ends_transaction and turn is not None:
+        turn.release()
+    return result
+
+
+def _converted(compiled: Compiled, rows: list[Any]) -> list[Any]:
+    if not compiled.results:
+        return list(rows)
+    out = []
+    for values in rows:
+        values = list(values)
+        for i, convert in compiled.results:
+            values[i] = convert(values[i])
+        out.append(values)
+    return out

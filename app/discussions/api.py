@@ -160,6 +160,7 @@ async def create_reply(
         canned_response_id=data.canned_response_id,
         confirm_personal_information=data.confirm_personal_information,
         context=context,
+        final=True,
     )
     view = posting.written_view(written, author=author)
     if view is None:

@@ -177,6 +177,7 @@ async def post_reply(
             client_key=data.client_key,
             canned_response_id=data.canned_response_id,
             confirm_personal_information=data.confirm_personal_information,
+            final=True,
         )
     except PersonalInformationFound as exc:
         keep_nothing(session)  # a refusal shown on the form: nothing of it is kept

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -30,7 +30,7 @@ from app.access.fetch import (
 from app.access.permissions import Action, can, check_can_post, check_permission
 from app.accounts.models import Role, User, Writer
 from app.core.errors import Forbidden, Invalid
-from app.core.rows import Query, Write, execute_write, fetch_one
+from app.core.rows import Query, Step, Write, WriteScript, execute_write, fetch_one, run_writes
 from app.core.text import slugify
 from app.db import insert_for_dialect, table_of, utcnow
 from app.discussions.edit_limits import check_revision_budget
@@ -170,16 +170,24 @@ async def _insert_post(session: AsyncSession, values: dict[str, Any]) -> int | N
     an account deletion (app/safety/deletion.py, which takes that row FOR UPDATE) either
     waits for this post and then deletes or anonymizes it, or has committed and nothing is
     inserted (`AccountDeleted`). On SQLite the statement runs under the write lock."""
-    params = {name: _NEW_POST.get(name) for name in _POST_COLUMNS} | values
-    statement = _insert_post_statement(
-        session.get_bind().dialect.name, params.get("client_key") is not None
-    )
-    rows = await execute_write(session, statement, **params)
-    if rows:
-        return int(rows[0][0])
-    if await session.scalar(select(User.deleted_at).where(User.id == values["author_id"])):
+    post_id = await run_writes(session, _insert_post_steps(session.get_bind().dialect.name, values))
+    if post_id is None:
+        await _check_not_deleted(session, values["author_id"])
+    return post_id
+
+
+async def _check_not_deleted(session: AsyncSession, author_id: int) -> None:
+    """A post was not inserted: a double submit, unless the author's account is gone."""
+    if await session.scalar(select(User.deleted_at).where(User.id == author_id)):
         raise AccountDeleted("This account has been deleted.", code="account_deleted")
-    return None
+
+
+def _insert_post_steps(dialect: str, values: dict[str, Any]) -> WriteScript[int | None]:
+    """`_insert_post`'s statement as a write script: the new post's id, or None."""
+    params = {name: _NEW_POST.get(name) for name in _POST_COLUMNS} | values
+    statement = _insert_post_statement(dialect, params.get("client_key") is not None)
+    rows = yield Step(statement, params)
+    return int(rows[0][0]) if rows else None
 
 
 class AccountDeleted(Forbidden):
@@ -200,14 +208,26 @@ async def count_reply(
 ) -> None:
     """Move a discussion's reply counters (and, with `now`, its last activity) in one
     statement, keeping the loaded discussion in step without reading it again."""
-    (row,) = await execute_write(
-        session,
+    step = _count_reply_step(discussion.id, replies=replies, top_level=top_level, now=now)
+    (row,) = await execute_write(session, step.write, **step.params)
+    _counted(discussion, row)
+
+
+def _count_reply_step(discussion_id: int, *, replies: int, top_level: int, now: Any) -> Step:
+    """`count_reply`'s statement; its answer, the counters' new values (`_counted`)."""
+    return Step(
         _COUNT_REPLY,
-        p_discussion=discussion.id,
-        p_replies=replies,
-        p_top_level=top_level,
-        p_now=now,
+        {
+            "p_discussion": discussion_id,
+            "p_replies": replies,
+            "p_top_level": top_level,
+            "p_now": now,
+        },
     )
+
+
+def _counted(discussion: Discussion, row: Any) -> None:
+    """Keep the loaded discussion in step with what `_count_reply_step` wrote."""
     set_committed_value(discussion, "reply_count", row[0])
     set_committed_value(discussion, "top_level_count", row[1])
     set_committed_value(discussion, "last_activity_at", row[2])
@@ -219,16 +239,19 @@ async def touch_group(
     """The group's last activity, when it is older than GROUP_ACTIVITY_RESOLUTION. With
     the `group` this request loaded, no statement at all when that already shows recent
     activity: the column only moves forward, so the row holds that or later."""
+    step = _touch_group_step(group_id, now=now, group=group)
+    if step is not None:
+        await execute_write(session, step.write, **step.params)
+
+
+def _touch_group_step(group_id: int, *, now: Any, group: Group | ReplyGroup | None) -> Step | None:
+    """`touch_group`'s statement, or None when none is needed."""
     stale_before = now - GROUP_ACTIVITY_RESOLUTION
     seen = group.last_activity_at if group is not None else None
     if seen is not None and seen >= stale_before:
-        return
-    await execute_write(
-        session,
-        _GROUP_ACTIVITY,
-        p_group=group_id,
-        p_now=now,
-        p_stale_before=stale_before,
+        return None
+    return Step(
+        _GROUP_ACTIVITY, {"p_group": group_id, "p_now": now, "p_stale_before": stale_before}
     )
 
 
@@ -327,7 +350,6 @@ async def publish_post(
     `new_top_level`: the post is a top-level reply written now, counted in the same
     statement; `new_post`: written in this transaction (nothing of it recorded before);
     `group`: the discussion's group, when the caller has loaded it."""
-    now = utcnow()
     if post.status != Visibility.visible:  # a reply written visible needs no UPDATE (nor flush)
         post.status = Visibility.visible.value
     if post.is_opening:
@@ -335,29 +357,115 @@ async def publish_post(
         await session.execute(
             update(Group)
             .where(Group.id == discussion.group_id)
-            .values(discussion_count=Group.discussion_count + 1, last_activity_at=now)
+            .values(discussion_count=Group.discussion_count + 1, last_activity_at=utcnow())
         )
-    else:
-        await count_reply(
-            session, discussion=discussion, replies=1, top_level=int(new_top_level), now=now
-        )
-        await touch_group(session, group_id=discussion.group_id, now=now, group=group)
     if session.dirty:
         await session.flush()
     if post.is_opening:
         await session.refresh(discussion)
-    await hooks.post_published(
+    plan = await _plan_publication(
         session,
-        post=post,
         discussion=discussion,
         author=author,
+        body_md=post.body_md,
+        is_opening=post.is_opening,
+        reply_to_id=post.reply_to_id,
+        post_id=post.id,
+        new_top_level=new_top_level,
         new_post=new_post,
+        group=group,
         following=following,
+        announce=post.deleted_at is None,
     )
+    done = await run_writes(session, _publication_steps(plan, post.id))
+    _published(session, plan, discussion, post.id, done)
+
+
+@dataclass(frozen=True, slots=True)
+class _PublishPlan:
+    """A publication's writes, decided on the loop (see `publish_post`); a held top-level
+    reply's count too (`reply`: `count` alone)."""
+
+    discussion_id: int
+    author_id: int
+    count: Step | None  # the discussion's counters (a reply)
+    touch: Step | None  # the group's last activity (a reply, when it is stale)
+    hooks: hooks.Publication | None  # follow, mentions, notifications, e-mail
+    counts_author: bool = True  # the author's count of published posts
+
+
+async def _plan_publication(
+    session: AsyncSession,
+    *,
+    discussion: Discussion,
+    author: Writer,
+    body_md: str,
+    is_opening: bool,
+    reply_to_id: int | None,
+    post_id: int | None,
+    new_top_level: bool,
+    new_post: bool,
+    group: Group | ReplyGroup | None,
+    following: bool,
+    announce: bool,
+) -> _PublishPlan:
+    now = utcnow()
+    count = touch = None
+    if not is_opening:
+        count = _count_reply_step(discussion.id, replies=1, top_level=int(new_top_level), now=now)
+        touch = _touch_group_step(discussion.group_id, now=now, group=group)
+    publication = None
+    if announce:
+        publication = await hooks.prepare_publication(
+            session,
+            discussion=discussion,
+            author=author,
+            body_md=body_md,
+            is_opening=is_opening,
+            reply_to_id=reply_to_id,
+            post_id=post_id,
+            new_post=new_post,
+            following=following,
+        )
+    return _PublishPlan(discussion.id, author.id, count, touch, publication)
+
+
+@dataclass(slots=True)
+class _Publicized:
+    counters: Any = None  # the discussion's counters after the reply (`_counted`)
+    notified: list[int] = field(default_factory=list)
+    queued: int = 0
+
+
+def _publication_steps(plan: _PublishPlan, post_id: int) -> WriteScript[_Publicized]:
+    done = _Publicized()
+    if plan.count is not None:
+        (done.counters,) = yield plan.count
+    if plan.touch is not None:
+        yield plan.touch
+    if plan.hooks is not None:
+        done.notified, done.queued = yield from hooks.publication_steps(plan.hooks, post_id)
     # Last: on PostgreSQL the UPDATE locks the author's row until the commit, and a second
     # post of the same member at the same moment waits for that lock, so it is held for
     # the commit only, not for the notifications and e-mail too.
-    await execute_write(session, _COUNT_AUTHOR_POST, p_user=author.id)
+    if plan.counts_author:
+        yield Step(_COUNT_AUTHOR_POST, {"p_user": plan.author_id})
+    return done
+
+
+def _published(
+    session: AsyncSession,
+    plan: _PublishPlan,
+    discussion: Discussion,
+    post_id: int,
+    done: _Publicized,
+) -> None:
+    if done.counters is not None:
+        _counted(discussion, done.counters)
+    if plan.hooks is not None:
+        hooks.published(
+            session, plan.hooks, post_id=post_id, notified=done.notified, queued=done.queued
+        )
 
 
 async def unpublish_post(session: AsyncSession, *, post: Post, discussion: Discussion) -> None:
@@ -462,10 +570,15 @@ async def reply(
     canned_response_id: int | None = None,
     confirm_personal_information: bool = False,
     context: ReplyContext | None = None,
+    final: bool = False,
 ) -> Written:
     """`context`: what `access.fetch.access_reply_context` read for this reply (its
     discussion, group, author, answered post and the hold setting), so nothing of it is
-    read again; without it the group, the post answered and the setting are loaded here."""
+    read again; without it the group, the post answered and the setting are loaded here.
+    `final`: the caller (a route) writes nothing more in this transaction, so the reply's
+    writes end it: they are committed with their last statement (on SQLite in the same
+    hand-off to the database's thread, and the host's write lock let go there), and the
+    session may only read after this returns."""
     check_permission(author, Action.reply)
     check_can_post(author)
     if discussion.is_locked and not can(author, Action.lock_discussion):
@@ -498,6 +611,7 @@ async def reply(
     status = await initial_status(
         session, author, hold=context.hold_first_posts if context is not None else None
     )
+    created_at = utcnow()
     values = dict(
         discussion_id=discussion.id,
         author_id=author.id,
@@ -507,35 +621,104 @@ async def reply(
         body_md=body,
         body_html=rendered.html,
         client_key=client_key,
-        created_at=utcnow(),
+        created_at=created_at,
         status=status.value,
     )
-    post_id = await _insert_post(session, values)
-    if post_id is None:
-        existing = await _existing_post_for_key(session, author, client_key or "")
-        assert existing is not None
-        return Written(existing, discussion, created=False)
-    post = _written_post(session, post_id, values)
-    await checked.record(session, post=post)
-    await search_index.index_post(session, post=post, discussion=discussion)
+    # Everything written is decided first, then written by one write script: on SQLite in
+    # one hand-off to the database's thread, so the host's write lock is held for SQLite's
+    # time, not for a turn of the event loop after every statement (core.rows.run_writes).
     # the page is paginated over every top-level reply, whatever its state
     top_level = reply_to_id is None
+    plan = None
     if status == Visibility.visible:
-        await publish_post(
+        plan = await _plan_publication(
             session,
-            post=post,
             discussion=discussion,
             author=author,
+            body_md=body,
+            is_opening=False,
+            reply_to_id=reply_to_id,
+            post_id=None,
             new_top_level=top_level,
             new_post=True,
             group=group,
             following=context is not None and context.following,
+            announce=True,
         )
     elif top_level:
-        await count_reply(session, discussion=discussion, replies=0, top_level=1, now=None)
+        plan = _PublishPlan(
+            discussion.id,
+            author.id,
+            _count_reply_step(discussion.id, replies=0, top_level=1, now=None),
+            touch=None,
+            hooks=None,
+            counts_author=False,
+        )
+    dialect = session.get_bind().dialect.name
+    document = search_index.post_document(
+        post_id=0,  # the post's, once inserted (_reply_steps)
+        discussion_id=discussion.id,
+        title=None,
+        body_html=rendered.html,
+        created_at=created_at,
+        group_id=discussion.group_id,
+    )
+    # the moderators' review of what the safety checks found, and a canned response's use,
+    # are written through the session: rare, they keep the transaction open after the script
+    more = not final or checked.has_record or canned_response_id is not None
+    post: Post | None = None
+    done = _Publicized()
+    if checked.has_record:  # between the post and the rest, as ever
+        post_id = await run_writes(session, _insert_post_steps(dialect, values))
+        if post_id is not None:
+            post = _written_post(session, post_id, values)
+            await checked.record(session, post=post)
+            done = await run_writes(
+                session,
+                _after_reply_steps(dialect, post_id, document, plan),
+                ends_transaction=final and canned_response_id is None,
+            )
+    else:
+        post_id, done = await run_writes(
+            session,
+            _reply_steps(dialect, values, document, plan),
+            ends_transaction=not more,
+        )
+    if post_id is None:
+        await _check_not_deleted(session, author.id)
+        existing = await _existing_post_for_key(session, author, client_key or "")
+        assert existing is not None
+        return Written(existing, discussion, created=False)
+    if post is None:
+        post = _written_post(session, post_id, values)
+    if plan is not None:
+        _published(session, plan, discussion, post_id, done)
     if canned_response_id is not None:  # counted once: a replayed submit returned above
         await canned.record_use(session, user=author, canned_response_id=canned_response_id)
     return Written(post, discussion, created=True, rendered=rendered)
+
+
+def _reply_steps(
+    dialect: str, values: dict[str, Any], document: dict[str, Any], plan: _PublishPlan | None
+) -> WriteScript[tuple[int | None, _Publicized]]:
+    """A reply's writes: the post (none, and nothing else, when it was a double submit or
+    the author's account is gone), then `_after_reply_steps`."""
+    post_id = yield from _insert_post_steps(dialect, values)
+    if post_id is None:
+        return None, _Publicized()
+    done = yield from _after_reply_steps(dialect, post_id, document, plan)
+    return post_id, done
+
+
+def _after_reply_steps(
+    dialect: str, post_id: int, document: dict[str, Any], plan: _PublishPlan | None
+) -> WriteScript[_Publicized]:
+    """What follows a reply's post: its search document, then its publication (a held
+    top-level reply: its place in the discussion's count of top-level replies)."""
+    yield search_index.put_document_step(dialect, document | {"source_id": post_id})
+    if plan is None:
+        return _Publicized()
+    return (yield from _publication_steps(plan, post_id))
 
 
 def check_edit_post(user: User, post: Post) -> None:

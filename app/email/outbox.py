@@ -57,7 +57,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
 from app.config import Settings
-from app.core.rows import Write, execute_write_count
+from app.core.rows import Step, Write, WriteScript, execute_write_count
 from app.db import insert_for_dialect, table_of, utcnow
 from app.email.models import (
     DEFAULT_MODES,
@@ -316,14 +316,30 @@ async def queue_notifications(
     return await execute_write_count(session, statements.items, **params)
 
 
+def queue_post_steps(dialect: str, *, post_id: int, settings: Settings | None) -> WriteScript[int]:
+    """`queue_notifications` for a post's notifications, as part of a write script
+    (`core.rows.run_writes`): the same two statements; returns how many were attached."""
+    statements = _queue_statements("post", dialect)
+    params = {"target": post_id} | queue_parameters(settings, utcnow())
+    yield Step(statements.messages, params, count=True)
+    attached: int = yield Step(statements.items, params, count=True)
+    return attached
+
+
+def attach_post_step(dialect: str, *, post_id: int, settings: Settings | None) -> Step:
+    """`attach_post_notifications` as a step of a write script (its answer: how many)."""
+    statements = _queue_statements("post", dialect)
+    params = {"target": post_id} | queue_parameters(settings, utcnow())
+    return Step(statements.items, params, count=True)
+
+
 async def attach_post_notifications(
     session: AsyncSession, *, post_id: int, settings: Settings | None
 ) -> int:
     """After `messages_with`: attach the post's notifications to their messages. Returns
     how many were attached."""
-    statements = _queue_statements("post", session.get_bind().dialect.name)
-    params = {"target": post_id} | queue_parameters(settings, utcnow())
-    return await execute_write_count(session, statements.items, **params)
+    step = attach_post_step(session.get_bind().dialect.name, post_id=post_id, settings=settings)
+    return await execute_write_count(session, step.write, **step.params)
 
 
 def _digest_hour(settings: Settings | None) -> int:

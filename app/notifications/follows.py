@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.access.permissions import Action, check_permission
 from app.accounts.models import Actor, User
 from app.core.errors import Invalid
-from app.core.rows import Write, execute_write
+from app.core.rows import Step, Write, execute_write
 from app.db import dialect_insert, insert_for_dialect, table_of, utcnow
 from app.discussions.models import Discussion
 from app.groups.models import Group
@@ -47,15 +47,19 @@ def _auto_follow(dialect: str) -> Write:
     )
 
 
+def auto_follow_step(dialect: str, *, user_id: int, discussion_id: int) -> Step:
+    """`auto_follow` as a step of a write script (`core.rows.run_writes`)."""
+    return Step(
+        _auto_follow(dialect), {"p_user": user_id, "p_discussion": discussion_id, "p_now": utcnow()}
+    )
+
+
 async def auto_follow(session: AsyncSession, *, user_id: int, discussion_id: int) -> None:
     """Watch a discussion the member wrote in, unless they already chose a level for it."""
-    await execute_write(
-        session,
-        _auto_follow(session.get_bind().dialect.name),
-        p_user=user_id,
-        p_discussion=discussion_id,
-        p_now=utcnow(),
+    step = auto_follow_step(
+        session.get_bind().dialect.name, user_id=user_id, discussion_id=discussion_id
     )
+    await execute_write(session, step.write, **step.params)
 
 
 async def follow_discussion(

@@ -6,13 +6,19 @@ the post or not at all. Live events (new replies, unread counts) go out after th
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Integer, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User, Writer
-from app.db import dialect_insert
+from app.core.rows import Step, Write, WriteScript, run_writes
+from app.db import dialect_insert, insert_for_dialect, table_of
 from app.discussions.models import Discussion, Post, Visibility
 from app.discussions.rendering import rendered_or_render
+from app.email import outbox
 from app.email import queue as email_queue
 from app.live import hub as live
 from app.notifications import follows, mentions, service
@@ -48,6 +54,143 @@ async def _record_mentions(
     return before
 
 
+@functools.cache
+def _insert_mentions(dialect: str) -> Write:
+    """A new post's mentions, up to MAX_MENTIONS members a statement (one parameter each,
+    None for an empty slot), so it is compiled once whoever is mentioned."""
+    users = table_of(User)
+    return Write(
+        insert_for_dialect(dialect, table_of(PostMention))
+        .from_select(
+            ["post_id", "user_id"],
+            select(bindparam("p_post", type_=Integer), users.c.id).where(
+                users.c.id.in_([bindparam(name, type_=Integer) for name in _MENTION_SLOTS])
+            ),
+        )
+        .on_conflict_do_nothing()
+    )
+
+
+_MENTION_SLOTS = [f"p_member_{i}" for i in range(mentions.MAX_MENTIONS)]
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """What the writes that follow a post's publication need (`prepare_publication`), as
+    plain values: a write script runs them (`publication_steps`), possibly on the database
+    driver's thread, and the post's id may not be known yet."""
+
+    dialect: str
+    settings: Any
+    discussion_id: int
+    group_id: int
+    discussion_author_id: int
+    audience: str
+    is_opening: bool
+    reply_to_id: int | None
+    author_id: int
+    follow: bool  # the author starts to follow the discussion
+    new_mentions: list[int]  # post_mentions rows to insert (a post written now)
+    mention_ids: list[int]  # members to notify of a mention
+    with_messages: bool
+
+
+async def prepare_publication(
+    session: AsyncSession,
+    *,
+    discussion: Discussion,
+    author: Writer,
+    body_md: str,
+    is_opening: bool,
+    reply_to_id: int | None,
+    post_id: int | None,
+    new_post: bool,
+    following: bool,
+) -> Publication:
+    """What happens when a post becomes visible to everybody, decided before anything is
+    written: the author follows the discussion (unless they opted out or follow it
+    already), and mentioned members, the author of the post answered, watchers of the
+    discussion and, for a new discussion, watchers of its group are notified, at most once
+    each. `new_post`: written in this transaction (`post_id` may be None: not written
+    yet); otherwise its mentions are brought up to date now."""
+    rendered = await rendered_or_render(session, body_md)
+    if new_post:
+        new_mentions = list(rendered.mentioned_user_ids)
+    else:
+        assert post_id is not None
+        await _record_mentions(session, post_id, rendered.mentioned_user_ids)
+        new_mentions = []
+    return Publication(
+        dialect=session.get_bind().dialect.name,
+        settings=session.info.get("settings"),
+        discussion_id=discussion.id,
+        group_id=discussion.group_id,
+        discussion_author_id=discussion.author_id,
+        audience=service.audience_of(discussion),
+        is_opening=is_opening,
+        reply_to_id=reply_to_id,
+        author_id=author.id,
+        follow=author.auto_follow and not following,
+        new_mentions=new_mentions,
+        mention_ids=rendered.notifiable_user_ids[: mentions.MAX_MENTIONS],
+        with_messages=service.fans_out_with_messages(session, new_post=new_post),
+    )
+
+
+def publication_steps(p: Publication, post_id: int) -> WriteScript[tuple[list[int], int]]:
+    """The writes of a publication (a write script, `core.rows.run_writes`): the follow,
+    the mentions, the notifications in one statement, their e-mail in the outbox. Returns
+    who was notified and how many notifications were queued for e-mail."""
+    if p.follow:
+        yield follows.auto_follow_step(
+            p.dialect, user_id=p.author_id, discussion_id=p.discussion_id
+        )
+    for i in range(0, len(p.new_mentions), len(_MENTION_SLOTS)):
+        members = p.new_mentions[i : i + len(_MENTION_SLOTS)]
+        slots = {
+            name: members[j] if j < len(members) else None for j, name in enumerate(_MENTION_SLOTS)
+        }
+        yield Step(_insert_mentions(p.dialect), {"p_post": post_id} | slots)
+    step = service.notify_post_step(
+        p.dialect,
+        p.settings,
+        post_id=post_id,
+        is_opening=p.is_opening,
+        discussion_id=p.discussion_id,
+        group_id=p.group_id,
+        discussion_author_id=p.discussion_author_id,
+        audience=p.audience,
+        author_id=p.author_id,
+        mention_ids=p.mention_ids,
+        # answering the question is answering its author
+        reply_to_author_id=p.discussion_author_id if p.reply_to_id is None else None,
+        reply_to_post_id=p.reply_to_id,
+        with_messages=p.with_messages,
+    )
+    if step is None:
+        return [], 0
+    notified: list[int] = [row[0] for row in (yield step)]
+    queued = 0
+    if notified and p.with_messages:
+        queued = yield outbox.attach_post_step(p.dialect, post_id=post_id, settings=p.settings)
+    elif notified:
+        queued = yield from outbox.queue_post_steps(p.dialect, post_id=post_id, settings=p.settings)
+    return notified, queued
+
+
+def published(
+    session: AsyncSession, p: Publication, *, post_id: int, notified: list[int], queued: int
+) -> None:
+    """After a publication's writes: e-mail workers and live events, once committed."""
+    if queued:
+        email_queue.wake_after_commit(session)
+    live.publish_after_commit(
+        session,
+        live.PostEvent(discussion_id=p.discussion_id, post_id=post_id, reply_to=p.reply_to_id),
+        live.UnreadEvent(user_ids=notified),
+    )
+
+
 async def post_published(
     session: AsyncSession,
     *,
@@ -57,40 +200,25 @@ async def post_published(
     new_post: bool = False,
     following: bool = False,
 ) -> None:
-    """A post became visible to everybody (on creation, or when approved or restored):
-    the author follows the discussion (unless they opted out), and mentioned members,
-    the author of the post answered, watchers of the discussion and, for a new discussion,
-    watchers of its group are notified, at most once each. `new_post`: the post was
-    written in this transaction; `following`: the author is known to have a follow level
-    for the discussion already (auto-follow would change nothing: no statement)."""
+    """A post became visible to everybody (on creation, or when approved or restored): see
+    `prepare_publication`. `new_post`: the post was written in this transaction;
+    `following`: the author is known to have a follow level for the discussion already
+    (auto-follow would change nothing: no statement)."""
     if post.status != Visibility.visible or post.deleted_at is not None:
         return
-    if author.auto_follow and not following:
-        await follows.auto_follow(session, user_id=author.id, discussion_id=discussion.id)
-    rendered = await rendered_or_render(session, post.body_md)
-    mention_ids = rendered.notifiable_user_ids[: mentions.MAX_MENTIONS]
-    await _record_mentions(session, post.id, rendered.mentioned_user_ids, new_post=new_post)
-    with_messages = service.fans_out_with_messages(session, new_post=new_post)
-    notified = await service.notify_post(
+    p = await prepare_publication(
         session,
-        post=post,
         discussion=discussion,
-        author_id=author.id,
-        mention_ids=mention_ids,
-        # answering the question is answering its author
-        reply_to_author_id=discussion.author_id if post.reply_to_id is None else None,
-        reply_to_post_id=post.reply_to_id,
-        with_messages=with_messages,
+        author=author,
+        body_md=post.body_md,
+        is_opening=post.is_opening,
+        reply_to_id=post.reply_to_id,
+        post_id=post.id,
+        new_post=new_post,
+        following=following,
     )
-    if notified and with_messages:
-        await email_queue.attach_for_post(session, post_id=post.id)
-    elif notified:
-        await email_queue.enqueue_for_post(session, post_id=post.id)
-    live.publish_after_commit(
-        session,
-        live.PostEvent(discussion_id=discussion.id, post_id=post.id, reply_to=post.reply_to_id),
-        live.UnreadEvent(user_ids=notified),
-    )
+    notified, queued = await run_writes(session, publication_steps(p, post.id))
+    published(session, p, post_id=post.id, notified=notified, queued=queued)
 
 
 async def post_edited(

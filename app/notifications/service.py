@@ -43,7 +43,7 @@ from sqlalchemy.orm import aliased
 from app.access.visibility import notification_shown_now, visible_notifications
 from app.accounts.models import Role, User
 from app.core.errors import Invalid, NotFound
-from app.core.rows import Write, execute_write, inline
+from app.core.rows import Step, Write, execute_write, inline
 from app.core.validation import MAX_ID
 from app.db import dialect_insert, insert_for_dialect, table_of, utcnow
 from app.discussions.models import Discussion, Post, Visibility
@@ -108,7 +108,7 @@ def _level_in(user_id: Any) -> ColumnElement[Any]:
     return func.coalesce(own, group, literal(FollowLevel.normal.value))
 
 
-def _audience(discussion: Discussion) -> str:
+def audience_of(discussion: Discussion) -> str:
     """Who may hear of a post in this discussion: everybody, or (a held discussion) its
     author and staff, or (hidden or deleted) staff only."""
     if discussion.status == Visibility.visible and discussion.deleted_at is None:
@@ -248,6 +248,47 @@ async def notify_post(
     `fans_out_with_messages`): the same statement upserts their e-mail's gathering
     messages (`outbox.messages_with`); the caller then attaches them
     (`email.queue.attach_for_post`) instead of queueing them."""
+    step = notify_post_step(
+        session.get_bind().dialect.name,
+        session.info.get("settings"),
+        post_id=post.id,
+        is_opening=post.is_opening,
+        discussion_id=discussion.id,
+        group_id=discussion.group_id,
+        discussion_author_id=discussion.author_id,
+        audience=audience_of(discussion),
+        author_id=author_id,
+        mention_ids=mention_ids,
+        reply_to_author_id=reply_to_author_id,
+        reply_to_post_id=reply_to_post_id,
+        only_mentions=only_mentions,
+        with_messages=with_messages,
+    )
+    if step is None:
+        return []
+    return [row[0] for row in await execute_write(session, step.write, **step.params)]
+
+
+def notify_post_step(
+    dialect: str,
+    settings: Any,
+    *,
+    post_id: int,
+    is_opening: bool,
+    discussion_id: int,
+    group_id: int,
+    discussion_author_id: int,
+    audience: str,
+    author_id: int,
+    mention_ids: list[int],
+    reply_to_author_id: int | None,
+    reply_to_post_id: int | None = None,
+    only_mentions: bool = False,
+    with_messages: bool = False,
+) -> Step | None:
+    """`notify_post`'s statement and parameters, from plain values, for a write script
+    (`core.rows.run_writes`); its answer is a row per member notified. None: nobody to
+    notify of anything."""
     kinds: list[tuple[NotificationKind, str]] = []
     if mention_ids:
         kinds.append((NotificationKind.mention, ""))
@@ -258,20 +299,19 @@ async def notify_post(
     if not only_mentions:
         kinds.append(
             (NotificationKind.new_discussion, "")
-            if post.is_opening
+            if is_opening
             else (NotificationKind.watched_reply, "")
         )
     if not kinds:
-        return []
-    dialect = session.get_bind().dialect.name
+        return None
     mentioned = mention_ids[:MAX_MENTIONS]
     now = utcnow()
     params: dict[str, Any] = {
-        "post_id": post.id,
-        "discussion_id": discussion.id,
-        "group_id": discussion.group_id,
+        "post_id": post_id,
+        "discussion_id": discussion_id,
+        "group_id": group_id,
         "author_id": author_id,
-        "discussion_author_id": discussion.author_id,
+        "discussion_author_id": discussion_author_id,
         "now": now,
         "reply_to_post_id": reply_to_post_id,
         "reply_to_author_id": reply_to_author_id,
@@ -279,11 +319,11 @@ async def notify_post(
         name: mentioned[i] if i < len(mentioned) else None for i, name in enumerate(_MENTION_SLOTS)
     }
     if with_messages:
-        write = _fan_out_with_messages(tuple(kinds), _audience(discussion))
-        params |= outbox.queue_parameters(session.info.get("settings"), now)
+        write = _fan_out_with_messages(tuple(kinds), audience)
+        params |= outbox.queue_parameters(settings, now)
     else:
-        write = _fan_out(tuple(kinds), _audience(discussion), dialect)
-    return [row[0] for row in await execute_write(session, write, **params)]
+        write = _fan_out(tuple(kinds), audience, dialect)
+    return Step(write, params)
 
 
 def fans_out_with_messages(session: AsyncSession, *, new_post: bool) -> bool:

@@ -59,6 +59,11 @@ class PostReview:
     findings: list[Finding] = field(default_factory=list)
     crisis: CrisisSignal | None = None
 
+    @property
+    def has_record(self) -> bool:
+        """Whether `record` has anything to write."""
+        return bool(self.findings) or self.crisis is not None
+
     async def record(self, session: AsyncSession, *, post: Post) -> None:
         """Once the post exists: queue it for the moderators when it needs a look. An edit
         of a post whose item of that kind is still open adds nothing: the moderators have it

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.rows import Write, execute_write
+from app.core.rows import Step, Write, execute_write
 from app.db import insert_for_dialect, table_of, utcnow
 from app.discussions.models import Discussion, Post
 from app.search.models import SearchDocument
@@ -79,12 +79,18 @@ def _put_document(dialect: str) -> Write:
     )
 
 
+def put_document_step(dialect: str, row: dict[str, Any]) -> Step:
+    """The upsert of one document, as a step of a write script (`core.rows.run_writes`)."""
+    params = {"discussion_id": None, "group_id": None, "title": "", "body": ""} | row
+    params.setdefault("created_at", utcnow())
+    return Step(_put_document(dialect), params)
+
+
 async def put_document(session: AsyncSession, row: dict[str, Any]) -> None:
     """Insert or replace one document (the engines' indexes follow in the same statement:
     the FTS5 triggers on SQLite, the stored generated tsvector on PostgreSQL)."""
-    params = {"discussion_id": None, "group_id": None, "title": "", "body": ""} | row
-    params.setdefault("created_at", utcnow())
-    await execute_write(session, _put_document(session.get_bind().dialect.name), **params)
+    step = put_document_step(session.get_bind().dialect.name, row)
+    await execute_write(session, step.write, **step.params)
 
 
 async def index_post(session: AsyncSession, *, post: Post, discussion: Discussion) -> None:

@@ -52,11 +52,12 @@ async def test_failure_in_the_middle_of_a_write_leaves_nothing(
         )
     ).json()
 
-    async def crash(*a, **kw):  # after the post and the counters were written
+    def crash(*a, **kw):  # a write script failing after the post and the counters
         raise RuntimeError("disk on fire")
+        yield  # (a generator, as write scripts are)
 
     with monkeypatch.context() as patched:
-        patched.setattr(posting.hooks, "post_published", crash)
+        patched.setattr(posting.hooks, "publication_steps", crash)
         r = await c.api("POST", f"/api/v1/discussions/{d['id']}/posts", json={"body": "lost?"})
     assert r.status_code == 500 and r.json()["code"] == "server_error"
     assert (
