@@ -80,7 +80,9 @@ async def measure(path: Path, queries: list[str], repeat: int, *, plans: bool) -
                 statements = list(seen)
                 timed = []
                 for sql, args in statements:
-                    spent, rows = _least(lambda s=sql, a=args: conn.execute(s, a).fetchall(), repeat)
+                    spent, rows = _least(
+                        lambda s=sql, a=args: conn.execute(s, a).fetchall(), repeat
+                    )
                     timed.append((sql, args, spent, len(rows)))
                 in_sqlite = sum(t[2] for t in timed)
                 print(
