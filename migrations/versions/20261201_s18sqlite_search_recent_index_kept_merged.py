@@ -24,7 +24,7 @@ document). The index is merged once here as well.
 PostgreSQL: nothing (its newest documents are a range of the primary key).
 
 Revision ID: s18sqlite
-Revises: h16notify
+Revises: s19pg
 Create Date: 2026-12-01 13:10:00
 """
 
@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "s18sqlite"
-down_revision: str | None = "h16notify"
+down_revision: str | None = "s19pg"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
