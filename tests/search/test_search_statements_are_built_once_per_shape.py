@@ -121,6 +121,28 @@ async def test_snippets_made_in_one_walk_equal_those_sought_one_by_one(session, 
         assert all("<mark>windowqz</mark>" in snippet for _, snippet in found[0, q][0])
 
 
+async def test_snippets_of_the_newest_documents_equal_those_of_every_document(
+    session, many, monkeypatch
+):
+    """SQLite makes the snippets of the newest RECENT_DOCUMENTS documents in their own
+    index (`search_fts_recent`), the others in the index of every document: the same
+    snippets whichever index a row's come from."""
+    if engine.is_postgres(session):
+        pytest.skip("PostgreSQL makes each snippet from its row")
+    found = {}
+    # every document counted among the newest; none of them; the newest four
+    for recent in (10**9, 0, 4):
+        monkeypatch.setattr(engine, "RECENT_DOCUMENTS", recent)
+        engine._plan.cache_clear()
+        for q in ("windowqz", "order:latest windowqz", '"windowqz reply"'):
+            found[recent, q] = _seen(await search(session, q, None))
+    engine._plan.cache_clear()
+    for q in ("windowqz", "order:latest windowqz", '"windowqz reply"'):
+        assert found[10**9, q] == found[0, q] == found[4, q], q
+        assert all("<mark>windowqz" in snippet for _, snippet in found[0, q][0])
+        assert len(found[0, q][0]) >= 8
+
+
 async def test_a_group_is_looked_up_first_and_an_unknown_one_holds_nothing(session, many, group):
     """PostgreSQL writes the group's id into the statement (its statistics then lead the
     plan); SQLite reads it by a subquery. Either way a group finds its own posts and a
