@@ -143,11 +143,6 @@ class Query(Generic[T]):
         return out
 
 
-# SQLite reader: the file mapped up to this size (a larger file is read past it as usual)
-READER_MMAP_BYTES = 1 << 34
-READER_CACHE_KIB = 16 * 1024
-
-
 class SQLiteReader:
     """A read-only connection of this process's own to a SQLite file, for hot reads made
     outside any transaction, run right here on the event loop's thread.
@@ -182,14 +177,6 @@ class SQLiteReader:
             conn.execute("PRAGMA query_only = ON")
             # readers only ever wait while another process opens or recovers the file
             conn.execute("PRAGMA busy_timeout = 5000")
-            # pages read through a memory map, not a read() each: a search reads a
-            # thousand rows and index entries scattered over the file, which SQLite's own
-            # cache (2 MB by default) seldom holds, and each miss was a system call and a
-            # copy (the cost grew with the file). Address space only: the pages are the
-            # operating system's cache, shared by every process. A cache of 16 MB keeps
-            # the hot index pages decoded.
-            conn.execute(f"PRAGMA mmap_size = {READER_MMAP_BYTES}")
-            conn.execute(f"PRAGMA cache_size = -{READER_CACHE_KIB}")
             self._connection = conn
         return self._connection
 
