@@ -44,9 +44,20 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import asyncpg
-from sqlalchemy import Integer, Select, String, event, literal_column, null, select, union_all
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    cast,
+    event,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.sql.sqltypes import NullType
 
 T = TypeVar("T")
 
@@ -187,27 +198,31 @@ class Batch:
         if found is not None:
             return found
         statements = [part.statement_for(dialect) for part in self.parts]
-        widths = [len(statement.selected_columns) for statement in statements]
-        total = sum(widths)
+        wrapped = [
+            bool(statement._order_by_clauses) or statement._limit_clause is not None
+            for statement in statements
+        ]
+        columns = [
+            list(statement.subquery(f"part_{i}").c if wrapped[i] else statement.selected_columns)
+            for i, statement in enumerate(statements)
+        ]
+        # NULLs of each column's type: PostgreSQL types a UNION's columns branch by branch,
+        # and a column NULL in two branches would be text against a third's integer
+        nulls = [[_null_of(column.type) for column in own] for own in columns]
         branches = []
         spans = []
         start = 1
-        for i, (statement, width) in enumerate(zip(statements, widths, strict=True)):
-            wrapped = bool(statement._order_by_clauses) or statement._limit_clause is not None
-            columns = list(
-                statement.subquery(f"part_{i}").c if wrapped else statement.selected_columns
-            )
-            padded = [
-                literal_column(str(i), Integer).label("part"),
-                *(null().label(f"c{n}") for n in range(1, start)),
-                *(column.label(f"c{start + n}") for n, column in enumerate(columns)),
-                *(null().label(f"c{n}") for n in range(start + width, total + 1)),
-            ]
+        for i, statement in enumerate(statements):
+            padded: list[Any] = [literal_column(str(i), Integer).label("part")]
+            for j, own in enumerate(columns):
+                padded.extend(own if j == i else nulls[j])
+            padded = [padded[0], *(c.label(f"c{n}") for n, c in enumerate(padded[1:], 1))]
             branches.append(
                 select(*padded)
-                if wrapped
+                if wrapped[i]
                 else statement.with_only_columns(*padded, maintain_column_froms=True)
             )
+            width = len(columns[i])
             results = compile_for(statement, dialect).results
             spans.append(_Part(start, start + width, results, self.parts[i].row))
             start += width
@@ -216,6 +231,10 @@ class Batch:
         self._parts[id(compiled)] = tuple(spans)
         found = self._built[key] = (query, compiled)
         return found
+
+
+def _null_of(type_: Any) -> Any:
+    return null() if isinstance(type_, NullType) else cast(null(), type_)
 
 
 @dataclass(frozen=True, slots=True)
