@@ -183,16 +183,16 @@ class Batch:
 
     def __init__(self, *parts: Query[Any]) -> None:
         self.parts = parts
-        self._built: dict[tuple[str, str], tuple[Query[Any], Compiled]] = {}
+        self._built: dict[tuple[str, str], Compiled] = {}
         self._parts: dict[int, tuple[_Part, ...]] = {}  # by id of the Compiled they read
 
     def compiled(self, dialect: Dialect) -> Compiled:
-        return self._build(dialect)[1]
+        return self._build(dialect)
 
     def parts_of(self, compiled: Compiled) -> tuple[_Part, ...]:
         return self._parts[id(compiled)]
 
-    def _build(self, dialect: Dialect) -> tuple[Query[Any], Compiled]:
+    def _build(self, dialect: Dialect) -> Compiled:
         key = (dialect.name, dialect.driver)
         found = self._built.get(key)
         if found is not None:
@@ -226,10 +226,9 @@ class Batch:
             results = compile_for(statement, dialect).results
             spans.append(_Part(start, start + width, results, self.parts[i].row))
             start += width
-        query: Query[Any] = Query(union_all(*branches), _raw_row)
-        compiled = query.compiled(dialect)
+        compiled = compile_for(union_all(*branches), dialect)
         self._parts[id(compiled)] = tuple(spans)
-        found = self._built[key] = (query, compiled)
+        found = self._built[key] = compiled
         return found
 
 
@@ -243,10 +242,6 @@ class _Part:
     end: int
     results: tuple[tuple[int, Processor], ...]  # its columns' conversions, from 0
     row: Callable[..., Any]
-
-
-def _raw_row(*values: Any) -> Any:
-    return values
 
 
 async def fetch_batch(session: AsyncSession, batch: Batch, **params: Any) -> list[list[Any]]:

@@ -108,12 +108,12 @@ _AUTHOR = (
 
 def _posts_select(*where: ColumnElement[bool], postgresql: bool = False) -> Select[Any]:
     """The page's posts with their authors and the viewer's reactions."""
+    columns: tuple[Any, ...]
     if postgresql:
-        query = select(*_POST_OWN_COLUMNS, _AUTHOR.c.username, _AUTHOR.c.role, _MY_REACTIONS)
-        query = query.select_from(Post).join(_AUTHOR, true())
-    else:
-        query = select(*_POST_COLUMNS).join(User, User.id == Post.author_id)
-    return query.where(*where)
+        columns = (*_POST_OWN_COLUMNS, _AUTHOR.c.username, _AUTHOR.c.role, _MY_REACTIONS)
+        return select(*columns).select_from(Post).join(_AUTHOR, true()).where(*where)
+    columns = _POST_COLUMNS
+    return select(*columns).join(User, User.id == Post.author_id).where(*where)
 
 
 def _posts_query(*where: ColumnElement[bool]) -> Query[PostView]:

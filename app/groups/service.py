@@ -257,7 +257,7 @@ def _group_page(*, after_cursor: bool, limit: int) -> Batch:
     key = (after_cursor, limit)
     found = _GROUP_PAGES.get(key)
     if found is None:
-        parts = [
+        parts: list[Query[Any]] = [
             GROUP_VIEW,
             _listing(
                 in_group=True, after_cursor=after_cursor, limit=limit, group_id=_GROUP_OF_SLUG
