@@ -47,9 +47,20 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import asyncpg
-from sqlalchemy import Integer, Select, String, event, literal_column
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    cast,
+    event,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.sql.sqltypes import NullType
 
 T = TypeVar("T")
 
@@ -114,20 +125,34 @@ def inline(value: int | str) -> Any:
 
 
 class Query(Generic[T]):
-    """A SELECT and what each of its rows becomes (`row(*columns)`)."""
+    """A SELECT and what each of its rows becomes (`row(*columns)`). `postgresql`: the same
+    SELECT written another way for PostgreSQL (the same columns and rows), where its
+    planner needs the shape spelled out."""
 
-    __slots__ = ("statement", "row", "_compiled")
+    __slots__ = ("statement", "row", "postgresql", "_compiled")
 
-    def __init__(self, statement: Select[*tuple[Any, ...]], row: Callable[..., T]) -> None:
+    def __init__(
+        self,
+        statement: Select[*tuple[Any, ...]],
+        row: Callable[..., T],
+        *,
+        postgresql: Select[*tuple[Any, ...]] | None = None,
+    ) -> None:
         self.statement = statement
         self.row = row
+        self.postgresql = postgresql
         self._compiled: dict[tuple[str, str], Compiled] = {}
+
+    def statement_for(self, dialect: Dialect) -> Select[*tuple[Any, ...]]:
+        if self.postgresql is not None and dialect.name == "postgresql":
+            return self.postgresql
+        return self.statement
 
     def compiled(self, dialect: Dialect) -> Compiled:
         key = (dialect.name, dialect.driver)
         found = self._compiled.get(key)
         if found is None:
-            found = self._compiled[key] = compile_for(self.statement, dialect)
+            found = self._compiled[key] = compile_for(self.statement_for(dialect), dialect)
         return found
 
     def rows(self, compiled: Compiled, raw: Any) -> list[T]:
@@ -141,6 +166,104 @@ class Query(Generic[T]):
                 values[i] = convert(values[i])
             out.append(make(*values))
         return out
+
+
+class Batch:
+    """Several SELECTs sent as one statement, each read back as its own rows: one round
+    trip to the database instead of one per SELECT.
+
+    On PostgreSQL every statement costs a round trip (a send and a wake-up on each side)
+    and, outside a transaction, a transaction of its own in the server: about as much CPU
+    as a small statement's work (a page's head and its posts, measured). The parts go out
+    as `SELECT 0, <part 0's columns>, NULL, ... UNION ALL SELECT 1, NULL, ..., <part 1's
+    columns> ...`: each part has columns of its own, NULL in the others' rows, and the
+    first column says whose row it is. A part's rows come back as its `Query` makes them,
+    converted by its own columns' types; their order within a part is not kept (sort
+    them). A part with an ORDER BY or a LIMIT is read through a subquery of its own.
+    Parameters are shared by name: a name means one value in every part."""
+
+    __slots__ = ("parts", "_built", "_parts")
+
+    def __init__(self, *parts: Query[Any]) -> None:
+        self.parts = parts
+        self._built: dict[tuple[str, str], Compiled] = {}
+        self._parts: dict[int, tuple[_Part, ...]] = {}  # by id of the Compiled they read
+
+    def compiled(self, dialect: Dialect) -> Compiled:
+        return self._build(dialect)
+
+    def parts_of(self, compiled: Compiled) -> tuple[_Part, ...]:
+        return self._parts[id(compiled)]
+
+    def _build(self, dialect: Dialect) -> Compiled:
+        key = (dialect.name, dialect.driver)
+        found = self._built.get(key)
+        if found is not None:
+            return found
+        statements = [part.statement_for(dialect) for part in self.parts]
+        wrapped = [
+            bool(statement._order_by_clauses) or statement._limit_clause is not None
+            for statement in statements
+        ]
+        columns = [
+            list(statement.subquery(f"part_{i}").c if wrapped[i] else statement.selected_columns)
+            for i, statement in enumerate(statements)
+        ]
+        # NULLs of each column's type: PostgreSQL types a UNION's columns branch by branch,
+        # and a column NULL in two branches would be text against a third's integer
+        nulls = [[_null_of(column.type) for column in own] for own in columns]
+        branches = []
+        spans = []
+        start = 1
+        for i, statement in enumerate(statements):
+            padded: list[Any] = [literal_column(str(i), Integer).label("part")]
+            for j, own in enumerate(columns):
+                padded.extend(own if j == i else nulls[j])
+            padded = [padded[0], *(c.label(f"c{n}") for n, c in enumerate(padded[1:], 1))]
+            branches.append(
+                select(*padded)
+                if wrapped[i]
+                else statement.with_only_columns(*padded, maintain_column_froms=True)
+            )
+            width = len(columns[i])
+            results = compile_for(statement, dialect).results
+            spans.append(_Part(start, start + width, results, self.parts[i].row))
+            start += width
+        compiled = compile_for(union_all(*branches), dialect)
+        self._parts[id(compiled)] = tuple(spans)
+        found = self._built[key] = compiled
+        return found
+
+
+def _null_of(type_: Any) -> Any:
+    return null() if isinstance(type_, NullType) else cast(null(), type_)
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    start: int  # its columns in the batch's rows
+    end: int
+    results: tuple[tuple[int, Processor], ...]  # its columns' conversions, from 0
+    row: Callable[..., Any]
+
+
+async def fetch_batch(session: AsyncSession, batch: Batch, **params: Any) -> list[list[Any]]:
+    """Each part's rows (`Batch`), in the order of the parts."""
+    found = await fetch_raw(session, batch, params)
+    if found is None:  # another driver: each part the slow way
+        conn = await session.connection()
+        return [await through_sqlalchemy(conn, part, params) for part in batch.parts]
+    compiled, raw = found
+    parts = batch.parts_of(compiled)
+    out: list[list[Any]] = [[] for _ in parts]
+    for values in raw:
+        index = values[0]
+        part = parts[index]
+        own = list(values[part.start : part.end])
+        for i, convert in part.results:
+            own[i] = convert(own[i])
+        out[index].append(part.row(*own))
+    return out
 
 
 class SQLiteReader:
@@ -357,7 +480,7 @@ async def through_sqlalchemy(
 
 
 async def fetch_raw(
-    session: AsyncSession, query: Query[Any], params: dict[str, Any]
+    session: AsyncSession, query: Query[Any] | Batch, params: dict[str, Any]
 ) -> tuple[Compiled, Any] | None:
     """A SELECT's raw rows and the compiled form they answer, by the fastest way open:
     outside a transaction the process's own reader (no write to see, no setting made; on

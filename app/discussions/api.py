@@ -112,13 +112,12 @@ async def _page_of_posts(
 ) -> tuple[DiscussionHead, list[PostOut]]:
     """The discussion and one page of its posts, the question first, as this viewer may
     see them: what the discussion and its posts' endpoints both answer."""
-    discussion = await reading.discussion_head(session, discussion_id, viewer=auth.viewer)
-    loaded = await reading.load_discussion_page(
-        session,
-        discussion=discussion,
-        page=page,
-        page_size=settings.discussion_page_size,
-        viewer=auth.viewer,
+    page_size = settings.discussion_page_size
+    discussion, views = await reading.read_discussion(
+        session, discussion_id, page=page, page_size=page_size, viewer=auth.viewer
+    )
+    loaded = reading.arrange_page(
+        discussion, views, page=page, page_size=page_size, viewer=auth.viewer
     )
     posts = ([loaded.opening] if loaded.opening else []) + loaded.replies
     return discussion, [post_out(p, discussion.id) for p in posts]

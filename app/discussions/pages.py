@@ -67,19 +67,16 @@ async def discussion_page(request: Request, session: AsyncSession, auth: Auth) -
     page = whole_number(query.get("page"), "page", default=1, high=MAX_PAGE)
     viewer = auth.viewer
     check_permission(viewer, Action.read)
-    discussion = await reading.discussion_head(session, discussion_id, viewer=viewer)
+    settings: Settings = request.app.state.settings
+    page_size = settings.discussion_page_size
+    discussion, posts = await reading.read_discussion(
+        session, discussion_id, page=page, page_size=page_size, viewer=viewer
+    )
     if request.path_params["slug"] != discussion.slug:
         return RedirectResponse(
             discussion.url + (f"?page={page}" if page > 1 else ""), status_code=301
         )
-    settings: Settings = request.app.state.settings
-    loaded = await reading.load_discussion_page(
-        session,
-        discussion=discussion,
-        page=page,
-        page_size=settings.discussion_page_size,
-        viewer=viewer,
-    )
+    loaded = reading.arrange_page(discussion, posts, page=page, page_size=page_size, viewer=viewer)
     actions = views.PostActions.of(
         viewer,
         # visitors' pages carry no token (they have no form to send): cacheable, app/cache

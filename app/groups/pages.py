@@ -55,20 +55,15 @@ async def group_page(request: Request, session: AsyncSession, auth: Auth) -> Res
     if cursor is not None and len(cursor) > 200:
         raise Invalid("The page link is not valid.", field="cursor")
     check_permission(auth.viewer, Action.read)
-    group = await service.group_view(session, request.path_params["slug"], viewer=auth.viewer)
     settings: Settings = request.app.state.settings
-    listing = await service.list_discussions(
+    page = await service.page_of_group(
         session,
-        group_id=group.id,
+        request.path_params["slug"],
         limit=settings.group_page_size,
         cursor=cursor,
         viewer=auth.viewer,
     )
-    pinned = (
-        []
-        if cursor
-        else await service.pinned_discussions(session, group_id=group.id, viewer=auth.viewer)
-    )
+    group, listing, pinned = page.group, page.listing, page.pinned
     response = render(
         request,
         "groups/group.html",

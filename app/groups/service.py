@@ -19,7 +19,7 @@ from app.access.visibility import (
 )
 from app.accounts.models import Actor, User
 from app.core.errors import Conflict, Invalid, NotFound
-from app.core.rows import Query, fetch_all, fetch_one, inline
+from app.core.rows import Batch, Query, fetch_all, fetch_batch, fetch_one, inline
 from app.core.templating import moment, plural
 from app.core.validation import MAX_ID, is_storable
 from app.discussions.models import Discussion
@@ -184,17 +184,28 @@ def summary_query(signed_in: Any = _SIGNED_IN) -> Select[*tuple[Any, ...]]:
 
 
 _GROUP_ID = bindparam("group_id", type_=Integer)
-
-PINNED = Query(
-    summary_query()
-    .where(Discussion.group_id == _GROUP_ID, Discussion.pinned_at.is_not(None))
-    .order_by(Discussion.pinned_at.desc())
-    .limit(inline(10)),
-    DiscussionRow,
+# the group of a group page's one statement (`page_of_group`), by its address
+_GROUP_OF_SLUG = (
+    select(Group.id).where(Group.slug == bindparam("slug", type_=String)).scalar_subquery()
 )
 
 
-def _listing(*, in_group: bool, after_cursor: bool, limit: int) -> Query[DiscussionRow]:
+def _pinned(group_id: Any = _GROUP_ID) -> Query[DiscussionRow]:
+    return Query(
+        summary_query()
+        .where(Discussion.group_id == group_id, Discussion.pinned_at.is_not(None))
+        .order_by(Discussion.pinned_at.desc())
+        .limit(inline(10)),
+        DiscussionRow,
+    )
+
+
+PINNED = _pinned()
+
+
+def _listing(
+    *, in_group: bool, after_cursor: bool, limit: int, group_id: Any = _GROUP_ID
+) -> Query[DiscussionRow]:
     """Newest activity first. In a group, pinned discussions head the page instead."""
     query = (
         summary_query()
@@ -202,7 +213,7 @@ def _listing(*, in_group: bool, after_cursor: bool, limit: int) -> Query[Discuss
         .limit(inline(limit))
     )
     if in_group:
-        query = query.where(Discussion.group_id == _GROUP_ID, Discussion.pinned_at.is_(None))
+        query = query.where(Discussion.group_id == group_id, Discussion.pinned_at.is_(None))
     else:  # the site-wide list: archived groups' discussions have left the listings
         query = query.where(Group.archived_at.is_(None))
     if after_cursor:
@@ -233,6 +244,77 @@ def listing(*, in_group: bool, after_cursor: bool, limit: int) -> Query[Discussi
     if found is None:
         found = _LISTINGS[key] = _listing(in_group=in_group, after_cursor=after_cursor, limit=limit)
     return found
+
+
+_GROUP_PAGES: dict[tuple[bool, int], Batch] = {}
+
+
+def _group_page(*, after_cursor: bool, limit: int) -> Batch:
+    """A group page's reads in one statement (`core.rows.Batch`: one round trip, not three):
+    the group by its address (`GROUP_VIEW`), one page of its discussions (`listing`) and,
+    on its first page, its pinned ones (`PINNED`), both of the group found by that
+    address. Built once per shape and LIMIT, as `listing`."""
+    key = (after_cursor, limit)
+    found = _GROUP_PAGES.get(key)
+    if found is None:
+        parts: list[Query[Any]] = [
+            GROUP_VIEW,
+            _listing(
+                in_group=True, after_cursor=after_cursor, limit=limit, group_id=_GROUP_OF_SLUG
+            ),
+        ]
+        if not after_cursor:
+            parts.append(_pinned(_GROUP_OF_SLUG))
+        found = _GROUP_PAGES[key] = Batch(*parts)
+    return found
+
+
+@dataclass(slots=True)
+class GroupPage:
+    group: GroupView
+    listing: DiscussionList
+    pinned: list[DiscussionRow]  # none after the first page
+
+
+async def page_of_group(
+    session: AsyncSession, slug: str, *, limit: int, viewer: Actor | None, cursor: str | None
+) -> GroupPage:
+    """The group, if this viewer may see it (as `group_view`), one page of its discussions
+    (as `list_discussions`) and, without a cursor, its pinned ones (as
+    `pinned_discussions`), in one statement."""
+    if not (is_storable(slug) and len(slug) <= 80):
+        raise NotFound("There is no group at this address.")
+    params: dict[str, Any] = {
+        "slug": slug,
+        "viewer": viewer.id if viewer is not None else 0,
+        "signed_in": viewer is not None,
+    }
+    if cursor:
+        try:
+            params["stamp"], params["after_id"] = decode_cursor(cursor)
+        except Invalid:
+            await group_view(session, slug, viewer=viewer)  # a missing group is 404 first
+            raise
+    batch = _group_page(after_cursor=bool(cursor), limit=limit + 1)
+    groups, rows, *pinned = await fetch_batch(session, batch, **params)
+    found = groups[0] if groups else None
+    if found is None or not can_see_group(viewer, found.visibility):
+        raise NotFound("There is no group at this address.")
+    # a part's rows come in no promised order: as each part's ORDER BY says (stable sorts,
+    # so rows the ORDER BY leaves tied keep the order they came in)
+    rows.sort(key=_by_activity, reverse=True)
+    pinned_rows = pinned[0] if pinned else []
+    pinned_rows.sort(key=_by_pinned, reverse=True)
+    return GroupPage(found, _page_of(rows, limit), pinned_rows)
+
+
+def _by_activity(row: DiscussionRow) -> tuple[datetime, int]:
+    return row.last_activity_at, row.id
+
+
+def _by_pinned(row: DiscussionRow) -> datetime:
+    assert row.pinned_at is not None
+    return row.pinned_at
 
 
 async def pinned_discussions(
@@ -286,7 +368,12 @@ async def list_discussions(
     if cursor:
         params["stamp"], params["after_id"] = decode_cursor(cursor)
     query = listing(in_group=group_id is not None, after_cursor=bool(cursor), limit=limit + 1)
-    rows = await fetch_all(session, query, **params)
+    return _page_of(await fetch_all(session, query, **params), limit)
+
+
+def _page_of(rows: list[DiscussionRow], limit: int) -> DiscussionList:
+    """A page of a listing read with one row more than the page holds (`limit + 1`): the
+    cursor of the next page when that row came."""
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
