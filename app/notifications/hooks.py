@@ -14,9 +14,9 @@ from sqlalchemy import Integer, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User, Writer
-from app.core.rows import Step, Write, WriteScript, run_writes
+from app.core.rows import Step, Write, WriteScript
 from app.db import dialect_insert, insert_for_dialect, table_of
-from app.discussions.models import Discussion, Post, Visibility
+from app.discussions.models import Discussion, Post
 from app.discussions.rendering import rendered_or_render
 from app.email import outbox
 from app.email import queue as email_queue
@@ -189,36 +189,6 @@ def published(
         live.PostEvent(discussion_id=p.discussion_id, post_id=post_id, reply_to=p.reply_to_id),
         live.UnreadEvent(user_ids=notified),
     )
-
-
-async def post_published(
-    session: AsyncSession,
-    *,
-    post: Post,
-    discussion: Discussion,
-    author: Writer,
-    new_post: bool = False,
-    following: bool = False,
-) -> None:
-    """A post became visible to everybody (on creation, or when approved or restored): see
-    `prepare_publication`. `new_post`: the post was written in this transaction;
-    `following`: the author is known to have a follow level for the discussion already
-    (auto-follow would change nothing: no statement)."""
-    if post.status != Visibility.visible or post.deleted_at is not None:
-        return
-    p = await prepare_publication(
-        session,
-        discussion=discussion,
-        author=author,
-        body_md=post.body_md,
-        is_opening=post.is_opening,
-        reply_to_id=post.reply_to_id,
-        post_id=post.id,
-        new_post=new_post,
-        following=following,
-    )
-    notified, queued = await run_writes(session, publication_steps(p, post.id))
-    published(session, p, post_id=post.id, notified=notified, queued=queued)
 
 
 async def post_edited(

@@ -26,7 +26,7 @@ async def test_a_post_published_again_notifies_nobody_twice_but_notices_repeat(
     )
     post = written.post
     # published again (as when a moderator approves or restores it)
-    await hooks.post_published(session, post=post, discussion=started.discussion, author=writer)
+    await posting.publish_post(session, post=post, discussion=started.discussion, author=writer)
     for message in ("Hidden for a check.", "Hidden again."):
         await hooks.moderation_notice(session, user_id=asker.id, post_id=post.id, message=message)
     await session.flush()
