@@ -26,15 +26,28 @@ def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
     return False
 
 
+SEARCH_ENGINE_OBJECTS = frozenset(
+    (
+        "tsv",
+        "title_tsv",
+        "ix_search_documents_tsv",
+        "ix_search_documents_title_tsv",
+        "ix_search_documents_title_age",
+        "ix_search_documents_exact_title",
+    )
+)
+
+
 def include_object(
     obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
 ) -> bool:
-    # the search engines' own objects, created by raw SQL in the search migration: the FTS5
-    # table and its shadow tables (SQLite), the stored tsvector and its GIN index (PostgreSQL)
+    # the search engines' own objects, created by raw SQL in the search migrations: the FTS5
+    # tables and their shadow tables (SQLite), the stored tsvectors and their indexes
+    # (PostgreSQL; s19pg's GIN over a title's words and its id, and the exact titles')
     if reflected and name is not None:
         if type_ == "table" and name.startswith("search_fts"):
             return False
-        if name in ("tsv", "title_tsv", "ix_search_documents_tsv", "ix_search_documents_title_tsv"):
+        if name in SEARCH_ENGINE_OBJECTS:
             return False
     return True
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, inspect, select, update
 
 from app.accounts.models import Role, User
 from app.db import utcnow
@@ -127,3 +127,25 @@ async def test_the_retention_purge_deletes_the_items_of_the_messages_it_deletes(
             .select_from(OutboxItem)
             .where(~OutboxItem.outbox_id.in_(select(OutboxMessage.id)))
         )
+
+
+async def test_the_rows_a_fan_out_writes_carry_no_foreign_keys(connection):
+    """A reply to a discussion 1,000 members watch writes 1,000 notifications and, once the
+    earlier messages were sent, 1,000 outbox messages; each foreign key of those rows was a
+    look-up and a row lock per row on PostgreSQL (migrations w17watch, x24keys: 64-88 ms
+    -> 18 ms for 1,000 new messages). None may come back unnoticed: what their cascades
+    did is done where rows go (the tests above), and nothing deletes posts, discussions
+    or members."""
+
+    def keys(sync_connection) -> dict[str, list[str]]:
+        inspector = inspect(sync_connection)
+        return {
+            table: [key["referred_table"] for key in inspector.get_foreign_keys(table)]
+            for table in ("notifications", "email_outbox", "email_outbox_items")
+        }
+
+    assert await connection.run_sync(keys) == {
+        "notifications": [],
+        "email_outbox": [],
+        "email_outbox_items": [],
+    }
