@@ -49,6 +49,10 @@ def include_object(
             return False
         if name in SEARCH_ENGINE_OBJECTS:
             return False
+        # SQLite: the documents' facts without their bodies, read by the search alone
+        # (migration q22sqlite, `INDEXED BY` in app/search/engine.py)
+        if name in ("ix_search_documents_facts", "ix_search_documents_title_facts"):
+            return False
     return True
 
 

@@ -45,6 +45,7 @@ from sqlalchemy import (
     text,
     union_all,
 )
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import FromClause, TableClause
@@ -607,13 +608,47 @@ class _Key:
     score: float = 0.0
 
 
+# SQLite: every column of a document but its body, keyed by id, and the same of the
+# documents with a title alone (migration q22sqlite)
+FACTS_INDEX = "ix_search_documents_facts"
+TITLE_FACTS_INDEX = "ix_search_documents_title_facts"
+
+
+def _sqlite_from_hint(compiler: SQLiteCompiler, table: FromClause, text: str | None) -> str | None:
+    """A table's hint for SQLite (`INDEXED BY`), written after its name: SQLAlchemy's
+    SQLite compiler drops every hint (`get_from_hint_text` returns None). Only the
+    statements that give one (`with_hint(..., "sqlite")`: `_documents`) change."""
+    return text
+
+
+SQLiteCompiler.get_from_hint_text = _sqlite_from_hint  # type: ignore[method-assign,assignment]
+
+
 def _documents(columns: list[Any], filters: list[Any], *, fts: TableClause | None) -> Select[Any]:
     """Documents alone (from a full-text table on SQLite): every filter, visibility
-    included, reads the document's own row."""
+    included, reads the document's own row. On SQLite each match's facts are read from
+    a covering index (migration q22sqlite), named, since the planner looks a rowid up in
+    the table whatever else would serve: there they lie after the body, past its overflow
+    pages (1.8 us a row; 0.3 us from the index for the close ids of a common word's
+    matches). A title match's come from the index of the titled documents alone (a
+    twentieth of the rows): the matches of a word in titles lie far apart, each on a page
+    of its own in the index of every document (4,000 titles walked for `#caregivers
+    fatigue` at 1,050,000 posts: 7.2 ms from the table, 5.0 from FACTS_INDEX, 2.4 from
+    TITLE_FACTS_INDEX). The columns and filters must be ones the index holds."""
     stmt = select(*columns)
-    if fts is not None:
-        return stmt.select_from(fts).join(Doc, Doc.id == fts.c.rowid).where(*filters)
-    return stmt.select_from(Doc).where(*filters)
+    if fts is None:
+        return stmt.select_from(Doc).where(*filters)
+    index = FACTS_INDEX
+    if fts is TITLES:
+        # the partial index's own condition, written as a value, not a parameter, so
+        # that SQLite may read it (every row of the titles' index has a title)
+        index, filters = TITLE_FACTS_INDEX, [*filters, Doc.title != literal_column("''")]
+    return (
+        stmt.select_from(fts)
+        .join(Doc, Doc.id == fts.c.rowid)
+        .where(*filters)
+        .with_hint(Doc, f"INDEXED BY {index}", "sqlite")
+    )
 
 
 def _joined(
