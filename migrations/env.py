@@ -49,9 +49,13 @@ def include_object(
             return False
         if name in SEARCH_ENGINE_OBJECTS:
             return False
-        # SQLite: the documents' facts without their bodies, read by the search alone
+        # SQLite: documents' and replies' facts without their bodies, read by the search
         # (migration q22sqlite, `INDEXED BY` in app/search/engine.py)
-        if name in ("ix_search_documents_facts", "ix_search_documents_title_facts"):
+        if name in (
+            "ix_search_documents_facts",
+            "ix_search_documents_title_facts",
+            "ix_posts_answers",
+        ):
             return False
     return True
 

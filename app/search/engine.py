@@ -153,10 +153,12 @@ def answered(
 ) -> ColumnElement[bool]:
     """A discussion is answered once someone other than its author replied where everybody
     can read it. The status test is wrapped so that the lookup goes by the discussion's
-    posts (ix_posts_discussion_top_level): SQLite's planner, without statistics, would pick
-    the (status, created_at) index and read every published post for each discussion
-    (measured: 30 s for `status:unanswered lymphoma` over 210,000 posts, 300 ms for the
-    five similar discussions)."""
+    posts: SQLite's planner, without statistics, would pick the (status, created_at) index
+    and read every published post for each discussion (measured: 30 s for
+    `status:unanswered lymphoma` over 210,000 posts, 300 ms for the five similar
+    discussions). On SQLite those posts' facts are read from `ix_posts_answers` (migration
+    q22sqlite), not from their rows, after two bodies (that search at 1,050,000 posts:
+    21 -> 9 ms)."""
     return exists(
         select(literal(1))
         .select_from(Reply)

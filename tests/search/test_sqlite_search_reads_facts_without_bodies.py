@@ -2,12 +2,11 @@
 author, date, title) from the documents' covering indexes (migration q22sqlite), never
 from `search_documents` itself, where they lie after the body and each look-up followed
 the body's overflow pages: 7 of the 20 ms of `#caregivers fatigue` at 1,050,000 posts.
-A title match's come from the index of titled documents alone. Only the page's few rows
-are read from the table (`python -m bench.search_statements --plans`)."""
+A title match's come from the index of titled documents alone; an answer status reads
+the replies' facts from `ix_posts_answers`, not their rows. Only the page's few rows are
+read from the tables (`python -m bench.search_statements --plans`)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import pytest
 
@@ -18,6 +17,7 @@ from tests.search.test_sqlite_search_statements_read_rows_by_key import _plans
 
 FACTS = "SEARCH search_documents USING COVERING INDEX ix_search_documents_facts (id=?)"
 TITLE_FACTS = "SEARCH search_documents USING COVERING INDEX ix_search_documents_title_facts (id=?)"
+ANSWERS = "USING COVERING INDEX ix_posts_answers (discussion_id=? AND is_opening=?)"
 
 
 async def test_windows_and_lists_read_the_facts_from_the_indexes(
@@ -58,5 +58,8 @@ async def test_windows_and_lists_read_the_facts_from_the_indexes(
                 line.startswith("SEARCH search_documents USING INTEGER PRIMARY KEY")
                 for line in lines
             ), (q, lines, sql)
+            if "status:" in q:
+                # each match's discussion: its replies' facts, not their rows
+                assert any(ANSWERS in line for line in lines), (q, lines, sql)
     # every full-text index was walked by some query
     assert all(read.values()), read
