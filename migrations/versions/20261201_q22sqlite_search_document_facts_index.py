@@ -27,7 +27,7 @@ those facts of every post by discussion: 9 ms. One more b-tree entry a post writ
 PostgreSQL: nothing (its rows keep the body in TOAST, out of the row).
 
 Revision ID: q22sqlite
-Revises: s18sqlite
+Revises: x24keys
 Create Date: 2026-12-01 17:00:00
 """
 
@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "q22sqlite"
-down_revision: str | None = "s18sqlite"
+down_revision: str | None = "x24keys"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
