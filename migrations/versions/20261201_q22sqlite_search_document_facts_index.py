@@ -24,6 +24,11 @@ author, status and deletion read from `posts`, after its two bodies (`status:una
 lymphoma` at 1,050,000 posts: 21 ms, 3,273 matches tested). `ix_posts_answers` holds
 those facts of every post by discussion: 9 ms. One more b-tree entry a post written.
 
+A search's title window now looks, as on PostgreSQL, among the newest TITLE_DOCUMENTS
+documents, and for the titles that are the query as typed at any age: those are found by
+`ix_search_documents_exact_title` (lower(title), as s19pg's on PostgreSQL), over the
+titled documents alone.
+
 PostgreSQL: nothing (its rows keep the body in TOAST, out of the row).
 
 Revision ID: q22sqlite
@@ -43,6 +48,7 @@ depends_on: str | Sequence[str] | None = None
 INDEX = "ix_search_documents_facts"  # app/search/engine.py FACTS_INDEX
 TITLE_INDEX = "ix_search_documents_title_facts"  # TITLE_FACTS_INDEX
 ANSWERS_INDEX = "ix_posts_answers"
+EXACT_TITLE_INDEX = "ix_search_documents_exact_title"  # as s19pg's on PostgreSQL
 COLUMNS = (
     "id, source, is_opening, group_id, post_status, discussion_status, deleted, public_group,"
     " author_id, discussion_author_id, discussion_id, created_at, title"
@@ -58,11 +64,15 @@ def upgrade() -> None:
         f"CREATE INDEX {ANSWERS_INDEX} ON posts"
         " (discussion_id, is_opening, author_id, status, deleted_at)"
     )
+    op.execute(
+        f"CREATE INDEX {EXACT_TITLE_INDEX} ON search_documents (lower(title)) WHERE title <> ''"
+    )
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         return
+    op.execute(f"DROP INDEX {EXACT_TITLE_INDEX}")
     op.execute(f"DROP INDEX {ANSWERS_INDEX}")
     op.execute(f"DROP INDEX {TITLE_INDEX}")
     op.execute(f"DROP INDEX {INDEX}")
