@@ -49,6 +49,14 @@ def include_object(
             return False
         if name in SEARCH_ENGINE_OBJECTS:
             return False
+        # SQLite: documents' and replies' facts without their bodies, read by the search
+        # (migration q22sqlite, `INDEXED BY` in app/search/engine.py)
+        if name in (
+            "ix_search_documents_facts",
+            "ix_search_documents_title_facts",
+            "ix_posts_answers",
+        ):
+            return False
     return True
 
 

@@ -45,6 +45,7 @@ from sqlalchemy import (
     text,
     union_all,
 )
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import FromClause, TableClause
@@ -152,10 +153,12 @@ def answered(
 ) -> ColumnElement[bool]:
     """A discussion is answered once someone other than its author replied where everybody
     can read it. The status test is wrapped so that the lookup goes by the discussion's
-    posts (ix_posts_discussion_top_level): SQLite's planner, without statistics, would pick
-    the (status, created_at) index and read every published post for each discussion
-    (measured: 30 s for `status:unanswered lymphoma` over 210,000 posts, 300 ms for the
-    five similar discussions)."""
+    posts: SQLite's planner, without statistics, would pick the (status, created_at) index
+    and read every published post for each discussion (measured: 30 s for
+    `status:unanswered lymphoma` over 210,000 posts, 300 ms for the five similar
+    discussions). On SQLite those posts' facts are read from `ix_posts_answers` (migration
+    q22sqlite), not from their rows, after two bodies (that search at 1,050,000 posts:
+    21 -> 9 ms)."""
     return exists(
         select(literal(1))
         .select_from(Reply)
@@ -607,13 +610,49 @@ class _Key:
     score: float = 0.0
 
 
+# SQLite: every column of a document but its body, keyed by id, and the same of the
+# documents with a title alone (migration q22sqlite)
+FACTS_INDEX = "ix_search_documents_facts"
+TITLE_FACTS_INDEX = "ix_search_documents_title_facts"
+# SQLite: the titles by lower(title), for a title that is the query as typed (q22sqlite)
+EXACT_TITLE_INDEX = "ix_search_documents_exact_title"
+
+
+def _sqlite_from_hint(compiler: SQLiteCompiler, table: FromClause, text: str | None) -> str | None:
+    """A table's hint for SQLite (`INDEXED BY`), written after its name: SQLAlchemy's
+    SQLite compiler drops every hint (`get_from_hint_text` returns None). Only the
+    statements that give one (`with_hint(..., "sqlite")`: `_documents`) change."""
+    return text
+
+
+SQLiteCompiler.get_from_hint_text = _sqlite_from_hint  # type: ignore[method-assign,assignment]
+
+
 def _documents(columns: list[Any], filters: list[Any], *, fts: TableClause | None) -> Select[Any]:
     """Documents alone (from a full-text table on SQLite): every filter, visibility
-    included, reads the document's own row."""
+    included, reads the document's own row. On SQLite each match's facts are read from
+    a covering index (migration q22sqlite), named, since the planner looks a rowid up in
+    the table whatever else would serve: there they lie after the body, past its overflow
+    pages (1.8 us a row; 0.3 us from the index for the close ids of a common word's
+    matches). A title match's come from the index of the titled documents alone (a
+    twentieth of the rows): the matches of a word in titles lie far apart, each on a page
+    of its own in the index of every document (4,000 titles walked for `#caregivers
+    fatigue` at 1,050,000 posts: 7.2 ms from the table, 5.0 from FACTS_INDEX, 2.4 from
+    TITLE_FACTS_INDEX). The columns and filters must be ones the index holds."""
     stmt = select(*columns)
-    if fts is not None:
-        return stmt.select_from(fts).join(Doc, Doc.id == fts.c.rowid).where(*filters)
-    return stmt.select_from(Doc).where(*filters)
+    if fts is None:
+        return stmt.select_from(Doc).where(*filters)
+    index = FACTS_INDEX
+    if fts is TITLES:
+        # the partial index's own condition, written as a value, not a parameter, so
+        # that SQLite may read it (every row of the titles' index has a title)
+        index, filters = TITLE_FACTS_INDEX, [*filters, Doc.title != literal_column("''")]
+    return (
+        stmt.select_from(fts)
+        .join(Doc, Doc.id == fts.c.rowid)
+        .where(*filters)
+        .with_hint(Doc, f"INDEXED BY {index}", "sqlite")
+    )
 
 
 def _joined(
@@ -686,11 +725,13 @@ class _Plan:
 
     # -- by relevance
 
-    def _window(self, condition: Any, score: Any, source: TableClause | None) -> Select[Any]:
+    def _window(
+        self, condition: Any, score: Any, source: TableClause | None, where: tuple[Any, ...] = ()
+    ) -> Select[Any]:
         assert self.match is not None
         columns = [Doc.id.label("doc_id"), self.match.exact().label("exact"), score.label("score")]
         return (
-            _documents(columns, [*self.filters, condition], fts=source)
+            _documents(columns, [*self.filters, condition, *where], fts=source)
             .order_by((source.c.rowid if source is not None else Doc.id).desc())
             .limit(WINDOW)
         )
@@ -787,7 +828,36 @@ class _Plan:
             return union_all(
                 self._pg_window(match.title_condition, [Doc.id > _newest_titles()]), exact
             )
-        return self._window(self.match.title_condition, self.match.title_score, TITLES)
+        # SQLite: the same two, ranked over the titles alone. The newest title matches
+        # among the newest TITLE_DOCUMENTS documents: FTS5 walks the titles' index from
+        # its newest entry down to that bound. The newest WINDOW title matches of all were
+        # read before, as far back as they lay: for `#group word` a title window walked
+        # 1,443 titles at 210,000 posts and 4,000 at 1,050,000 (0.8 -> 3.6 ms for
+        # `#caregivers fatigue`). And the titles that are the query as typed, at any age,
+        # by the b-tree on lower(title) (migration q22sqlite, as s19pg's on PostgreSQL),
+        # each sought in the titles' index by its id.
+        match = self.match
+        newest = self._window(
+            match.title_condition,
+            match.title_score,
+            TITLES,
+            (TITLES.c.rowid > _newest_titles(),),
+        ).subquery("newest_titles")
+        exact_ids = (
+            select(Doc.id)
+            .where(func.lower(Doc.title) == match.exact_text, Doc.title != literal_column("''"))
+            .with_hint(Doc, f"INDEXED BY {EXACT_TITLE_INDEX}", "sqlite")
+        )
+        exact = _documents(
+            [
+                Doc.id.label("doc_id"),
+                match.exact().label("exact"),
+                match.title_score.label("score"),
+            ],
+            [*self.filters, match.title_condition, TITLES.c.rowid.in_(exact_ids)],
+            fts=TITLES,
+        ).limit(WINDOW)
+        return union_all(select(*newest.c), select(*exact.subquery("exact_titles").c))
 
     @cached_property
     def library_ranked(self) -> Select[Any]:

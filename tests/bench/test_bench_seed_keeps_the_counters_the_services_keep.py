@@ -44,6 +44,9 @@ def seeded_url(tmp_path: Path) -> Iterator[str]:
     drop_database(url)
 
 
+# SQLite cannot reflect an index over an expression (ix_search_documents_exact_title,
+# migration q22sqlite): skipped with a warning, before and after the seeding alike
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 async def test_seeded_rows_agree_with_their_counters(
     seeded_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
