@@ -36,7 +36,7 @@ async def test_a_words_newest_titles_come_from_its_postings_alone(session):
     every id of its range for each word and read each match's row (migration v20similar).
     That index still serves a search's title window (s19pg)."""
     _pg_only(session)
-    ranked, _ = engine._similar_statements(True, None, 2, 5)
+    ranked = engine._similar_statement(True, None, 2, 5)
     sql = engine._query(ranked).compiled(session.get_bind().dialect).sql
     assert "search_fts_title_postings.word = $" in sql and "title_tsv" not in sql
     assert "ORDER BY search_fts_title_postings.doc_id DESC" in sql
@@ -59,11 +59,11 @@ async def test_older_titles_are_found_at_any_age(app, session, group, mentor, mo
     await _open(app, group, mentor, [f"Filler {i}" for i in range(3)])
     await _open(app, group, mentor, ["Oldqz pumps second"])
     monkeypatch.setattr(engine, "TITLE_DOCUMENTS", 2)  # the newest two documents
-    engine._similar_statements.cache_clear()
+    engine._similar_statement.cache_clear()
     try:
         found = await engine.similar_discussions(session, title="oldqz pumps", viewer=None)
     finally:
-        engine._similar_statements.cache_clear()
+        engine._similar_statement.cache_clear()
     assert [s.title for s in found] == ["Oldqz pumps second", "Oldqz pumps first"]
 
 
@@ -71,7 +71,7 @@ async def test_similar_work_does_not_grow_with_matching_titles(
     app, session, group, mentor, monkeypatch
 ):
     monkeypatch.setattr(engine, "SIMILAR_PER_WORD", 8)
-    engine._similar_statements.cache_clear()
+    engine._similar_statement.cache_clear()
     real = engine._rows
     fetched: list[tuple[str, int]] = []
 
@@ -89,10 +89,10 @@ async def test_similar_work_does_not_grow_with_matching_titles(
             found = await engine.similar_discussions(session, title="growqz", viewer=None)
             work.append((list(fetched), len(found)))
     finally:
-        engine._similar_statements.cache_clear()
+        engine._similar_statement.cache_clear()
     assert work[0] == work[1]
-    # the words' counts, the best five, their descriptions
-    assert [rows for _, rows in work[1][0]] == [1, 5, 5]
+    # the words' counts, the best five described
+    assert [rows for _, rows in work[1][0]] == [1, 5]
 
 
 async def test_a_long_text_is_snippeted_where_it_says_the_word(app, session, group, mentor):

@@ -86,10 +86,10 @@ async def test_the_counts_follow_the_titles(app, session, group, mentor):
 async def test_the_statements_are_the_same_whatever_the_words(
     app, session, group, mentor, monkeypatch
 ):
-    """The counts, the ranking and the descriptions: three statements, however many words
+    """The counts, then the ranking with the descriptions: two statements, however many words
     are typed and titles say them; each word finds at most SIMILAR_PER_WORD titles."""
     monkeypatch.setattr(engine, "SIMILAR_PER_WORD", 3)
-    engine._similar_statements.cache_clear()
+    engine._similar_statement.cache_clear()
     real = engine._rows
     fetched: list[int] = []
 
@@ -105,9 +105,9 @@ async def test_the_statements_are_the_same_whatever_the_words(
         for typed in ("growqz", "growqz flarqz title"):
             fetched.clear()
             found[typed] = await engine.similar_discussions(session, title=typed, viewer=None)
-            assert len(fetched) == 3, (typed, fetched)
+            assert len(fetched) == 2, (typed, fetched)
     finally:
-        engine._similar_statements.cache_clear()
+        engine._similar_statement.cache_clear()
     # the newest three titles each word finds
     assert [s.title for s in found["growqz"]] == [f"Growqz flarqz title {i}" for i in (11, 10, 9)]
-    assert fetched == [3, 3, 3]
+    assert fetched == [3, 3]
