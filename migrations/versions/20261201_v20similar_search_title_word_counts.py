@@ -117,9 +117,14 @@ POSTGRES_UPGRADE = [
             ON CONFLICT (word) DO UPDATE SET titles = w.titles + excluded.titles;
         RETURN NULL;
     END $$ LANGUAGE plpgsql""",
-    """CREATE TRIGGER search_documents_title_words
-        AFTER INSERT OR DELETE OR UPDATE OF title ON search_documents
-        FOR EACH ROW EXECUTE FUNCTION search_documents_title_words()""",
+    # the function runs for titles only: a reply's document (no title) calls nothing
+    """CREATE TRIGGER search_documents_title_words_ai AFTER INSERT ON search_documents
+        FOR EACH ROW WHEN (NEW.title <> '') EXECUTE FUNCTION search_documents_title_words()""",
+    """CREATE TRIGGER search_documents_title_words_ad AFTER DELETE ON search_documents
+        FOR EACH ROW WHEN (OLD.title <> '') EXECUTE FUNCTION search_documents_title_words()""",
+    """CREATE TRIGGER search_documents_title_words_au AFTER UPDATE OF title ON search_documents
+        FOR EACH ROW WHEN (OLD.title IS DISTINCT FROM NEW.title)
+        EXECUTE FUNCTION search_documents_title_words()""",
     """INSERT INTO search_fts_title_words (word, titles)
         SELECT word, ndoc FROM ts_stat(
             'SELECT title_tsv FROM search_documents WHERE title <> ''''')
@@ -130,7 +135,9 @@ POSTGRES_UPGRADE = [
 ]
 
 POSTGRES_DOWNGRADE = [
-    "DROP TRIGGER search_documents_title_words ON search_documents",
+    "DROP TRIGGER search_documents_title_words_au ON search_documents",
+    "DROP TRIGGER search_documents_title_words_ad ON search_documents",
+    "DROP TRIGGER search_documents_title_words_ai ON search_documents",
     "DROP FUNCTION search_documents_title_words()",
     "DROP TABLE search_fts_title_postings",
     "DROP TABLE search_fts_title_words",
