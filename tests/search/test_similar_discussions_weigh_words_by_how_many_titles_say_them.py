@@ -81,6 +81,11 @@ async def test_the_counts_follow_the_titles(app, session, group, mentor):
     left = dict((await session.execute(counts)).all())
     assert left.get("zebrapox") == 1 and not left.get("diet"), left
     assert (await session.execute(every)).scalar() == before + 1
+    # and each word's postings (the titles saying it, read newest first)
+    postings = text(
+        "SELECT count(*) FROM search_fts_title_postings WHERE word IN ('zebrapox', 'diet')"
+    )
+    assert (await session.execute(postings)).scalar() == 1
 
 
 async def test_the_statements_are_the_same_whatever_the_words(
