@@ -32,3 +32,9 @@ async def test_a_title_too_long_is_a_422_naming_it(make_client, member):
     ok = await client.get("/api/v1/discussions/similar", params={"title": "x" * MAX_QUERY_CHARS})
     assert ok.status_code == 200 and ok.json() == []
     assert ok.headers["content-type"] == "application/json"
+
+
+async def test_a_nul_in_the_title_is_no_error(make_client, member):
+    client = await make_client(member)
+    r = await client.get("/api/v1/discussions/similar", params={"title": "ly\x00mphoma diet"})
+    assert r.status_code == 200 and r.json() == []
