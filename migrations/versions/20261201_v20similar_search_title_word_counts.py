@@ -33,7 +33,7 @@ The counts and postings change in the write's transaction: a new discussion writ
 title's few words (a reply's document, without a title, none).
 
 Revision ID: v20similar
-Revises: s18sqlite
+Revises: q22sqlite
 Create Date: 2026-12-01 17:00:00
 """
 
@@ -42,7 +42,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "v20similar"
-down_revision: str | None = "s18sqlite"
+down_revision: str | None = "q22sqlite"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
