@@ -129,6 +129,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         *search_feeds.PLAIN_ROUTES,  # /discussions/{id}/feed.atom before /discussions/{id}/{slug}
         *discussions_pages.PLAIN_ROUTES,
         *groups_pages.PLAIN_ROUTES,
+        *search_api.PLAIN_ROUTES,  # similar discussions, asked as a title is typed
     ]
     # the one write a busy forum serves most, ahead of the routers (app/discussions/api.py)
     app.include_router(discussions_api.reply_router)

@@ -4,6 +4,7 @@ which pages the load generator asks for."""
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,9 @@ from app.groups.models import Group
 from bench.seed import BENCH_USERNAME, CONDITIONS, TITLES, SeedPlan
 
 ROOT = Path(__file__).resolve().parents[1]
-PG_BENCH_DATABASE = "kindred_bench"
+# another name lets an engineer bench a copy (createdb -T kindred_bench kb_mine), not the
+# seeded database others read: BENCH_PG_DATABASE=kb_mine (kb_mine_large at --scale large)
+PG_BENCH_DATABASE = os.environ.get("BENCH_PG_DATABASE", "kindred_bench")
 
 Kind = Literal["sqlite", "postgresql"]
 # --scale: the forum's size; each has its own database, so both can be kept and compared

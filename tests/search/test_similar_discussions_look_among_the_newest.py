@@ -1,7 +1,7 @@
-"""Similar discussions on PostgreSQL look among the newest TITLE_DOCUMENTS documents, and
-the range is read inside the index (migration s19pg: GIN over (title_tsv, id)), so what
-they cost does not grow with the forum; their statements and rows are the same whatever
-the number of titles that match. Snippets are made from a window of the text
+"""Similar discussions read each word's newest titles from an index alone (SQLite's titles'
+FTS5 index, PostgreSQL's postings: migration v20similar), so what they cost does not grow
+with the forum; their statements and rows are the same whatever the number of titles that
+match. Snippets are made from a window of the text
 (`snippet_window`), marked where it says a term, whatever the length of the text."""
 
 from __future__ import annotations
@@ -30,43 +30,48 @@ def _pg_only(session: Any) -> None:
         pytest.skip("SQLite's titles have an FTS5 index of their own")
 
 
-async def test_the_range_of_ids_is_read_inside_the_title_index(session):
-    """The statement tests the words and the range of ids, and one index holds both (the
-    plan itself depends on statistics a test's tiny table does not have: the bench's
-    EXPLAIN shows `Index Cond: ((title_tsv @@ ...) AND (id > $1))`)."""
+async def test_a_words_newest_titles_come_from_its_postings_alone(session):
+    """PostgreSQL: each word's newest titles are read backwards from the postings' primary
+    key (word, doc_id), not from the GIN index over (title_tsv, id), which enumerated
+    every id of its range for each word and read each match's row (migration v20similar).
+    That index still serves a search's title window (s19pg)."""
     _pg_only(session)
-    ranked, _ = engine._similar_statements(True, None, 1, 5)
+    ranked = engine._similar_statement(True, None, 2, 5)
     sql = engine._query(ranked).compiled(session.get_bind().dialect).sql
-    assert "search_documents.title_tsv @@" in sql and "search_documents.id > (SELECT" in sql
+    assert "search_fts_title_postings.word = $" in sql and "title_tsv" not in sql
+    assert "ORDER BY search_fts_title_postings.doc_id DESC" in sql
     conn = await session.connection()
     driver = (await conn.get_raw_connection()).driver_connection
+    definition = await driver.fetchval(
+        "SELECT indexdef FROM pg_indexes WHERE tablename = 'search_fts_title_postings'"
+    )
+    assert "(word, doc_id)" in definition
     definition = await driver.fetchval(
         "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_search_documents_title_age'"
     )
     assert "gin (title_tsv, id)" in definition and "WHERE (title <> ''::text)" in definition
 
 
-async def test_older_titles_are_not_looked_at(app, session, group, mentor, monkeypatch):
-    _pg_only(session)
+async def test_older_titles_are_found_at_any_age(app, session, group, mentor, monkeypatch):
+    """The newest TITLE_DOCUMENTS documents bound a search's title window, not similar
+    discussions: a word's postings are read newest first, whatever their age."""
     await _open(app, group, mentor, ["Oldqz pumps first"])
     await _open(app, group, mentor, [f"Filler {i}" for i in range(3)])
     await _open(app, group, mentor, ["Oldqz pumps second"])
-    found = await engine.similar_discussions(session, title="oldqz pumps", viewer=None)
-    assert [s.title for s in found] == ["Oldqz pumps second", "Oldqz pumps first"]
     monkeypatch.setattr(engine, "TITLE_DOCUMENTS", 2)  # the newest two documents
-    engine._similar_statements.cache_clear()
+    engine._similar_statement.cache_clear()
     try:
         found = await engine.similar_discussions(session, title="oldqz pumps", viewer=None)
     finally:
-        engine._similar_statements.cache_clear()
-    assert [s.title for s in found] == ["Oldqz pumps second"]
+        engine._similar_statement.cache_clear()
+    assert [s.title for s in found] == ["Oldqz pumps second", "Oldqz pumps first"]
 
 
 async def test_similar_work_does_not_grow_with_matching_titles(
     app, session, group, mentor, monkeypatch
 ):
-    monkeypatch.setattr(engine, "WINDOW", 8)
-    engine._similar_statements.cache_clear()
+    monkeypatch.setattr(engine, "SIMILAR_PER_WORD", 8)
+    engine._similar_statement.cache_clear()
     real = engine._rows
     fetched: list[tuple[str, int]] = []
 
@@ -84,9 +89,10 @@ async def test_similar_work_does_not_grow_with_matching_titles(
             found = await engine.similar_discussions(session, title="growqz", viewer=None)
             work.append((list(fetched), len(found)))
     finally:
-        engine._similar_statements.cache_clear()
+        engine._similar_statement.cache_clear()
     assert work[0] == work[1]
-    assert [rows for _, rows in work[1][0]] == [5, 5]
+    # the words' counts, the best five described
+    assert [rows for _, rows in work[1][0]] == [1, 5]
 
 
 async def test_a_long_text_is_snippeted_where_it_says_the_word(app, session, group, mentor):
