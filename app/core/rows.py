@@ -37,6 +37,7 @@ host's one write lock is never held while the event loop runs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import os
 import sqlite3
@@ -645,6 +646,13 @@ async def _run_write(
 
 _TURN = "kindred.sqlite_write_turn"
 TURN_WAIT_SECONDS = 10.0  # as long as SQLite's busy_timeout (db._sqlite_pragmas)
+# Every CHECKPOINT_EVERY-th write transaction of a connection copies the WAL into the
+# database (a PASSIVE checkpoint) before it waits for its turn: a reply writes ~100 WAL
+# pages, so with two worker processes about every 800 pages (SQLite checkpoints at 1,000).
+# SQLite's own automatic checkpoint now runs only past AUTOCHECKPOINT_PAGES (writes that
+# take no turn, or much larger ones).
+CHECKPOINT_EVERY = 16
+AUTOCHECKPOINT_PAGES = 4000
 
 
 async def _sqlite_fetchall(raw: Any, sql: str, args: list[Any]) -> Any:
@@ -673,18 +681,53 @@ class WriteTurn:
     that (its next request has its reads, checks and rendering to do first). Writes that
     do not go through here (the ORM's) still meet SQLite's own lock and wait as before;
     nothing waits in a cycle, as a writer takes the turn only before it holds SQLite's
-    lock."""
+    lock.
 
-    __slots__ = ("path", "fd", "held")
+    The WAL is copied into the database before the turn, not inside it (`settle`).
+    SQLite runs its automatic checkpoint in the COMMIT that finds the WAL past 1,000
+    pages, and the COMMIT returns, and the turn goes, only after it. A reply writes ~100
+    WAL pages (60 of them the notifications' two per-member indexes, an entry per follower
+    notified), so one reply in nine or ten held every writer of the host for 10-40 ms.
+    `bench.reply_cost`, 1,000 replies in one process, the turn timed on the driver's
+    thread, main and this alternated on a busy machine: a reply holds the turn at 210,000
+    posts mean 3.07 -> 1.48 ms, p99 24.9 -> 2.5; at 1,050,000 COMMITs over 5 ms 55-57 ->
+    20-27 in 1,000. In the bench (both workers' turns logged): held per reply 4.3-5.5 ->
+    2.8-3.6 ms at 210,000 posts, 4.9-5.0 -> 3.3 at 1,050,000. A PASSIVE checkpoint takes
+    no writer's lock: it runs while another process writes; this process's writers wait
+    for it (its one connection), the other's do not. (A thread of its own copying beside
+    the writers, on a connection of its own, was tried once: in one in-process run the
+    COMMITs beside its fsyncs took 20-40 ms again.)"""
+
+    __slots__ = ("path", "fd", "held", "writes")
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.fd = -1
         self.held = False
+        self.writes = 0
 
     def write_first(self, conn: sqlite3.Connection, sql: str, args: list[Any]) -> list[Any]:
+        self.settle(conn)
         self.take()
         return conn.execute(sql, args).fetchall()
+
+    def settle(self, conn: sqlite3.Connection) -> bool:
+        """Before waiting for the turn, outside any transaction: every `CHECKPOINT_EVERY`th
+        write transaction of this connection first copies the WAL into the database.
+        Whether it did.
+
+        Counted, not read from the wal-index: SQLite keeps its WAL locks as POSIX locks on
+        the `-shm` file, which the process loses, all of them, when any descriptor of
+        that file is closed; opening it to read the WAL's size corrupted the database
+        under load ("database disk image is malformed" within seconds in the bench)."""
+        self.writes += 1
+        if self.writes % CHECKPOINT_EVERY:
+            return False
+        # a checkpoint that cannot run now (the database busy) is the next one's to do:
+        # the write it comes before must not fail for it
+        with contextlib.suppress(sqlite3.OperationalError):
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        return True
 
     def take(self) -> None:
         """Wait for the turn, trying every half millisecond (a blocking `flock` has no
@@ -728,8 +771,13 @@ def install_write_turns(engine: AsyncEngine) -> None:
     path = database + "-writers"
     pool = engine.sync_engine.pool
 
-    def connect(_dbapi: Any, record: Any) -> None:
+    def connect(dbapi: Any, record: Any) -> None:
         record.info[_TURN] = WriteTurn(path)
+        # writers checkpoint before their turn (WriteTurn.settle); SQLite's own, inside a
+        # COMMIT, only past four times as much (writes that take no turn)
+        cursor = dbapi.cursor()
+        cursor.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
+        cursor.close()
 
     def checkin(_dbapi: Any, record: Any) -> None:
         turn = record.info.get(_TURN) if record is not None else None
@@ -848,6 +896,7 @@ def _script_on_thread(
     began = not conn.in_transaction
     if began:
         if turn is not None:
+            turn.settle(conn)
             turn.take()
         try:
             conn.execute("BEGIN IMMEDIATE")
