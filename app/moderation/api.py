@@ -11,7 +11,7 @@ from app.accounts.deps import CurrentUser, requires
 from app.accounts.models import User, is_suspended
 from app.core.errors import Invalid, NotFound
 from app.core.ratelimit import limit
-from app.core.validation import MAX_ID
+from app.core.validation import MAX_ID, Storable
 from app.db import SessionDep, utcnow
 from app.moderation import audit, flags, service, site
 from app.moderation.flags import QueueItem
@@ -211,7 +211,7 @@ async def audit_log(
     session: SessionDep,
     user: CurrentUser,
     before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    action: Annotated[str | None, Query(max_length=40)] = None,
+    action: Annotated[str | None, Query(max_length=40), Storable] = None,
 ) -> AuditPageOut:
     page = await audit.list_entries(session, viewer=user, before=before, action=action)
     return AuditPageOut(

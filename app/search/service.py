@@ -17,6 +17,7 @@ from app.access.permissions import Action, check_permission
 from app.access.visibility import visible_discussions
 from app.accounts.models import Actor, User
 from app.core.errors import Invalid
+from app.core.validation import is_storable
 from app.db import dialect_insert, utcnow
 from app.discussions.models import Discussion, Post, Visibility
 from app.groups.models import Group
@@ -58,6 +59,14 @@ def merge(form: SearchForm) -> ParsedQuery:
         raise Invalid(
             "type is one of all, discussions, posts, library.", field="type", code="bad_type"
         )
+    for name, value in (("q", form.q), ("group", form.group), ("author", form.author),
+                        ("after", form.after), ("before", form.before)):  # fmt: skip
+        if not is_storable(value):  # a NUL: PostgreSQL takes none, FTS5 stops at it
+            raise Invalid(
+                f"{name} holds a character that cannot be searched for.",
+                field=name,
+                code="bad_character",
+            )
     parsed = parse_query(form.q)
     if form.group:
         parsed.group = form.group.strip().lstrip("#").lower()[:80]
@@ -239,6 +248,8 @@ async def unanswered(
     now = now or utcnow()
     filters: list[Any] = [visible_discussions(viewer), not_(engine.answered())]
     if group:
+        if not is_storable(group):  # a NUL: PostgreSQL takes none
+            raise Invalid("group holds a character no group's name has.", field="group")
         filters.append(Group.slug == group)
     if cursor:
         when, ident = decode_cursor(cursor, "new")
