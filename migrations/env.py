@@ -34,6 +34,7 @@ SEARCH_ENGINE_OBJECTS = frozenset(
         "ix_search_documents_title_tsv",
         "ix_search_documents_title_age",
         "ix_search_documents_exact_title",
+        "ix_search_recent_tsv",
     )
 )
 
@@ -46,6 +47,9 @@ def include_object(
     # (PostgreSQL; s19pg's GIN over a title's words and its id, and the exact titles')
     if reflected and name is not None:
         if type_ == "table" and name.startswith("search_fts"):
+            return False
+        # PostgreSQL: the newest documents' words (migration r21pgrecent)
+        if type_ == "table" and name == "search_recent":
             return False
         if name in SEARCH_ENGINE_OBJECTS:
             return False

@@ -44,6 +44,7 @@ from sqlalchemy import (
     select,
     table,
     text,
+    true,
     union_all,
 )
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
@@ -79,6 +80,9 @@ RECENT_NAME: ColumnElement[Any] = literal_column("search_fts_recent")
 # counted every post that says the word before ranking the few pages that do
 LIBRARY_FTS = table("search_fts_library", column("rowid"), column("title"), column("body"))
 LIBRARY_NAME: ColumnElement[Any] = literal_column("search_fts_library")
+# PostgreSQL: the newest documents' words, kept by triggers (migration r21pgrecent), with a
+# GIN index of their own: the newest matches are chosen there, whatever the forum's size
+RECENT_WORDS = table("search_recent", column("id", Integer), column("tsv"))
 TSV: ColumnElement[Any] = literal_column("search_documents.tsv")
 TITLE_TSV: ColumnElement[Any] = literal_column("search_documents.title_tsv")
 # the partial GIN index on title_tsv covers the rows with a title (opening posts)
@@ -109,6 +113,11 @@ SNIPPET_GAP = 1000
 # PostgreSQL: how many of the newest documents are searched first for the newest matches
 # (SQLite's `search_fts_recent` holds as many: the number is written in its triggers)
 RECENT_DOCUMENTS = 20_000
+# PostgreSQL: how many of the newest documents `search_recent` keeps (migration r21pgrecent):
+# the newest matches older than the newest RECENT_DOCUMENTS are looked for there next, so
+# that a word in one post of 400 finds its newest WINDOW among them whatever the forum's
+# size; only a word rarer still is looked for among the documents older than these
+RECENT_KEPT = 200_000
 # SQLite: the newest matches looked for in `search_fts_recent` first (the tests compare)
 RECENT_FIRST = True
 # candidates ranked by relevance: the newest matches (and the newest title matches)
@@ -748,6 +757,42 @@ class _Plan:
             .limit(WINDOW)
         )
 
+    def _pg_recent_window(self, recent: Any, *, older_to: Any = None) -> Select[Any]:
+        """PostgreSQL: the newest WINDOW matches among the newest RECENT_DOCUMENTS
+        documents, chosen by the words of those alone (`RECENT_WORDS`: their own GIN
+        index, or their ids newest first for a common word), each joined to its document
+        by id, whose row the filters read (the access layer's facts, group, author,
+        dates). In `search_documents` the GIN index read every match of the word before
+        the range of ids applied, or the planner walked all 20,000 newest rows for a word
+        few of them say (16 ms for `disease` at 1,050,000 posts, 1.9 ms at 210,000).
+        The same rows, and the same tsvector ranked (a copy)."""
+        assert self.match is not None
+        words = RECENT_WORDS.c.tsv
+        title = [self.match.title_condition] if self.shape.in_title else []
+        ids = [RECENT_WORDS.c.id > recent]
+        if older_to is not None:
+            # the older ones it keeps: tests of the GIN index's matches (`+ 0`), not a
+            # range of 180,000 ids of its primary key to intersect with them (10 ms)
+            ids = [RECENT_WORDS.c.id + 0 > recent, RECENT_WORDS.c.id + 0 <= older_to]
+        # each match's document looked up by its id (`OFFSET 0` keeps the subquery whole,
+        # so a lookup it stays): joined, the planner merged the two tables' ids newest
+        # first, reading every document down to the 500th match of a common word (32 ms
+        # for `fatigue`, 14,800 rows at 210,000 posts)
+        document = (
+            select(Doc.id, Doc.title)
+            .where(Doc.id == RECENT_WORDS.c.id, *self.filters, *title)
+            .offset(0)
+            .lateral("document")
+        )
+        return self._pg_ranked(
+            select(document.c.id, document.c.title, words.label("tsv"))
+            .select_from(RECENT_WORDS)
+            .join(document, true())
+            .where(words.op("@@")(self.match.q), *ids)
+            .order_by(RECENT_WORDS.c.id.desc())
+            .limit(WINDOW)
+        )
+
     def _pg_ranked(self, chosen: Select[Any]) -> Select[Any]:
         """The chosen documents (id, title, tsv) ranked."""
         assert self.match is not None
@@ -779,18 +824,24 @@ class _Plan:
         return self._window(self.match.condition, self.match.score, self.table)
 
     @cached_property
-    def recent_windows(self) -> tuple[Select[Any], Select[Any], Select[Any]]:
-        """PostgreSQL: the newest matches among the newest documents; among the older
-        ones in a range of ids (older_from, older_to]; and among all those up to older_to
-        (see `search` and `_older_matches`)."""
+    def recent_windows(self) -> tuple[Select[Any], Select[Any], Select[Any], Select[Any]]:
+        """PostgreSQL: the newest matches among the newest RECENT_DOCUMENTS documents (in
+        `search_recent`; for `in:title` in the GIN index of titles and ages, s19pg); among
+        the rest of those `search_recent` keeps, up to older_to; among the documents older
+        than those, in a range of ids (older_from, older_to]; and among all of them up to
+        older_to (see `search` and `_older_matches`)."""
         assert self.match is not None
         recent = select(func.max(Doc.id) - RECENT_DOCUMENTS).scalar_subquery()
+        kept = select(func.max(Doc.id) - RECENT_KEPT).scalar_subquery()
         older_from = bindparam("older_from", type_=Integer)
         older_to = bindparam("older_to", type_=Integer)
         # `+ 0` in the last: not a range of the primary key to intersect (190,000
         # entries for a word in 600 posts), a test of the GIN index's few matches
         return (
-            self._pg_window(self.match.condition, [Doc.id > recent]),
+            self._pg_window(self.match.condition, [Doc.id > recent])
+            if self.shape.in_title
+            else self._pg_recent_window(recent),
+            self._pg_recent_window(kept, older_to=older_to),
             self._pg_window(self.match.condition, [Doc.id > older_from, Doc.id <= older_to]),
             self._pg_window(self.match.condition, [(Doc.id + 0) <= older_to]),
         )
@@ -1063,12 +1114,11 @@ async def search(
                 # the group's index leads (see `_filters`)
                 keep(await _rows(session, plan.group_window, params))
             elif pg:
-                # the newest WINDOW matches, looked for among the newest documents first:
-                # the GIN index's matches and the primary key's range are intersected
-                # before a row is read, so a phrase in 12,000 posts rechecks the ~1,200 of
-                # them that are recent (106 ms -> 12 ms), not all; only when the recent
-                # documents hold too few matches are the older ones searched as well. The
-                # same WINDOW rows either way.
+                # the newest WINDOW matches, looked for among the newest documents first,
+                # in their own table and GIN index (`search_recent`), so a phrase in 12,000
+                # posts rechecks the ~1,200 of them that are recent, not all; only when the
+                # recent documents hold too few matches are the older ones searched as
+                # well (`_older_matches`). The same WINDOW rows either way.
                 rows = await _rows(session, plan.recent_windows[0], params)
                 if len(rows) < WINDOW:
                     rows += await _older_matches(session, plan, params, found=len(rows))
@@ -1161,21 +1211,30 @@ async def _older_matches(
     session: AsyncSession, plan: _Plan, params: dict[str, Any], *, found: int
 ) -> list[Any]:
     """PostgreSQL: the newest WINDOW - `found` matches older than the newest
-    RECENT_DOCUMENTS documents, looked for in ranges of ids going back, each as wide as
-    the recent documents' share of matches says should hold what is missing (twice that,
-    then four times wider each step), the GIN index's matches intersected with the range
-    before a row is read; after OLDER_STEPS ranges, or when the recent documents held no
-    match (a rare word: its few matches are read at once), or for `in:title`, among all
-    the older ones.
-    Every older match was read before (3,210 rows for `lymphoma` at 1,050,000 posts, 27 of
-    its 40 ms). The same rows either way: the newest matches, newest first."""
+    RECENT_DOCUMENTS documents: first among the rest of the RECENT_KEPT newest, in
+    `search_recent` (its GIN index's matches, whose number does not grow with the forum:
+    `EBV` 28 -> 4 ms, `disease` 13 -> 5.6 ms at 1,050,000 posts); then, for a word rarer
+    still, among the documents older than those, in ranges of ids going back, each as
+    wide as the newer documents' share of matches says should hold what is missing (twice
+    that, then four times wider each step), the GIN index's matches intersected with the
+    range before a row is read; after OLDER_STEPS ranges, or when the newer documents held
+    no match (a rare word: its few matches are read at once), or for `in:title`, among all
+    the older ones. The same rows either way: the newest matches, newest first."""
     newest = (await _rows(session, plan.recent_from, {}))[0][0]
     if newest is None or newest <= 0:
         return []
     wanted, older_to = WINDOW - found, int(newest)
-    rows: list[Any] = []
-    _, in_range, rest = plan.recent_windows
-    span = 2 * RECENT_DOCUMENTS * wanted // found if found else 0
+    _, kept, in_range, rest = plan.recent_windows
+    # first among the rest of the newest documents `search_recent` keeps: in its own GIN
+    # index, whose size is the same whatever the forum's
+    rows = sorted(
+        await _rows(session, kept, {**params, "older_to": older_to}), key=lambda row: -int(row[0])
+    )[:wanted]
+    older_to = older_to + RECENT_DOCUMENTS - RECENT_KEPT
+    if len(rows) >= wanted or older_to <= 0:
+        return rows
+    found, searched = found + len(rows), RECENT_KEPT
+    span = 2 * searched * (WINDOW - found) // found if found else 0
     if plan.shape.in_title:
         # PostgreSQL misjudges how many titles say a word (a twentieth of the documents
         # have one): given a range it walked the primary key through all of it (61 ms
