@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.discussions.posting import reply, start_discussion
-from app.groups.models import Group
 from app.search import engine
-from tests.search.test_sqlite_search_statements_read_rows_by_key import _plans
+from tests.search.test_sqlite_search_statements_read_rows_by_key import _plans, every_shape
 
 FACTS = "SEARCH search_documents USING COVERING INDEX ix_search_documents_facts (id=?)"
 TITLE_FACTS = "SEARCH search_documents USING COVERING INDEX ix_search_documents_title_facts (id=?)"
@@ -25,24 +23,7 @@ async def test_windows_and_lists_read_the_facts_from_the_indexes(
 ):
     if engine.is_postgres(session):
         pytest.skip("SQLite's covering indexes (PostgreSQL keeps bodies out of its rows)")
-    async with app.state.db.sessionmaker() as s:
-        g = await s.get_one(Group, group.id)
-        author = await s.merge(mentor)
-        opened = await start_discussion(
-            s, author=author, group=g, title="factqz question", body="factqz first words"
-        )
-        await reply(s, author=author, discussion=opened.discussion, body="factqz in a reply")
-        await s.commit()
-    queries = [
-        "factqz",
-        '"factqz first"',
-        "in:title factqz",
-        "order:latest factqz",
-        f"#{group.slug} factqz",
-        f"@{mentor.username} factqz",
-        "status:unanswered factqz",
-        "after:2020-01-01 factqz",
-    ]
+    queries = await every_shape(app, group, mentor, "factqz")
     read = {"search_fts": 0, "search_fts_recent": 0, "search_fts_titles": 0}
     for q in queries:
         for sql, lines in await _plans(session, q, monkeypatch):
