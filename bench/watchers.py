@@ -421,14 +421,11 @@ async def run(args: argparse.Namespace) -> int:
                     client, db, name="warm-up", discussion_id=seeded.quiet_id, watchers=0,
                     replies=5, headers=headers, server=server,
                 )  # fmt: skip
-                for name, discussion_id, watchers in (
-                    ("reply, nobody watching", seeded.quiet_id, 0),
-                    (f"reply, {args.watchers:,} watching", seeded.watched_id, args.watchers),
-                    (
-                        f"reply, {args.watchers:,} watching, earlier mail sent",
-                        seeded.watched_id,
-                        args.watchers,
-                    ),
+                watching = f"reply, {args.watchers:,} watching"
+                for name, discussion_id, watchers, mail_sent in (
+                    ("reply, nobody watching", seeded.quiet_id, 0, False),
+                    (watching, seeded.watched_id, args.watchers, False),
+                    (f"{watching}, earlier mail sent", seeded.watched_id, args.watchers, True),
                 ):
                     results.append(
                         await measure(
@@ -440,7 +437,7 @@ async def run(args: argparse.Namespace) -> int:
                             replies=args.replies,
                             headers=headers,
                             server=server,
-                            mail_sent=name.endswith("mail sent"),
+                            mail_sent=mail_sent,
                         )
                     )
     finally:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import select, text
 
 from app.core.rows import Query
 from app.discussions.models import Post
@@ -23,6 +23,7 @@ from app.search import engine
 from app.search.index import erase_author_documents
 from app.search.models import SearchDocument as Doc
 from app.search.query import parse_query
+from tests.search.newest import edits_and_deletions_follow, older_ones_leave
 
 
 @pytest.fixture(autouse=True)
@@ -39,32 +40,10 @@ async def recent(session: Any, word: str) -> list[int]:
     return sorted(row[0] for row in rows)
 
 
-async def put(session: Any, ident: int, body: str) -> None:
-    await session.execute(
-        insert(Doc).values(id=ident, source="library", source_id=ident, title="", body=body)
-    )
-
-
 async def test_the_newest_documents_table_holds_the_newest_documents_words(session):
     base = 10_000_000
-    await put(session, base, "recentqz first")
-    await put(session, base + 1, "recentqz second")
-    assert await recent(session, "recentqz") == [base, base + 1]
-    # an edit is searched by its new words, no longer by its old ones
-    await session.execute(update(Doc).where(Doc.id == base + 1).values(body="editedqz"))
-    assert await recent(session, "recentqz") == [base]
-    assert await recent(session, "editedqz") == [base + 1]
-    await session.execute(delete(Doc).where(Doc.id == base + 1))
-    assert await recent(session, "editedqz") == []
-    # every 64th document takes out those RECENT_KEPT ids older than itself: the table
-    # holds at least the newest RECENT_KEPT, and a few more
-    newer = base + engine.RECENT_KEPT + 1
-    assert newer % 64 != 0
-    await put(session, newer, "recentqz newer")
-    assert await recent(session, "recentqz") == [base, newer]
-    newest = newer + 64 - newer % 64
-    await put(session, newest, "recentqz newest")
-    assert await recent(session, "recentqz") == [newer, newest]
+    await edits_and_deletions_follow(session, recent, base)
+    newer, newest = await older_ones_leave(session, recent, base, engine.RECENT_KEPT)
     # the documents themselves all stay
     kept = await session.execute(select(Doc.id).where(Doc.body.like("recentqz%")))
     assert sorted(row[0] for row in kept) == [base, newer, newest]

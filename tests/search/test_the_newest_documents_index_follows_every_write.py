@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, insert, text, update
+from sqlalchemy import text
 
 from app.search import engine
-from app.search.models import SearchDocument as Doc
+from tests.search.newest import edits_and_deletions_follow, older_ones_leave, put
 
 
 async def recent(session: Any, word: str) -> list[int]:
@@ -22,35 +22,13 @@ async def recent(session: Any, word: str) -> list[int]:
     return sorted(row[0] for row in rows)
 
 
-async def put(session: Any, ident: int, body: str) -> None:
-    await session.execute(
-        insert(Doc).values(id=ident, source="library", source_id=ident, title="", body=body)
-    )
-
-
 async def test_the_newest_documents_index_holds_the_newest_documents_text(session):
     if engine.is_postgres(session):
         pytest.skip("PostgreSQL's newest documents are a range of its primary key")
     base = 10_000_000
-    await put(session, base, "recentqz first")
-    await put(session, base + 1, "recentqz second")
-    assert await recent(session, "recentqz") == [base, base + 1]
-    # an edit is searched by its new words, no longer by its old ones
-    await session.execute(update(Doc).where(Doc.id == base + 1).values(body="editedqz"))
-    assert await recent(session, "recentqz") == [base]
-    assert await recent(session, "editedqz") == [base + 1]
-    await session.execute(delete(Doc).where(Doc.id == base + 1))
-    assert await recent(session, "editedqz") == []
+    await edits_and_deletions_follow(session, recent, base)
     await put(session, base + 1, "editedqz again")
-    # every 64th document takes out those RECENT_DOCUMENTS ids older than itself: the
-    # index holds at least the newest RECENT_DOCUMENTS, and a few more
-    newer = base + engine.RECENT_DOCUMENTS + 1
-    assert newer % 64 != 0
-    await put(session, newer, "recentqz newer")
-    assert await recent(session, "recentqz") == [base, newer]
-    newest = newer + 64 - newer % 64
-    await put(session, newest, "recentqz newest")
-    assert await recent(session, "recentqz") == [newer, newest]
+    newer, newest = await older_ones_leave(session, recent, base, engine.RECENT_DOCUMENTS)
     assert await recent(session, "editedqz") == []
     # the index of every document still has them all
     every = await session.execute(
